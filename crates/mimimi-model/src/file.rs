@@ -1,0 +1,242 @@
+//! The model directory: `manifest.json` (what the model is, how to feed it, its thresholds and
+//! metrics, where it came from, the checksum of its weights) and the weights file (a burn
+//! record in burnpack format, loadable from bytes inside wasm).
+
+use crate::config::NetworkConfig;
+use crate::network::Network;
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device};
+use mimimi_dsp::FrontEndConfig;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+use thiserror::Error;
+
+/// The manifest format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// File name of the manifest inside a model directory.
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// Default file name of the weights inside a model directory.
+pub const WEIGHTS_FILE: &str = "weights.bpk";
+
+/// Where a model came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Provenance {
+    /// What made it: `trainer train`, `trainer import`, a test...
+    pub source: String,
+    /// The training data (a path, a corpus name and seed, a checkpoint file).
+    pub data: String,
+    /// Epochs trained.
+    pub epochs: Option<u32>,
+    /// Random seed of the run.
+    pub seed: Option<u64>,
+    /// When it was made (ISO 8601 date or date-time).
+    pub created: String,
+    /// Version of the tool that made it.
+    pub tool_version: String,
+}
+
+/// The weights file a manifest describes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WeightsInfo {
+    /// File name, relative to the model directory.
+    pub file: String,
+    /// Lowercase hex sha256 of the file.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Element type of the stored tensors (`f32`, `f16`).
+    pub dtype: String,
+}
+
+/// Everything about a model except its weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// [`FORMAT_VERSION`] of the writer.
+    pub format_version: u32,
+    /// Machine type (fan, pump, slider, valve, or a user's own).
+    pub machine_type: String,
+    /// Machine IDs in class order: class k of the heads is `classes[k]`.
+    pub classes: Vec<String>,
+    /// The network's hyper-parameters.
+    pub network: NetworkConfig,
+    /// The signal path its inputs must go through.
+    pub frontend: FrontEndConfig,
+    /// Decision threshold per machine ID (score above it: anomalous).
+    #[serde(default)]
+    pub thresholds: BTreeMap<String, f64>,
+    /// How the thresholds were chosen (never from test labels).
+    #[serde(default)]
+    pub threshold_rule: String,
+    /// Evaluation metrics the model was shipped with (free-form JSON, see the README).
+    #[serde(default)]
+    pub metrics: serde_json::Value,
+    /// Where it came from.
+    #[serde(default)]
+    pub provenance: Provenance,
+    /// The weights file.
+    pub weights: WeightsInfo,
+}
+
+impl Manifest {
+    /// The class index of machine ID `id`.
+    pub fn class_of(&self, id: &str) -> Result<usize, ModelError> {
+        self.classes
+            .iter()
+            .position(|c| c == id)
+            .ok_or_else(|| ModelError::UnknownId { id: id.into(), known: self.classes.clone() })
+    }
+
+    /// The decision threshold of machine ID `id`.
+    pub fn threshold_of(&self, id: &str) -> Result<f64, ModelError> {
+        self.class_of(id)?;
+        self.thresholds.get(id).copied().ok_or_else(|| ModelError::NoThreshold(id.into()))
+    }
+}
+
+/// Why a model could not be loaded or saved.
+#[derive(Debug, Error)]
+pub enum ModelError {
+    /// Reading or writing a file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The manifest is not valid JSON of the expected shape.
+    #[error("the model manifest is damaged or not a Mimimi manifest: {0}")]
+    BadManifest(String),
+    /// Written by a newer or older, incompatible format.
+    #[error("model format version {found} is not supported (this build reads version {expected})")]
+    Version {
+        /// Version in the manifest.
+        found: u32,
+        /// Version this build reads.
+        expected: u32,
+    },
+    /// The weights do not match the manifest's checksum.
+    #[error("the weights file is damaged or belongs to another model: sha256 {found}, manifest says {expected}")]
+    Checksum {
+        /// Checksum of the bytes received.
+        found: String,
+        /// Checksum the manifest expects.
+        expected: String,
+    },
+    /// The weights do not fit the network the manifest describes.
+    #[error("the weights do not fit the network described by the manifest: {0}")]
+    Weights(String),
+    /// A machine ID the model does not know.
+    #[error("machine ID {id:?} is not in this model (it knows {known:?})")]
+    UnknownId {
+        /// The ID asked for.
+        id: String,
+        /// The model's IDs.
+        known: Vec<String>,
+    },
+    /// No threshold is stored for a known ID.
+    #[error("the model has no decision threshold for machine ID {0:?}: run `trainer calibrate`")]
+    NoThreshold(String),
+}
+
+/// Lowercase hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A model held in memory: its manifest and the bytes of its weights, checked against each
+/// other.
+#[derive(Debug, Clone)]
+pub struct ModelFiles {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The weights file's bytes.
+    pub weights: Vec<u8>,
+}
+
+impl ModelFiles {
+    /// Packs a network with its description; fills in the weights' checksum and size.
+    pub fn from_network(network: Network, mut manifest: Manifest) -> Result<Self, ModelError> {
+        let bytes = network
+            .into_record()
+            .into_bytes()
+            .map_err(|e| ModelError::Weights(e.to_string()))?;
+        let weights = bytes.to_vec();
+        manifest.format_version = FORMAT_VERSION;
+        manifest.weights.sha256 = sha256_hex(&weights);
+        manifest.weights.bytes = weights.len() as u64;
+        if manifest.weights.file.is_empty() {
+            manifest.weights.file = WEIGHTS_FILE.into();
+        }
+        Ok(Self { manifest, weights })
+    }
+
+    /// Parses a manifest alone (the page reads it before downloading the weights).
+    pub fn parse_manifest(json: &[u8]) -> Result<Manifest, ModelError> {
+        #[derive(Deserialize)]
+        struct VersionOnly {
+            format_version: u32,
+        }
+        let version: VersionOnly =
+            serde_json::from_slice(json).map_err(|e| ModelError::BadManifest(e.to_string()))?;
+        if version.format_version != FORMAT_VERSION {
+            return Err(ModelError::Version {
+                found: version.format_version,
+                expected: FORMAT_VERSION,
+            });
+        }
+        serde_json::from_slice(json).map_err(|e| ModelError::BadManifest(e.to_string()))
+    }
+
+    /// Checks the weights against the manifest's checksum.
+    pub fn from_parts(manifest: Manifest, weights: Vec<u8>) -> Result<Self, ModelError> {
+        let found = sha256_hex(&weights);
+        if found != manifest.weights.sha256 {
+            return Err(ModelError::Checksum { found, expected: manifest.weights.sha256.clone() });
+        }
+        Ok(Self { manifest, weights })
+    }
+
+    /// Parses and checks a manifest and its weights.
+    pub fn from_bytes(manifest_json: &[u8], weights: Vec<u8>) -> Result<Self, ModelError> {
+        Self::from_parts(Self::parse_manifest(manifest_json)?, weights)
+    }
+
+    /// Reads a model directory.
+    pub fn load(dir: &Path) -> Result<Self, ModelError> {
+        let read = |path: &Path| {
+            std::fs::read(path)
+                .map_err(|source| ModelError::Io { path: path.display().to_string(), source })
+        };
+        let manifest = Self::parse_manifest(&read(&dir.join(MANIFEST_FILE))?)?;
+        let weights = read(&dir.join(&manifest.weights.file))?;
+        Self::from_parts(manifest, weights)
+    }
+
+    /// Writes the model directory (created if missing).
+    pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
+        let io = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| ModelError::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let weights_path = dir.join(&self.manifest.weights.file);
+        std::fs::write(&weights_path, &self.weights).map_err(io(&weights_path))?;
+        let json = serde_json::to_vec_pretty(&self.manifest).expect("manifest serialises");
+        let manifest_path = dir.join(MANIFEST_FILE);
+        std::fs::write(&manifest_path, json).map_err(io(&manifest_path))?;
+        Ok(())
+    }
+
+    /// Builds the network on `device` and loads the weights into it.
+    pub fn network(&self, device: &Device) -> Result<Network, ModelError> {
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(self.weights.clone()))
+            .map_err(|e| ModelError::Weights(e.to_string()))?;
+        Network::new(&self.manifest.network, device)
+            .try_load_record(record)
+            .map_err(|e| ModelError::Weights(e.to_string()))
+    }
+}

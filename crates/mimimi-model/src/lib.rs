@@ -1,0 +1,28 @@
+//! The self-supervised complex network of Kim, Ho & Kang (EUSIPCO 2021), its anomaly score, and
+//! the model file format. The trainer and the web page both use this crate unchanged.
+//!
+//! Data flow: a normalised complex spectrogram ([`mimimi_dsp`]) → [`input`] tensors
+//! `[B, 1, 513, T]` (real, imaginary) → [`network::Network`] (five complex conv blocks, a
+//! magnitude and a complex branch fused by channel attention, three classifier heads) →
+//! [`score`] (cross-entropy of the clip against its own machine ID) → a verdict against the
+//! threshold stored in the model's [`file::Manifest`].
+//!
+//! Tensors carry their backend in their `Device` (burn 0.22): the same code runs on the
+//! pure-Rust CPU backend (`Device::flex()`) and on wgpu/WebGPU.
+
+pub mod complex;
+pub mod config;
+pub mod file;
+pub mod input;
+pub mod network;
+pub mod reference;
+pub mod score;
+
+pub use config::{AttentionGate, NetworkConfig};
+pub use file::{Manifest, ModelError, ModelFiles};
+pub use network::{Network, Outputs, Trace};
+pub use score::{ClipScore, Verdict};
+
+/// burn's tensor and device types, re-exported so that users of this crate need no direct burn
+/// dependency for the common path.
+pub use burn::tensor::{Device, Tensor};

@@ -1,0 +1,134 @@
+//! Anomaly scores and the training loss.
+//!
+//! The score of an example for machine ID k is the cross-entropy of the total head against k,
+//! `logsumexp(logits) − logits[k]`: a clip the network cannot attribute to its own machine
+//! sounds unlike that machine's normal sound. A clip's score is the mean over its windows
+//! (deterministic; or one whole-clip pass, see [`mimimi_dsp::ExampleConfig`]).
+
+use crate::input::batch_from_windows;
+use crate::network::{Network, Outputs};
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Device, Tensor, TensorData};
+use mimimi_dsp::Prepared;
+use serde::{Deserialize, Serialize};
+
+/// Windows scored in one batch: bounds memory for long clips (60 s = 57 windows).
+pub const WINDOWS_PER_BATCH: usize = 16;
+
+/// Cross-entropy of each row of `logits` `[B, N]` against `class`: `[B]`.
+pub fn cross_entropy_against(logits: Tensor<2>, class: usize) -> Tensor<1> {
+    let [b, _] = logits.dims();
+    log_softmax(logits, 1).narrow(1, class, 1).reshape([b]).neg()
+}
+
+/// Mean cross-entropy of `logits` `[B, N]` against per-row labels.
+pub fn cross_entropy(logits: Tensor<2>, labels: &[usize]) -> Tensor<1> {
+    let [b, n] = logits.dims();
+    assert_eq!(b, labels.len(), "one label per example");
+    let mut one_hot = vec![0.0f32; b * n];
+    for (row, &label) in labels.iter().enumerate() {
+        assert!(label < n, "label {label} out of range for {n} classes");
+        one_hot[row * n + label] = 1.0;
+    }
+    let one_hot = Tensor::<2>::from_data(TensorData::new(one_hot, [b, n]), &logits.device());
+    (log_softmax(logits, 1) * one_hot).sum().div_scalar(b as f32).neg()
+}
+
+/// The training objective: CE(magnitude) + CE(complex) + CE(total), each a batch mean.
+pub fn loss(outputs: &Outputs, labels: &[usize]) -> Tensor<1> {
+    cross_entropy(outputs.magnitude.clone(), labels)
+        + cross_entropy(outputs.complex.clone(), labels)
+        + cross_entropy(outputs.total.clone(), labels)
+}
+
+/// The score of a clip against one machine ID.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClipScore {
+    /// Mean of the window scores.
+    pub score: f64,
+    /// Score of each window, in time order.
+    pub window_scores: Vec<f64>,
+}
+
+impl ClipScore {
+    /// A clip score from its window scores.
+    pub fn from_windows(window_scores: Vec<f64>) -> Self {
+        let score = window_scores.iter().sum::<f64>() / window_scores.len().max(1) as f64;
+        Self { score, window_scores }
+    }
+}
+
+/// Normal or anomalous, with the numbers that decided it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The clip's score.
+    pub score: f64,
+    /// The machine ID's decision threshold.
+    pub threshold: f64,
+    /// `score > threshold`.
+    pub anomalous: bool,
+}
+
+impl Verdict {
+    /// The verdict for `score` against `threshold`.
+    pub fn new(score: f64, threshold: f64) -> Self {
+        Self { score, threshold, anomalous: score > threshold }
+    }
+}
+
+/// The score tensors of a prepared clip, one `[b]` tensor per batch of windows.
+fn window_score_batches(
+    network: &Network,
+    prepared: &Prepared,
+    class: usize,
+    device: &Device,
+) -> Vec<Tensor<1>> {
+    prepared
+        .windows
+        .chunks(WINDOWS_PER_BATCH)
+        .map(|batch| {
+            let (re, im) = batch_from_windows(&prepared.spectrogram, batch, device);
+            cross_entropy_against(network.forward(re, im).total, class)
+        })
+        .collect()
+}
+
+/// A result could not be read back from the device (e.g. a lost GPU).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("reading the result from the device failed: {0}")]
+pub struct ReadError(pub String);
+
+fn to_f64(data: TensorData) -> Vec<f64> {
+    data.convert::<f32>().try_to_vec::<f32>().expect("f32 data").into_iter().map(f64::from).collect()
+}
+
+/// Scores a prepared clip against machine ID `class` (blocking read-back; native use).
+pub fn score_clip(
+    network: &Network,
+    prepared: &Prepared,
+    class: usize,
+    device: &Device,
+) -> Result<ClipScore, ReadError> {
+    let mut scores = Vec::with_capacity(prepared.windows.len());
+    for batch in window_score_batches(network, prepared, class, device) {
+        scores.extend(to_f64(batch.try_into_data().map_err(|e| ReadError(e.to_string()))?));
+    }
+    Ok(ClipScore::from_windows(scores))
+}
+
+/// Scores a prepared clip against machine ID `class`, reading results back asynchronously as
+/// WebGPU requires.
+pub async fn score_clip_async(
+    network: &Network,
+    prepared: &Prepared,
+    class: usize,
+    device: &Device,
+) -> Result<ClipScore, ReadError> {
+    let mut scores = Vec::with_capacity(prepared.windows.len());
+    for batch in window_score_batches(network, prepared, class, device) {
+        scores.extend(to_f64(
+            batch.into_data_async().await.map_err(|e| ReadError(e.to_string()))?,
+        ));
+    }
+    Ok(ClipScore::from_windows(scores))
+}
