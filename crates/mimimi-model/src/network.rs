@@ -154,6 +154,24 @@ impl Network {
         }
     }
 
+    /// Trainable real scalars (a complex BN shift counts as two). burn's `num_params` also
+    /// counts the BN running statistics, which are buffers, not parameters: they are
+    /// subtracted here.
+    pub fn num_trainable_params(&self) -> usize {
+        let buffers: usize = self
+            .blocks
+            .iter()
+            .map(|b| {
+                let bn = &b.bn;
+                [&bn.running_mean_re, &bn.running_mean_im, &bn.running_var]
+                    .iter()
+                    .map(|s| s.value().dims()[0])
+                    .sum::<usize>()
+            })
+            .sum();
+        self.num_params() - buffers
+    }
+
     /// Number of machine IDs the heads tell apart.
     pub fn num_classes(&self) -> usize {
         self.classifier_total.weight.dims()[1]

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Every test of the project, as CI runs it: formatting, lints, the native test suites (signal
+# path, network parity with the PyTorch reference, model files, trainer), the wasm32 build of
+# the shared crates with both backends, and the page build.
+#
+# Builds go to $CARGO_TARGET_DIR (default ~/.cache/mimimi/target, outside the clone) so that a
+# fresh clone on a machine that built before reuses the compiled dependencies.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mimimi/target}"
+export CARGO_TERM_COLOR=never
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "tools"
+web/install-tools.sh
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "native tests"
+cargo test --workspace --no-fail-fast
+
+step "wasm32 build of mimimi-dsp and mimimi-model (flex + wgpu backends)"
+cargo build -p mimimi-dsp -p mimimi-model --target wasm32-unknown-unknown --features mimimi-model/wgpu
+
+step "page build (trunk)"
+trunk build
+
+step "all tests passed"

@@ -1,0 +1,73 @@
+//! `trainer score` on a model directory and a WAV file prints the score that the library
+//! computes in-process, and bad files get their message without stopping the others.
+
+use mimimi_dsp::wav::{SampleFormat, encode_wav};
+use mimimi_dsp::{Audio, FrontEnd, FrontEndConfig};
+use mimimi_model::file::{Manifest, ModelFiles, Provenance, WeightsInfo};
+use mimimi_model::score::score_clip;
+use mimimi_model::{Device, Network, NetworkConfig};
+use std::process::Command;
+
+fn noise(n: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            ((s >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 0.2
+        })
+        .collect()
+}
+
+#[test]
+fn score_prints_the_library_score() {
+    let dir = std::env::temp_dir().join(format!("mimimi-trainer-score-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let device = Device::flex();
+    let network = Network::new(&NetworkConfig::new(2), &device);
+    let manifest = Manifest {
+        format_version: 0,
+        machine_type: "pump".into(),
+        classes: vec!["00".into(), "02".into()],
+        network: NetworkConfig::new(2),
+        frontend: FrontEndConfig::default(),
+        thresholds: [("02".to_string(), 0.5)].into(),
+        threshold_rule: "test".into(),
+        metrics: serde_json::Value::Null,
+        provenance: Provenance::default(),
+        weights: WeightsInfo { file: String::new(), sha256: String::new(), bytes: 0, dtype: "f32".into() },
+    };
+    let files = ModelFiles::from_network(network, manifest).unwrap();
+    let model_dir = dir.join("model");
+    files.save(&model_dir).unwrap();
+
+    // 5 s at 44.1 kHz, stereo: exercises resampling and channel choice.
+    let audio = Audio { sample_rate: 44_100, channels: vec![noise(220_500, 1), noise(220_500, 2)] };
+    let wav = dir.join("clip.wav");
+    std::fs::write(&wav, encode_wav(&audio, SampleFormat::Pcm16)).unwrap();
+    let empty = dir.join("empty.wav");
+    std::fs::write(&empty, b"").unwrap();
+
+    let out = Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(["score", "--json", "--id", "02", "--model"])
+        .arg(&model_dir)
+        .arg(&wav)
+        .arg(&empty)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "one bad file: exit 1\n{stdout}\n{stderr}");
+    assert!(stderr.contains("empty.wav: the file is empty"), "{stderr}");
+    let line: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+
+    // The same clip through the library.
+    let decoded = mimimi_dsp::decode_wav(&std::fs::read(&wav).unwrap()).unwrap();
+    let prepared = FrontEnd::default().prepare(&decoded, 0).unwrap();
+    let net = ModelFiles::load(&model_dir).unwrap().network(&device).unwrap();
+    let want = score_clip(&net, &prepared, 1, &device).unwrap();
+    let got = line["score"].as_f64().unwrap();
+    assert!((got - want.score).abs() <= 1e-9 * want.score.abs().max(1.0), "{got} vs {}", want.score);
+    assert_eq!(line["window_scores"].as_array().unwrap().len(), prepared.windows.len());
+    assert_eq!(line["anomalous"].as_bool().unwrap(), want.score > 0.5);
+    std::fs::remove_dir_all(&dir).ok();
+}
