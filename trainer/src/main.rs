@@ -11,7 +11,11 @@ use std::process::ExitCode;
 
 /// Command line of the trainer.
 #[derive(Parser)]
-#[command(name = "trainer", version, about = "Train, evaluate and run Mimimi models")]
+#[command(
+    name = "trainer",
+    version,
+    about = "Train, evaluate and run Mimimi models"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -64,7 +68,9 @@ fn score(
             .map_err(|e| e.to_string())
             .and_then(|bytes| decode_wav(&bytes).map_err(|e| e.to_string()))
             .and_then(|audio| frontend.prepare(&audio, channel).map_err(|e| e.to_string()))
-            .and_then(|prepared| score_clip(&network, &prepared, class, &device).map_err(|e| e.to_string()));
+            .and_then(|prepared| {
+                score_clip(&network, &prepared, class, &device).map_err(|e| e.to_string())
+            });
         match result {
             Ok(s) => {
                 let verdict = threshold.map(|t| Verdict::new(s.score, t));
@@ -77,11 +83,14 @@ fn score(
                     println!("{line}");
                 } else {
                     let decision = match verdict {
-                        Some(v) if v.anomalous => format!("ANOMALOUS (threshold {:.6})", v.threshold),
+                        Some(v) if v.anomalous => {
+                            format!("ANOMALOUS (threshold {:.6})", v.threshold)
+                        }
                         Some(v) => format!("normal (threshold {:.6})", v.threshold),
                         None => "no threshold in the model".into(),
                     };
-                    let windows: Vec<String> = s.window_scores.iter().map(|w| format!("{w:.4}")).collect();
+                    let windows: Vec<String> =
+                        s.window_scores.iter().map(|w| format!("{w:.4}")).collect();
                     println!("{}: score {:.6} {decision}", file.display(), s.score);
                     println!("  windows: {}", windows.join(" "));
                 }
@@ -98,9 +107,14 @@ fn score(
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Score { model, id, channel, whole_clip, json, files } => {
-            score(model, id, channel, whole_clip, json, files)
-        }
+        Command::Score {
+            model,
+            id,
+            channel,
+            whole_clip,
+            json,
+            files,
+        } => score(model, id, channel, whole_clip, json, files),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -34,14 +34,22 @@ fn score_prints_the_library_score() {
         threshold_rule: "test".into(),
         metrics: serde_json::Value::Null,
         provenance: Provenance::default(),
-        weights: WeightsInfo { file: String::new(), sha256: String::new(), bytes: 0, dtype: "f32".into() },
+        weights: WeightsInfo {
+            file: String::new(),
+            sha256: String::new(),
+            bytes: 0,
+            dtype: "f32".into(),
+        },
     };
     let files = ModelFiles::from_network(network, manifest).unwrap();
     let model_dir = dir.join("model");
     files.save(&model_dir).unwrap();
 
     // 5 s at 44.1 kHz, stereo: exercises resampling and channel choice.
-    let audio = Audio { sample_rate: 44_100, channels: vec![noise(220_500, 1), noise(220_500, 2)] };
+    let audio = Audio {
+        sample_rate: 44_100,
+        channels: vec![noise(220_500, 1), noise(220_500, 2)],
+    };
     let wav = dir.join("clip.wav");
     std::fs::write(&wav, encode_wav(&audio, SampleFormat::Pcm16)).unwrap();
     let empty = dir.join("empty.wav");
@@ -56,18 +64,32 @@ fn score_prints_the_library_score() {
         .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(out.status.code(), Some(1), "one bad file: exit 1\n{stdout}\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "one bad file: exit 1\n{stdout}\n{stderr}"
+    );
     assert!(stderr.contains("empty.wav: the file is empty"), "{stderr}");
     let line: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
 
     // The same clip through the library.
     let decoded = mimimi_dsp::decode_wav(&std::fs::read(&wav).unwrap()).unwrap();
     let prepared = FrontEnd::default().prepare(&decoded, 0).unwrap();
-    let net = ModelFiles::load(&model_dir).unwrap().network(&device).unwrap();
+    let net = ModelFiles::load(&model_dir)
+        .unwrap()
+        .network(&device)
+        .unwrap();
     let want = score_clip(&net, &prepared, 1, &device).unwrap();
     let got = line["score"].as_f64().unwrap();
-    assert!((got - want.score).abs() <= 1e-9 * want.score.abs().max(1.0), "{got} vs {}", want.score);
-    assert_eq!(line["window_scores"].as_array().unwrap().len(), prepared.windows.len());
+    assert!(
+        (got - want.score).abs() <= 1e-9 * want.score.abs().max(1.0),
+        "{got} vs {}",
+        want.score
+    );
+    assert_eq!(
+        line["window_scores"].as_array().unwrap().len(),
+        prepared.windows.len()
+    );
     assert_eq!(line["anomalous"].as_bool().unwrap(), want.score > 0.5);
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -28,7 +28,9 @@ pub async fn probe() -> BackendReport {
         Ok(device) => match test_pass(&device).await {
             Ok(n) => BackendReport {
                 name: "WebGPU".into(),
-                detail: format!("WebGPU adapter and device found; a test pass returned {n} logits."),
+                detail: format!(
+                    "WebGPU adapter and device found; a test pass returned {n} logits."
+                ),
             },
             Err(e) => cpu_report(format!("WebGPU device failed its test pass ({e}).")).await,
         },
@@ -42,5 +44,8 @@ async fn cpu_report(reason: String) -> BackendReport {
         Ok(n) => format!("{reason} Using the CPU; a test pass returned {n} logits."),
         Err(e) => format!("{reason} The CPU test pass failed too: {e}"),
     };
-    BackendReport { name: "CPU (wasm)".into(), detail }
+    BackendReport {
+        name: "CPU (wasm)".into(),
+        detail,
+    }
 }

@@ -19,7 +19,11 @@ pub struct ExampleConfig {
 
 impl Default for ExampleConfig {
     fn default() -> Self {
-        Self { frames: 64, stride: 32, whole_clip: false }
+        Self {
+            frames: 64,
+            stride: 32,
+            whole_clip: false,
+        }
     }
 }
 
@@ -41,16 +45,25 @@ impl ExampleConfig {
             return Vec::new();
         }
         if self.whole_clip {
-            return vec![Window { start: 0, width: total }];
+            return vec![Window {
+                start: 0,
+                width: total,
+            }];
         }
         let stride = self.stride.max(1);
         let mut out: Vec<Window> = (0..=total - self.frames)
             .step_by(stride)
-            .map(|start| Window { start, width: self.frames })
+            .map(|start| Window {
+                start,
+                width: self.frames,
+            })
             .collect();
         let last_end = out.last().map_or(0, |w| w.start + w.width);
         if last_end < total {
-            out.push(Window { start: total - self.frames, width: self.frames });
+            out.push(Window {
+                start: total - self.frames,
+                width: self.frames,
+            });
         }
         out
     }
@@ -65,11 +78,38 @@ mod tests {
         let w = ExampleConfig::default().windows(313);
         // 0, 32, ..., 224 (8 windows) and one flush with the end at 249.
         assert_eq!(w.len(), 9);
-        assert_eq!(w[7], Window { start: 224, width: 64 });
-        assert_eq!(w[8], Window { start: 249, width: 64 });
+        assert_eq!(
+            w[7],
+            Window {
+                start: 224,
+                width: 64
+            }
+        );
+        assert_eq!(
+            w[8],
+            Window {
+                start: 249,
+                width: 64
+            }
+        );
         assert_eq!(ExampleConfig::default().windows(63), vec![]);
-        assert_eq!(ExampleConfig::default().windows(64), vec![Window { start: 0, width: 64 }]);
-        let whole = ExampleConfig { whole_clip: true, ..Default::default() };
-        assert_eq!(whole.windows(313), vec![Window { start: 0, width: 313 }]);
+        assert_eq!(
+            ExampleConfig::default().windows(64),
+            vec![Window {
+                start: 0,
+                width: 64
+            }]
+        );
+        let whole = ExampleConfig {
+            whole_clip: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            whole.windows(313),
+            vec![Window {
+                start: 0,
+                width: 313
+            }]
+        );
     }
 }

@@ -1,12 +1,12 @@
 //! The whole signal path in one call: decoded audio → one channel at 16 kHz → complex STFT →
 //! normalised spectrogram → example windows, with checks that turn bad input into clear errors.
 
+use crate::MODEL_SAMPLE_RATE;
 use crate::examples::{ExampleConfig, Window};
 use crate::normalize::{NormStats, Normalization};
 use crate::resample::{ResampleError, resample};
 use crate::stft::{Spectrogram, StftConfig, stft};
 use crate::wav::{Audio, WavError};
-use crate::MODEL_SAMPLE_RATE;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -117,19 +117,29 @@ impl FrontEnd {
         let samples = audio.channel(channel)?;
         let seconds = audio.duration_s();
         if seconds > self.config.max_seconds {
-            return Err(FrontEndError::TooLong { seconds, max_seconds: self.config.max_seconds });
+            return Err(FrontEndError::TooLong {
+                seconds,
+                max_seconds: self.config.max_seconds,
+            });
         }
         if samples.iter().any(|x| !x.is_finite()) {
             return Err(FrontEndError::NotFinite);
         }
         self.check_length(seconds)?;
-        Ok(resample(samples, audio.sample_rate, self.config.sample_rate)?)
+        Ok(resample(
+            samples,
+            audio.sample_rate,
+            self.config.sample_rate,
+        )?)
     }
 
     fn check_length(&self, seconds: f64) -> Result<(), FrontEndError> {
         let min_seconds = self.min_seconds();
         if seconds + 1e-9 < min_seconds {
-            return Err(FrontEndError::TooShort { seconds, min_seconds });
+            return Err(FrontEndError::TooShort {
+                seconds,
+                min_seconds,
+            });
         }
         Ok(())
     }
@@ -150,9 +160,17 @@ impl FrontEnd {
         let windows = self.config.examples.windows(spectrogram.frames);
         if windows.is_empty() {
             let min_seconds = self.min_seconds();
-            return Err(FrontEndError::TooShort { seconds, min_seconds });
+            return Err(FrontEndError::TooShort {
+                seconds,
+                min_seconds,
+            });
         }
-        Ok(Prepared { spectrogram, norm_stats, windows, seconds })
+        Ok(Prepared {
+            spectrogram,
+            norm_stats,
+            windows,
+            seconds,
+        })
     }
 
     /// The full path from decoded audio: channel choice, resampling, STFT, normalisation,
@@ -165,7 +183,10 @@ impl FrontEnd {
 
 /// RMS level in dB relative to full scale (−inf for digital silence).
 pub fn rms_dbfs(samples: &[f32]) -> f64 {
-    let power = samples.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>()
+    let power = samples
+        .iter()
+        .map(|&x| f64::from(x) * f64::from(x))
+        .sum::<f64>()
         / samples.len().max(1) as f64;
     10.0 * power.log10()
 }
@@ -189,22 +210,40 @@ mod tests {
     fn bad_clips_get_their_errors() {
         let fe = FrontEnd::default();
         let short = Audio::mono(16_000, noise(1_600));
-        assert!(matches!(fe.prepare(&short, 0), Err(FrontEndError::TooShort { .. })));
+        assert!(matches!(
+            fe.prepare(&short, 0),
+            Err(FrontEndError::TooShort { .. })
+        ));
         let silent = Audio::mono(16_000, vec![0.0; 160_000]);
-        assert!(matches!(fe.prepare(&silent, 0), Err(FrontEndError::Silent { .. })));
+        assert!(matches!(
+            fe.prepare(&silent, 0),
+            Err(FrontEndError::Silent { .. })
+        ));
         let long = Audio::mono(8_000, vec![0.0; 8_000 * 3_600]);
-        assert!(matches!(fe.prepare(&long, 0), Err(FrontEndError::TooLong { .. })));
+        assert!(matches!(
+            fe.prepare(&long, 0),
+            Err(FrontEndError::TooLong { .. })
+        ));
         let mut nan = noise(40_000);
         nan[5] = f32::NAN;
-        assert_eq!(fe.prepare(&Audio::mono(16_000, nan), 0), Err(FrontEndError::NotFinite));
-        assert!(matches!(fe.prepare(&short, 3), Err(FrontEndError::Wav(WavError::NoSuchChannel { .. }))));
+        assert_eq!(
+            fe.prepare(&Audio::mono(16_000, nan), 0),
+            Err(FrontEndError::NotFinite)
+        );
+        assert!(matches!(
+            fe.prepare(&short, 3),
+            Err(FrontEndError::Wav(WavError::NoSuchChannel { .. }))
+        ));
     }
 
     #[test]
     fn ten_seconds_at_48k_give_313_frames_and_9_windows() {
         let audio = Audio::mono(48_000, noise(480_000));
         let p = FrontEnd::default().prepare(&audio, 0).unwrap();
-        assert_eq!((p.spectrogram.bins, p.spectrogram.frames, p.windows.len()), (513, 313, 9));
+        assert_eq!(
+            (p.spectrogram.bins, p.spectrogram.frames, p.windows.len()),
+            (513, 313, 9)
+        );
         assert!((p.seconds - 10.0).abs() < 1e-9);
     }
 

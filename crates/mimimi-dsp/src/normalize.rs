@@ -32,7 +32,11 @@ pub type NormStats = [f64; 4];
 fn mean_std(x: &[f32]) -> (f64, f64) {
     let n = x.len() as f64;
     let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-    let var = x.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
+    let var = x
+        .iter()
+        .map(|&v| (f64::from(v) - mean).powi(2))
+        .sum::<f64>()
+        / n;
     (mean, var.sqrt())
 }
 
@@ -63,7 +67,12 @@ mod tests {
 
     #[test]
     fn standardises_each_part_separately() {
-        let mut s = Spectrogram { bins: 1, frames: 4, re: vec![1.0, 2.0, 3.0, 4.0], im: vec![10.0; 4] };
+        let mut s = Spectrogram {
+            bins: 1,
+            frames: 4,
+            re: vec![1.0, 2.0, 3.0, 4.0],
+            im: vec![10.0; 4],
+        };
         let stats = Normalization::default().apply(&mut s);
         assert!((stats[0] - 2.5).abs() < 1e-12 && (stats[1] - 1.25f64.sqrt() - 1e-8).abs() < 1e-12);
         let mean: f32 = s.re.iter().sum::<f32>() / 4.0;

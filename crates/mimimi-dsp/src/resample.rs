@@ -51,10 +51,9 @@ pub fn resample(samples: &[f32], from_hz: u32, to_hz: u32) -> Result<Vec<f32>, R
         chunk_len(from_hz, to_hz),
         1,
     )
-        .map_err(|e| internal(&e))?;
-    let wanted =
-        ((samples.len() as u64 * u64::from(to_hz) + u64::from(from_hz) / 2) / u64::from(from_hz))
-            as usize;
+    .map_err(|e| internal(&e))?;
+    let wanted = ((samples.len() as u64 * u64::from(to_hz) + u64::from(from_hz) / 2)
+        / u64::from(from_hz)) as usize;
     let delay = resampler.output_delay();
     let input: Vec<f64> = samples.iter().map(|&x| f64::from(x)).collect();
     let mut out: Vec<f64> = Vec::with_capacity(wanted + delay + 2 * CHUNK);
@@ -62,7 +61,8 @@ pub fn resample(samples: &[f32], from_hz: u32, to_hz: u32) -> Result<Vec<f32>, R
     while out.len() < wanted + delay {
         let need = resampler.input_frames_next();
         let chunk = if pos + need <= input.len() {
-            let block = resampler.process(&[&input[pos..pos + need]], None)
+            let block = resampler
+                .process(&[&input[pos..pos + need]], None)
                 .map_err(|e| internal(&e))?;
             pos += need;
             block
@@ -73,11 +73,16 @@ pub fn resample(samples: &[f32], from_hz: u32, to_hz: u32) -> Result<Vec<f32>, R
             pos = input.len();
             block
         } else {
-            resampler.process_partial::<&[f64]>(None, None).map_err(|e| internal(&e))?
+            resampler
+                .process_partial::<&[f64]>(None, None)
+                .map_err(|e| internal(&e))?
         };
         out.extend_from_slice(&chunk[0]);
     }
-    Ok(out[delay..delay + wanted].iter().map(|&x| x as f32).collect())
+    Ok(out[delay..delay + wanted]
+        .iter()
+        .map(|&x| x as f32)
+        .collect())
 }
 
 #[cfg(test)]
@@ -87,7 +92,9 @@ mod tests {
 
     fn tone(freq: f64, rate: u32, seconds: f64) -> Vec<f32> {
         let n = (seconds * f64::from(rate)) as usize;
-        (0..n).map(|i| (2.0 * PI * freq * i as f64 / f64::from(rate)).sin() as f32).collect()
+        (0..n)
+            .map(|i| (2.0 * PI * freq * i as f64 / f64::from(rate)).sin() as f32)
+            .collect()
     }
 
     #[test]
@@ -116,7 +123,10 @@ mod tests {
 
     #[test]
     fn rejects_nonsense_rates() {
-        assert_eq!(resample(&[0.0; 10], 0, 16_000), Err(ResampleError::BadRate(0)));
+        assert_eq!(
+            resample(&[0.0; 10], 0, 16_000),
+            Err(ResampleError::BadRate(0))
+        );
         assert_eq!(resample(&[0.0; 10], 16_000, 16_000).unwrap().len(), 10);
     }
 }

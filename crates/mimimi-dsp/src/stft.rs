@@ -37,7 +37,11 @@ pub struct StftConfig {
 
 impl Default for StftConfig {
     fn default() -> Self {
-        Self { n_fft: 1024, hop: 512, pad: PadMode::Reflect }
+        Self {
+            n_fft: 1024,
+            hop: 512,
+            pad: PadMode::Reflect,
+        }
     }
 }
 
@@ -82,7 +86,12 @@ impl Spectrogram {
             re.extend_from_slice(&self.re[row..row + width]);
             im.extend_from_slice(&self.im[row..row + width]);
         }
-        Spectrogram { bins: self.bins, frames: width, re, im }
+        Spectrogram {
+            bins: self.bins,
+            frames: width,
+            re,
+            im,
+        }
     }
 
     /// Magnitude |X| in dB (20·log10, floored at −120 dB), for display.
@@ -97,7 +106,9 @@ impl Spectrogram {
 
 /// Periodic Hann window of length n: `0.5 − 0.5·cos(2πk/n)`.
 pub fn hann_periodic(n: usize) -> Vec<f64> {
-    (0..n).map(|k| 0.5 - 0.5 * (2.0 * PI * k as f64 / n as f64).cos()).collect()
+    (0..n)
+        .map(|k| 0.5 - 0.5 * (2.0 * PI * k as f64 / n as f64).cos())
+        .collect()
 }
 
 /// Pads `x` by `pad` samples at both ends. Reflect mirrors around the edge samples; the
@@ -153,7 +164,12 @@ pub fn stft(signal: &[f32], config: &StftConfig) -> Spectrogram {
             im[f * frames + t] = value.im as f32;
         }
     }
-    Spectrogram { bins, frames, re, im }
+    Spectrogram {
+        bins,
+        frames,
+        re,
+        im,
+    }
 }
 
 #[cfg(test)]
@@ -169,18 +185,26 @@ mod tests {
     #[test]
     fn pad_modes() {
         let x = [1.0, 2.0, 3.0, 4.0];
-        assert_eq!(pad_signal(&x, 2, PadMode::Reflect), vec![3.0, 2.0, 1.0, 2.0, 3.0, 4.0, 3.0, 2.0]);
-        assert_eq!(pad_signal(&x, 2, PadMode::Zero), vec![0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 0.0, 0.0]);
+        assert_eq!(
+            pad_signal(&x, 2, PadMode::Reflect),
+            vec![3.0, 2.0, 1.0, 2.0, 3.0, 4.0, 3.0, 2.0]
+        );
+        assert_eq!(
+            pad_signal(&x, 2, PadMode::Zero),
+            vec![0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 0.0, 0.0]
+        );
     }
 
     #[test]
     fn a_bin_centred_tone_lands_in_its_bin() {
         // 16 cycles per 1024 samples: bin 16, amplitude n_fft/4 for a Hann window.
-        let x: Vec<f32> =
-            (0..16_384).map(|n| (2.0 * PI * 16.0 * n as f64 / 1024.0).cos() as f32).collect();
+        let x: Vec<f32> = (0..16_384)
+            .map(|n| (2.0 * PI * 16.0 * n as f64 / 1024.0).cos() as f32)
+            .collect();
         let s = stft(&x, &StftConfig::default());
         let t = 10;
-        let mag = |f: usize| (s.re[f * s.frames + t].powi(2) + s.im[f * s.frames + t].powi(2)).sqrt();
+        let mag =
+            |f: usize| (s.re[f * s.frames + t].powi(2) + s.im[f * s.frames + t].powi(2)).sqrt();
         assert!((mag(16) - 256.0).abs() < 1e-2);
         assert!(mag(40) < 1e-3);
     }

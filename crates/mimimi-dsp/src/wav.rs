@@ -18,7 +18,10 @@ pub struct Audio {
 impl Audio {
     /// A mono clip from samples at `sample_rate`.
     pub fn mono(sample_rate: u32, samples: Vec<f32>) -> Self {
-        Self { sample_rate, channels: vec![samples] }
+        Self {
+            sample_rate,
+            channels: vec![samples],
+        }
     }
 
     /// Number of samples per channel.
@@ -41,7 +44,10 @@ impl Audio {
         self.channels
             .get(index)
             .map(Vec::as_slice)
-            .ok_or(WavError::NoSuchChannel { requested: index, available: self.channels.len() })
+            .ok_or(WavError::NoSuchChannel {
+                requested: index,
+                available: self.channels.len(),
+            })
     }
 }
 
@@ -167,7 +173,10 @@ fn parse_format(body: &[u8]) -> Result<Format, WavError> {
         _ => false,
     };
     if !supported {
-        return Err(WavError::Unsupported { format_tag: tag, bits });
+        return Err(WavError::Unsupported {
+            format_tag: tag,
+            bits,
+        });
     }
     let min_align = usize::from(channels) * usize::from(bits / 8);
     if usize::from(block_align) < min_align {
@@ -175,7 +184,13 @@ fn parse_format(body: &[u8]) -> Result<Format, WavError> {
             "block align {block_align} is too small for {channels} channel(s) of {bits} bits"
         )));
     }
-    Ok(Format { tag, channels, sample_rate, block_align, bits })
+    Ok(Format {
+        tag,
+        channels,
+        sample_rate,
+        block_align,
+        bits,
+    })
 }
 
 fn decode_samples(format: &Format, data: &[u8]) -> Result<Audio, WavError> {
@@ -193,7 +208,10 @@ fn decode_samples(format: &Format, data: &[u8]) -> Result<Audio, WavError> {
             channel.push(sample_to_f32(format.tag, format.bits, s));
         }
     }
-    Ok(Audio { sample_rate: format.sample_rate, channels: out })
+    Ok(Audio {
+        sample_rate: format.sample_rate,
+        channels: out,
+    })
 }
 
 fn sample_to_f32(tag: u16, bits: u16, s: &[u8]) -> f32 {
@@ -305,13 +323,19 @@ mod tests {
         assert_eq!(a.channel(1).unwrap(), &[-0.5, 1.0]);
         assert_eq!(
             a.channel(2).unwrap_err(),
-            WavError::NoSuchChannel { requested: 2, available: 2 }
+            WavError::NoSuchChannel {
+                requested: 2,
+                available: 2
+            }
         );
     }
 
     #[test]
     fn round_trips_through_encoder() {
-        let audio = Audio { sample_rate: 22_050, channels: vec![vec![0.1, -0.2, 0.3]; 8] };
+        let audio = Audio {
+            sample_rate: 22_050,
+            channels: vec![vec![0.1, -0.2, 0.3]; 8],
+        };
         let back = decode_wav(&encode_wav(&audio, SampleFormat::Float32)).unwrap();
         assert_eq!(back, audio);
         let back = decode_wav(&encode_wav(&audio, SampleFormat::Pcm16)).unwrap();
@@ -321,14 +345,29 @@ mod tests {
     #[test]
     fn rejects_bad_input_with_specific_errors() {
         assert_eq!(decode_wav(&[]), Err(WavError::Empty));
-        assert_eq!(decode_wav(b"hello, this is a text file"), Err(WavError::NotWav));
-        assert_eq!(decode_wav(b"RIFF\0\0\0\0WAVE"), Err(WavError::MissingChunk("fmt ")));
-        assert_eq!(decode_wav(&header(1, 1, 8000, 16, &[])), Err(WavError::NoSamples));
+        assert_eq!(
+            decode_wav(b"hello, this is a text file"),
+            Err(WavError::NotWav)
+        );
+        assert_eq!(
+            decode_wav(b"RIFF\0\0\0\0WAVE"),
+            Err(WavError::MissingChunk("fmt "))
+        );
+        assert_eq!(
+            decode_wav(&header(1, 1, 8000, 16, &[])),
+            Err(WavError::NoSamples)
+        );
         assert_eq!(
             decode_wav(&header(2, 1, 8000, 4, &[1, 2])),
-            Err(WavError::Unsupported { format_tag: 2, bits: 4 })
+            Err(WavError::Unsupported {
+                format_tag: 2,
+                bits: 4
+            })
         );
-        assert!(matches!(decode_wav(&header(1, 0, 8000, 16, &[1, 2])), Err(WavError::BadHeader(_))));
+        assert!(matches!(
+            decode_wav(&header(1, 0, 8000, 16, &[1, 2])),
+            Err(WavError::BadHeader(_))
+        ));
         let mut cut = header(1, 1, 8000, 16, &[1, 0, 2, 0, 3, 0]);
         cut.truncate(cut.len() - 3); // a recording cut off mid-sample
         assert_eq!(decode_wav(&cut).unwrap().len(), 1);

@@ -46,16 +46,28 @@ fn stft_matches_numpy_reference() {
     for case in &index.cases {
         let audio = decode_wav(&std::fs::read(dir().join(&case.wav)).unwrap()).unwrap();
         assert_eq!(audio.sample_rate, case.sample_rate, "{}", case.name);
-        let pad = if case.pad == "zero" { PadMode::Zero } else { PadMode::Reflect };
+        let pad = if case.pad == "zero" {
+            PadMode::Zero
+        } else {
+            PadMode::Reflect
+        };
         let config = FrontEndConfig {
-            stft: StftConfig { pad, ..Default::default() },
+            stft: StftConfig {
+                pad,
+                ..Default::default()
+            },
             normalization: Normalization::None,
             ..Default::default()
         };
         let fe = FrontEnd::new(config);
         let samples = fe.to_model_rate(&audio, case.channel).unwrap();
         let spec = stft::stft(&samples, &config.stft);
-        assert_eq!((spec.bins, spec.frames), (case.bins, case.frames), "{}", case.name);
+        assert_eq!(
+            (spec.bins, spec.frames),
+            (case.bins, case.frames),
+            "{}",
+            case.name
+        );
         let want_re = read_f32(dir().join(format!("{}.re.f32", case.name)));
         let want_im = read_f32(dir().join(format!("{}.im.f32", case.name)));
         let max = want_re
@@ -72,15 +84,26 @@ fn stft_matches_numpy_reference() {
             .fold(0.0f32, f32::max);
         let tolerance = if case.resampled { 5e-3 } else { 1e-5 };
         let rel = err / max;
-        println!("{}: max |ΔX| / max |X| = {rel:.2e} (tolerance {tolerance:.0e})", case.name);
-        assert!(rel <= tolerance, "{}: relative error {rel:.3e} > {tolerance:.0e}", case.name);
+        println!(
+            "{}: max |ΔX| / max |X| = {rel:.2e} (tolerance {tolerance:.0e})",
+            case.name
+        );
+        assert!(
+            rel <= tolerance,
+            "{}: relative error {rel:.3e} > {tolerance:.0e}",
+            case.name
+        );
 
         // The per-clip statistics the normalisation uses match the reference's.
         if !case.resampled {
             let mut normed = spec.clone();
             let stats = Normalization::default().apply(&mut normed);
             for (got, want) in stats.iter().zip(case.norm_stats) {
-                assert!((got - want).abs() <= 1e-5 * want.abs().max(1.0), "{}: {stats:?}", case.name);
+                assert!(
+                    (got - want).abs() <= 1e-5 * want.abs().max(1.0),
+                    "{}: {stats:?}",
+                    case.name
+                );
             }
         }
     }

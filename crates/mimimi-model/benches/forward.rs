@@ -22,11 +22,18 @@ fn median_ms(runs: usize, mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
-    let runs: usize = std::env::var("MIMIMI_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+    let runs: usize = std::env::var("MIMIMI_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
     let device = Device::flex();
     let net = Network::new(&NetworkConfig::new(4), &device);
     let case = |batch: usize, frames: usize| {
-        let x = Tensor::<4>::random([batch, 1, 513, frames], Distribution::Normal(0.0, 1.0), &device);
+        let x = Tensor::<4>::random(
+            [batch, 1, 513, frames],
+            Distribution::Normal(0.0, 1.0),
+            &device,
+        );
         let net = &net;
         median_ms(runs, move || {
             let out = net.forward(x.clone(), x.clone()).total;
@@ -34,7 +41,16 @@ fn main() {
         })
     };
     println!("flex (CPU), {runs} runs, median:");
-    println!("  one 64-frame example (513×64):        {:8.1} ms", case(1, 64));
-    println!("  10 s clip as 9 windows (9×513×64):    {:8.1} ms", case(9, 64));
-    println!("  10 s clip whole (513×313):            {:8.1} ms", case(1, 313));
+    println!(
+        "  one 64-frame example (513×64):        {:8.1} ms",
+        case(1, 64)
+    );
+    println!(
+        "  10 s clip as 9 windows (9×513×64):    {:8.1} ms",
+        case(9, 64)
+    );
+    println!(
+        "  10 s clip whole (513×313):            {:8.1} ms",
+        case(1, 313)
+    );
 }

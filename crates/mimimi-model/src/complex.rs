@@ -6,7 +6,7 @@
 //!   gain γ, complex shift β, running statistics.
 //! - [`SplitPRelu`]: one PReLU on the real part, another on the imaginary part.
 
-use crate::config::BlockSpec;
+use crate::config::{BlockSpec, BnVariance, NetworkConfig};
 use burn::module::{Module, Param, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, PaddingConfig2d};
@@ -24,7 +24,10 @@ pub struct Complex {
 /// Kaiming-normal initialisation with fan-out and the ReLU gain, as the reference uses on every
 /// convolution.
 pub(crate) fn kaiming_fan_out() -> Initializer {
-    Initializer::KaimingNormal { gain: 2f64.sqrt(), fan_out_only: true }
+    Initializer::KaimingNormal {
+        gain: 2f64.sqrt(),
+        fan_out_only: true,
+    }
 }
 
 /// A real `Conv2d` with the reference's initialisation: Kaiming-normal (fan-out) weights and
@@ -38,7 +41,9 @@ pub(crate) fn conv2d(
 ) -> Conv2d {
     let mut conv = Conv2dConfig::new(channels, kernel)
         .with_stride(stride)
-        .with_padding(PaddingConfig2d::Explicit(padding[0], padding[1], padding[0], padding[1]))
+        .with_padding(PaddingConfig2d::Explicit(
+            padding[0], padding[1], padding[0], padding[1],
+        ))
         .with_initializer(kaiming_fan_out())
         .init(device);
     conv.bias = Some(Param::from_tensor(Tensor::zeros([channels[1]], device)));
@@ -57,8 +62,19 @@ pub struct ComplexConv2d {
 impl ComplexConv2d {
     /// A complex convolution from `c_in` to the block's channels.
     pub fn new(c_in: usize, spec: &BlockSpec, device: &Device) -> Self {
-        let make = || conv2d([c_in, spec.channels], spec.kernel, spec.stride, spec.padding, device);
-        Self { real: make(), imag: make() }
+        let make = || {
+            conv2d(
+                [c_in, spec.channels],
+                spec.kernel,
+                spec.stride,
+                spec.padding,
+                device,
+            )
+        };
+        Self {
+            real: make(),
+            imag: make(),
+        }
     }
 
     /// `re' = W_r∗re − W_i∗im`, `im' = W_r∗im + W_i∗re`; each convolution adds its own bias.
@@ -76,15 +92,21 @@ pub struct BatchStats {
     pub mean_re: Tensor<1>,
     /// Complex batch mean, imaginary part `[C]`.
     pub mean_im: Tensor<1>,
-    /// Biased variance `mean |z − μ|²` `[C]`.
-    pub var: Tensor<1>,
+    /// Biased variance used for the real part `[C]`: `mean |z − μ|²` (joint, the reference) or
+    /// `mean (re − Re μ)²` (separate).
+    pub var_re: Tensor<1>,
+    /// Biased variance used for the imaginary part `[C]` (equal to `var_re` when joint).
+    pub var_im: Tensor<1>,
 }
 
-/// Complex batch normalisation with one real variance per channel, as the reference computes
-/// it (not the per-part normalisation its README describes).
+/// Complex batch normalisation.
 ///
-/// Train mode (an autodiff device): normalise with the batch's complex mean and biased variance
-/// `mean |z − μ|²` over (batch, freq, time), gradients flowing through both, and update
+/// By default one real variance per channel, `mean |z − μ|²`, as the reference code computes
+/// it. With `separate_variance` the real and imaginary parts each get their own variance, as
+/// the reference's README and the paper describe ([`crate::config::BnVariance::Separate`]).
+///
+/// Train mode (an autodiff device): normalise with the batch's complex mean and biased
+/// variance over (batch, freq, time), gradients flowing through both, and update
 /// `running ← (1 − m)·running + m·batch` for the mean and the (biased) variance.
 /// Eval mode: normalise with the running statistics.
 #[derive(Module, Debug)]
@@ -99,8 +121,12 @@ pub struct ComplexBatchNorm {
     pub running_mean_re: RunningState<Tensor<1>>,
     /// Running complex mean, imaginary part.
     pub running_mean_im: RunningState<Tensor<1>>,
-    /// Running variance.
+    /// Running variance (of the real part when the variances are separate).
     pub running_var: RunningState<Tensor<1>>,
+    /// Running variance of the imaginary part (a copy of `running_var` when joint).
+    pub running_var_im: RunningState<Tensor<1>>,
+    /// One variance per part instead of one joint variance.
+    pub separate_variance: bool,
     /// Added to the variance.
     pub epsilon: f64,
     /// Weight of the batch statistics in the running ones.
@@ -115,7 +141,13 @@ fn per_channel(t: Tensor<1>) -> Tensor<4> {
 
 impl ComplexBatchNorm {
     /// γ = 1, β = 0, running mean 0, running variance 1.
-    pub fn new(channels: usize, epsilon: f64, momentum: f64, device: &Device) -> Self {
+    pub fn new(
+        channels: usize,
+        epsilon: f64,
+        momentum: f64,
+        separate_variance: bool,
+        device: &Device,
+    ) -> Self {
         let zeros = || Tensor::zeros([channels], device);
         Self {
             gamma: Param::from_tensor(Tensor::ones([channels], device)),
@@ -124,6 +156,8 @@ impl ComplexBatchNorm {
             running_mean_re: RunningState::new(zeros()),
             running_mean_im: RunningState::new(zeros()),
             running_var: RunningState::new(Tensor::ones([channels], device)),
+            running_var_im: RunningState::new(Tensor::ones([channels], device)),
+            separate_variance,
             epsilon,
             momentum,
         }
@@ -138,10 +172,13 @@ impl ComplexBatchNorm {
         }
     }
 
-    fn normalise(&self, x: Complex, mean_re: Tensor<1>, mean_im: Tensor<1>, var: Tensor<1>) -> Complex {
-        let scale = per_channel(self.gamma.val() / (var + self.epsilon).sqrt());
-        let re = (x.re - per_channel(mean_re)) * scale.clone() + per_channel(self.beta_re.val());
-        let im = (x.im - per_channel(mean_im)) * scale + per_channel(self.beta_im.val());
+    fn normalise(&self, x: Complex, stats: &BatchStats) -> Complex {
+        let scale =
+            |var: &Tensor<1>| per_channel(self.gamma.val() / (var.clone() + self.epsilon).sqrt());
+        let re = (x.re - per_channel(stats.mean_re.clone())) * scale(&stats.var_re)
+            + per_channel(self.beta_re.val());
+        let im = (x.im - per_channel(stats.mean_im.clone())) * scale(&stats.var_im)
+            + per_channel(self.beta_im.val());
         Complex { re, im }
     }
 
@@ -150,8 +187,21 @@ impl ComplexBatchNorm {
         let device = x.re.device();
         let mean_re = self.running_mean_re.value().to_device(&device);
         let mean_im = self.running_mean_im.value().to_device(&device);
-        let var = self.running_var.value().to_device(&device);
-        self.normalise(x, mean_re, mean_im, var)
+        let var_re = self.running_var.value().to_device(&device);
+        let var_im = if self.separate_variance {
+            self.running_var_im.value().to_device(&device)
+        } else {
+            var_re.clone()
+        };
+        self.normalise(
+            x,
+            &BatchStats {
+                mean_re,
+                mean_im,
+                var_re,
+                var_im,
+            },
+        )
     }
 
     /// Train mode: batch statistics, running statistics updated. Returns the output and the
@@ -163,7 +213,12 @@ impl ComplexBatchNorm {
         let mean_im = channel_mean(x.im.clone());
         let d_re = x.re.clone() - per_channel(mean_re.clone());
         let d_im = x.im.clone() - per_channel(mean_im.clone());
-        let var = channel_mean(d_re.square() + d_im.square());
+        let (var_re, var_im) = if self.separate_variance {
+            (channel_mean(d_re.square()), channel_mean(d_im.square()))
+        } else {
+            let var = channel_mean(d_re.square() + d_im.square());
+            (var.clone(), var)
+        };
 
         let device = x.re.device();
         let m = self.momentum;
@@ -173,10 +228,16 @@ impl ComplexBatchNorm {
         };
         update(&self.running_mean_re, &mean_re);
         update(&self.running_mean_im, &mean_im);
-        update(&self.running_var, &var);
+        update(&self.running_var, &var_re);
+        update(&self.running_var_im, &var_im);
 
-        let stats = BatchStats { mean_re: mean_re.clone(), mean_im: mean_im.clone(), var: var.clone() };
-        (self.normalise(x, mean_re, mean_im, var), stats)
+        let stats = BatchStats {
+            mean_re,
+            mean_im,
+            var_re,
+            var_im,
+        };
+        (self.normalise(x, &stats), stats)
     }
 }
 
@@ -193,7 +254,10 @@ impl SplitPRelu {
     /// Slopes of 0.25, as `nn.PReLU(C)`.
     pub fn new(channels: usize, device: &Device) -> Self {
         let slopes = || Param::from_tensor(Tensor::full([channels], 0.25, device));
-        Self { alpha_re: slopes(), alpha_im: slopes() }
+        Self {
+            alpha_re: slopes(),
+            alpha_im: slopes(),
+        }
     }
 
     /// `y = x` for x ≥ 0, `a_c·x` otherwise, per part.
@@ -217,18 +281,26 @@ pub struct ComplexBlock {
 }
 
 impl ComplexBlock {
-    /// A block from `c_in` channels with the given spec.
-    pub fn new(c_in: usize, spec: &BlockSpec, eps: f64, momentum: f64, device: &Device) -> Self {
+    /// A block from `c_in` channels with the given spec and network configuration.
+    pub fn new(c_in: usize, spec: &BlockSpec, config: &NetworkConfig, device: &Device) -> Self {
+        let separate = config.bn_variance == BnVariance::Separate;
         Self {
             conv: ComplexConv2d::new(c_in, spec, device),
-            bn: ComplexBatchNorm::new(spec.channels, eps, momentum, device),
+            bn: ComplexBatchNorm::new(
+                spec.channels,
+                config.bn_epsilon,
+                config.bn_momentum,
+                separate,
+                device,
+            ),
             activation: SplitPRelu::new(spec.channels, device),
         }
     }
 
     /// The block's output.
     pub fn forward(&self, x: Complex) -> Complex {
-        self.activation.forward(self.bn.forward(self.conv.forward(x)))
+        self.activation
+            .forward(self.bn.forward(self.conv.forward(x)))
     }
 
     /// Train-mode output and the batch statistics of its normalisation.

@@ -15,6 +15,19 @@ pub enum AttentionGate {
     Sigmoid,
 }
 
+/// How complex batch norm measures the spread of a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BnVariance {
+    /// One real variance per channel, `mean |z − μ|²`, as the reference code computes (the
+    /// default: the only way to reproduce its checkpoints).
+    #[default]
+    Joint,
+    /// The real and imaginary parts each standardised by their own variance, as the
+    /// reference's README describes. An option for new training runs.
+    Separate,
+}
+
 /// One complex convolution block: kernel, stride and padding as (freq, time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockSpec {
@@ -30,11 +43,36 @@ pub struct BlockSpec {
 
 /// The five complex blocks of the paper and the reference, in order.
 pub const BLOCKS: [BlockSpec; 5] = [
-    BlockSpec { channels: 45, kernel: [7, 5], stride: [2, 2], padding: [3, 2] },
-    BlockSpec { channels: 90, kernel: [7, 5], stride: [2, 2], padding: [3, 2] },
-    BlockSpec { channels: 90, kernel: [5, 3], stride: [2, 2], padding: [2, 1] },
-    BlockSpec { channels: 90, kernel: [5, 3], stride: [2, 2], padding: [2, 1] },
-    BlockSpec { channels: 45, kernel: [5, 2], stride: [2, 1], padding: [2, 0] },
+    BlockSpec {
+        channels: 45,
+        kernel: [7, 5],
+        stride: [2, 2],
+        padding: [3, 2],
+    },
+    BlockSpec {
+        channels: 90,
+        kernel: [7, 5],
+        stride: [2, 2],
+        padding: [3, 2],
+    },
+    BlockSpec {
+        channels: 90,
+        kernel: [5, 3],
+        stride: [2, 2],
+        padding: [2, 1],
+    },
+    BlockSpec {
+        channels: 90,
+        kernel: [5, 3],
+        stride: [2, 2],
+        padding: [2, 1],
+    },
+    BlockSpec {
+        channels: 45,
+        kernel: [5, 2],
+        stride: [2, 1],
+        padding: [2, 0],
+    },
 ];
 
 /// Configuration of [`crate::Network`]. Stored in each model's manifest.
@@ -45,6 +83,9 @@ pub struct NetworkConfig {
     /// Attention gate (reference: softmax).
     #[serde(default)]
     pub attention_gate: AttentionGate,
+    /// How complex batch norm measures variance (reference: joint).
+    #[serde(default)]
+    pub bn_variance: BnVariance,
     /// Complex batch norm epsilon (reference: 1e-5).
     #[serde(default = "default_eps")]
     pub bn_epsilon: f64,
@@ -67,6 +108,7 @@ impl NetworkConfig {
         Self {
             num_classes,
             attention_gate: AttentionGate::default(),
+            bn_variance: BnVariance::default(),
             bn_epsilon: default_eps(),
             bn_momentum: default_momentum(),
         }
@@ -88,7 +130,9 @@ impl NetworkConfig {
     /// and T). None when the input is too narrow for the network.
     pub fn output_frames(frames: usize) -> Option<usize> {
         BLOCKS.iter().try_fold(frames, |w, b| {
-            (w + 2 * b.padding[1]).checked_sub(b.kernel[1]).map(|n| n / b.stride[1] + 1)
+            (w + 2 * b.padding[1])
+                .checked_sub(b.kernel[1])
+                .map(|n| n / b.stride[1] + 1)
         })
     }
 }

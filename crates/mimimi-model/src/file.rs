@@ -86,13 +86,19 @@ impl Manifest {
         self.classes
             .iter()
             .position(|c| c == id)
-            .ok_or_else(|| ModelError::UnknownId { id: id.into(), known: self.classes.clone() })
+            .ok_or_else(|| ModelError::UnknownId {
+                id: id.into(),
+                known: self.classes.clone(),
+            })
     }
 
     /// The decision threshold of machine ID `id`.
     pub fn threshold_of(&self, id: &str) -> Result<f64, ModelError> {
         self.class_of(id)?;
-        self.thresholds.get(id).copied().ok_or_else(|| ModelError::NoThreshold(id.into()))
+        self.thresholds
+            .get(id)
+            .copied()
+            .ok_or_else(|| ModelError::NoThreshold(id.into()))
     }
 }
 
@@ -119,7 +125,9 @@ pub enum ModelError {
         expected: u32,
     },
     /// The weights do not match the manifest's checksum.
-    #[error("the weights file is damaged or belongs to another model: sha256 {found}, manifest says {expected}")]
+    #[error(
+        "the weights file is damaged or belongs to another model: sha256 {found}, manifest says {expected}"
+    )]
     Checksum {
         /// Checksum of the bytes received.
         found: String,
@@ -144,7 +152,10 @@ pub enum ModelError {
 
 /// Lowercase hex sha256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A model held in memory: its manifest and the bytes of its weights, checked against each
@@ -195,7 +206,10 @@ impl ModelFiles {
     pub fn from_parts(manifest: Manifest, weights: Vec<u8>) -> Result<Self, ModelError> {
         let found = sha256_hex(&weights);
         if found != manifest.weights.sha256 {
-            return Err(ModelError::Checksum { found, expected: manifest.weights.sha256.clone() });
+            return Err(ModelError::Checksum {
+                found,
+                expected: manifest.weights.sha256.clone(),
+            });
         }
         Ok(Self { manifest, weights })
     }
@@ -208,8 +222,10 @@ impl ModelFiles {
     /// Reads a model directory.
     pub fn load(dir: &Path) -> Result<Self, ModelError> {
         let read = |path: &Path| {
-            std::fs::read(path)
-                .map_err(|source| ModelError::Io { path: path.display().to_string(), source })
+            std::fs::read(path).map_err(|source| ModelError::Io {
+                path: path.display().to_string(),
+                source,
+            })
         };
         let manifest = Self::parse_manifest(&read(&dir.join(MANIFEST_FILE))?)?;
         let weights = read(&dir.join(&manifest.weights.file))?;

@@ -5,9 +5,16 @@ use mimimi_dsp::{Spectrogram, Window};
 
 /// A batch `[B, 1, bins, width]` (real, imaginary) from windows of one spectrogram. All windows
 /// must have the same width.
-pub fn batch_from_windows(spec: &Spectrogram, windows: &[Window], device: &Device) -> (Tensor<4>, Tensor<4>) {
+pub fn batch_from_windows(
+    spec: &Spectrogram,
+    windows: &[Window],
+    device: &Device,
+) -> (Tensor<4>, Tensor<4>) {
     let width = windows.first().map_or(0, |w| w.width);
-    assert!(windows.iter().all(|w| w.width == width), "windows of one batch must have one width");
+    assert!(
+        windows.iter().all(|w| w.width == width),
+        "windows of one batch must have one width"
+    );
     let mut re = Vec::with_capacity(windows.len() * spec.bins * width);
     let mut im = Vec::with_capacity(re.capacity());
     for w in windows {

@@ -18,7 +18,7 @@ pub mod network;
 pub mod reference;
 pub mod score;
 
-pub use config::{AttentionGate, NetworkConfig};
+pub use config::{AttentionGate, BnVariance, NetworkConfig};
 pub use file::{Manifest, ModelError, ModelFiles};
 pub use network::{Network, Outputs, Trace};
 pub use score::{ClipScore, Verdict};

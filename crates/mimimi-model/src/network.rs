@@ -22,7 +22,10 @@ use burn::tensor::{Device, Tensor};
 /// A `Linear` with the reference's initialisation: weights N(0, 0.01²), zero bias.
 fn linear(d_in: usize, d_out: usize, device: &Device) -> Linear {
     let mut layer = LinearConfig::new(d_in, d_out)
-        .with_initializer(Initializer::Normal { mean: 0.0, std: 0.01 })
+        .with_initializer(Initializer::Normal {
+            mean: 0.0,
+            std: 0.01,
+        })
         .init(device);
     layer.bias = Some(Param::from_tensor(Tensor::zeros([d_out], device)));
     layer
@@ -55,7 +58,11 @@ impl ChannelAttention {
     pub fn weights(&self, ft: Tensor<4>) -> Tensor<2> {
         let pooled = global_average(self.conv.forward(ft));
         let logits = self.fc2.forward(relu(self.fc1.forward(pooled)));
-        if self.softmax_gate { softmax(logits, 1) } else { sigmoid(logits) }
+        if self.softmax_gate {
+            softmax(logits, 1)
+        } else {
+            sigmoid(logits)
+        }
     }
 }
 
@@ -135,8 +142,7 @@ impl Network {
         let blocks = BLOCKS
             .iter()
             .map(|spec| {
-                let block =
-                    ComplexBlock::new(c_in, spec, config.bn_epsilon, config.bn_momentum, device);
+                let block = ComplexBlock::new(c_in, spec, config, device);
                 c_in = spec.channels;
                 block
             })
@@ -163,10 +169,15 @@ impl Network {
             .iter()
             .map(|b| {
                 let bn = &b.bn;
-                [&bn.running_mean_re, &bn.running_mean_im, &bn.running_var]
-                    .iter()
-                    .map(|s| s.value().dims()[0])
-                    .sum::<usize>()
+                [
+                    &bn.running_mean_re,
+                    &bn.running_mean_im,
+                    &bn.running_var,
+                    &bn.running_var_im,
+                ]
+                .iter()
+                .map(|s| s.value().dims()[0])
+                .sum::<usize>()
             })
             .sum();
         self.num_params() - buffers

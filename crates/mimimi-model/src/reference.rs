@@ -55,7 +55,10 @@ pub fn read_safetensors(bytes: &[u8]) -> Result<StateDict, ImportError> {
     for (name, view) in st.tensors() {
         let raw = view.data();
         let data: Vec<f32> = match view.dtype() {
-            Dtype::F32 => raw.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect(),
+            Dtype::F32 => raw
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                .collect(),
             Dtype::F64 => raw
                 .chunks_exact(8)
                 .map(|b| f64::from_le_bytes(b.try_into().unwrap()) as f32)
@@ -70,7 +73,13 @@ pub fn read_safetensors(bytes: &[u8]) -> Result<StateDict, ImportError> {
                 .collect(),
             _ => continue,
         };
-        out.insert(name, HostTensor { shape: view.shape().to_vec(), data });
+        out.insert(
+            name,
+            HostTensor {
+                shape: view.shape().to_vec(),
+                data,
+            },
+        );
     }
     Ok(out)
 }
@@ -82,7 +91,10 @@ struct Loader<'a> {
 
 impl Loader<'_> {
     fn get(&self, name: &str, expected: &[usize]) -> Result<&HostTensor, ImportError> {
-        let t = self.dict.get(name).ok_or_else(|| ImportError::Missing(name.into()))?;
+        let t = self
+            .dict
+            .get(name)
+            .ok_or_else(|| ImportError::Missing(name.into()))?;
         if t.shape != expected {
             return Err(ImportError::Shape {
                 name: name.into(),
@@ -93,34 +105,61 @@ impl Loader<'_> {
         Ok(t)
     }
 
-    fn tensor<const D: usize>(&self, name: &str, shape: [usize; D]) -> Result<Tensor<D>, ImportError> {
+    fn tensor<const D: usize>(
+        &self,
+        name: &str,
+        shape: [usize; D],
+    ) -> Result<Tensor<D>, ImportError> {
         let t = self.get(name, &shape)?;
-        Ok(Tensor::from_data(TensorData::new(t.data.clone(), shape), self.device))
+        Ok(Tensor::from_data(
+            TensorData::new(t.data.clone(), shape),
+            self.device,
+        ))
     }
 
-    fn param<const D: usize>(&self, name: &str, shape: [usize; D]) -> Result<Param<Tensor<D>>, ImportError> {
+    fn param<const D: usize>(
+        &self,
+        name: &str,
+        shape: [usize; D],
+    ) -> Result<Param<Tensor<D>>, ImportError> {
         Ok(Param::from_tensor(self.tensor(name, shape)?))
     }
 
     /// A `[C, 2]` complex tensor as its (real, imaginary) `[C]` parts.
     fn complex(&self, name: &str, c: usize) -> Result<(Tensor<1>, Tensor<1>), ImportError> {
         let t = self.tensor::<2>(name, [c, 2])?;
-        Ok((t.clone().narrow(1, 0, 1).reshape([c]), t.narrow(1, 1, 1).reshape([c])))
+        Ok((
+            t.clone().narrow(1, 0, 1).reshape([c]),
+            t.narrow(1, 1, 1).reshape([c]),
+        ))
     }
 
     /// A PyTorch Linear weight `[out, in]`, transposed to burn's `[in, out]`.
-    fn linear_weight(&self, name: &str, d_in: usize, d_out: usize) -> Result<Param<Tensor<2>>, ImportError> {
-        Ok(Param::from_tensor(self.tensor::<2>(name, [d_out, d_in])?.transpose()))
+    fn linear_weight(
+        &self,
+        name: &str,
+        d_in: usize,
+        d_out: usize,
+    ) -> Result<Param<Tensor<2>>, ImportError> {
+        Ok(Param::from_tensor(
+            self.tensor::<2>(name, [d_out, d_in])?.transpose(),
+        ))
     }
 }
 
 /// The number of classes of a reference state dict (rows of `classifier_total.weight`).
 pub fn num_classes(dict: &StateDict) -> Result<usize, ImportError> {
     let name = "classifier_total.weight";
-    let t = dict.get(name).ok_or_else(|| ImportError::Missing(name.into()))?;
+    let t = dict
+        .get(name)
+        .ok_or_else(|| ImportError::Missing(name.into()))?;
     match t.shape.as_slice() {
         [n, 4] if *n > 0 => Ok(*n),
-        other => Err(ImportError::Shape { name: name.into(), found: other.to_vec(), expected: vec![0, 4] }),
+        other => Err(ImportError::Shape {
+            name: name.into(),
+            found: other.to_vec(),
+            expected: vec![0, 4],
+        }),
     }
 }
 
@@ -139,7 +178,10 @@ pub fn network_from_state_dict(
         let c = spec.channels;
         let [kf, kt] = spec.kernel;
         let p = format!("complex_layers.{i}");
-        for (conv, part) in [(&mut block.conv.real, "conv_real"), (&mut block.conv.imag, "conv_imag")] {
+        for (conv, part) in [
+            (&mut block.conv.real, "conv_real"),
+            (&mut block.conv.imag, "conv_imag"),
+        ] {
             conv.weight = l.param(&format!("{p}.conv.{part}.weight"), [c, c_in, kf, kt])?;
             conv.bias = Some(l.param(&format!("{p}.conv.{part}.bias"), [c])?);
         }
@@ -150,7 +192,9 @@ pub fn network_from_state_dict(
         let (mean_re, mean_im) = l.complex(&format!("{p}.bn.running_mean"), c)?;
         block.bn.running_mean_re = RunningState::new(mean_re);
         block.bn.running_mean_im = RunningState::new(mean_im);
-        block.bn.running_var = RunningState::new(l.tensor(&format!("{p}.bn.running_var"), [c])?);
+        let running_var = l.tensor(&format!("{p}.bn.running_var"), [c])?;
+        block.bn.running_var = RunningState::new(running_var.clone());
+        block.bn.running_var_im = RunningState::new(running_var);
         block.activation.alpha_re = l.param(&format!("{p}.activation.prelu_real.weight"), [c])?;
         block.activation.alpha_im = l.param(&format!("{p}.activation.prelu_imag.weight"), [c])?;
         c_in = c;

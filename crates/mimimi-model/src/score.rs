@@ -18,7 +18,10 @@ pub const WINDOWS_PER_BATCH: usize = 16;
 /// Cross-entropy of each row of `logits` `[B, N]` against `class`: `[B]`.
 pub fn cross_entropy_against(logits: Tensor<2>, class: usize) -> Tensor<1> {
     let [b, _] = logits.dims();
-    log_softmax(logits, 1).narrow(1, class, 1).reshape([b]).neg()
+    log_softmax(logits, 1)
+        .narrow(1, class, 1)
+        .reshape([b])
+        .neg()
 }
 
 /// Mean cross-entropy of `logits` `[B, N]` against per-row labels.
@@ -31,7 +34,10 @@ pub fn cross_entropy(logits: Tensor<2>, labels: &[usize]) -> Tensor<1> {
         one_hot[row * n + label] = 1.0;
     }
     let one_hot = Tensor::<2>::from_data(TensorData::new(one_hot, [b, n]), &logits.device());
-    (log_softmax(logits, 1) * one_hot).sum().div_scalar(b as f32).neg()
+    (log_softmax(logits, 1) * one_hot)
+        .sum()
+        .div_scalar(b as f32)
+        .neg()
 }
 
 /// The training objective: CE(magnitude) + CE(complex) + CE(total), each a batch mean.
@@ -54,7 +60,10 @@ impl ClipScore {
     /// A clip score from its window scores.
     pub fn from_windows(window_scores: Vec<f64>) -> Self {
         let score = window_scores.iter().sum::<f64>() / window_scores.len().max(1) as f64;
-        Self { score, window_scores }
+        Self {
+            score,
+            window_scores,
+        }
     }
 }
 
@@ -72,7 +81,11 @@ pub struct Verdict {
 impl Verdict {
     /// The verdict for `score` against `threshold`.
     pub fn new(score: f64, threshold: f64) -> Self {
-        Self { score, threshold, anomalous: score > threshold }
+        Self {
+            score,
+            threshold,
+            anomalous: score > threshold,
+        }
     }
 }
 
@@ -99,7 +112,12 @@ fn window_score_batches(
 pub struct ReadError(pub String);
 
 fn to_f64(data: TensorData) -> Vec<f64> {
-    data.convert::<f32>().try_to_vec::<f32>().expect("f32 data").into_iter().map(f64::from).collect()
+    data.convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 data")
+        .into_iter()
+        .map(f64::from)
+        .collect()
 }
 
 /// Scores a prepared clip against machine ID `class` (blocking read-back; native use).
@@ -111,7 +129,11 @@ pub fn score_clip(
 ) -> Result<ClipScore, ReadError> {
     let mut scores = Vec::with_capacity(prepared.windows.len());
     for batch in window_score_batches(network, prepared, class, device) {
-        scores.extend(to_f64(batch.try_into_data().map_err(|e| ReadError(e.to_string()))?));
+        scores.extend(to_f64(
+            batch
+                .try_into_data()
+                .map_err(|e| ReadError(e.to_string()))?,
+        ));
     }
     Ok(ClipScore::from_windows(scores))
 }
@@ -127,7 +149,10 @@ pub async fn score_clip_async(
     let mut scores = Vec::with_capacity(prepared.windows.len());
     for batch in window_score_batches(network, prepared, class, device) {
         scores.extend(to_f64(
-            batch.into_data_async().await.map_err(|e| ReadError(e.to_string()))?,
+            batch
+                .into_data_async()
+                .await
+                .map_err(|e| ReadError(e.to_string()))?,
         ));
     }
     Ok(ClipScore::from_windows(scores))

@@ -1,6 +1,5 @@
 //! Structure of the network and the model file format.
 
-use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
 use mimimi_dsp::FrontEndConfig;
 use mimimi_model::file::{Manifest, ModelError, ModelFiles, Provenance, WeightsInfo};
@@ -12,7 +11,11 @@ fn parameter_count_is_859_666_plus_15_per_class() {
     for n in [2, 4, 7] {
         let config = NetworkConfig::new(n);
         let net = Network::new(&config, &device);
-        assert_eq!(net.num_trainable_params(), config.expected_param_count(), "N = {n}");
+        assert_eq!(
+            net.num_trainable_params(),
+            config.expected_param_count(),
+            "N = {n}"
+        );
     }
     assert_eq!(NetworkConfig::new(4).expected_param_count(), 859_726);
 }
@@ -26,7 +29,13 @@ fn output_shapes_for_a_64_frame_example() {
     let sizes: Vec<[usize; 4]> = trace.blocks.iter().map(|b| b.re.dims()).collect();
     assert_eq!(
         sizes,
-        vec![[2, 45, 257, 32], [2, 90, 129, 16], [2, 90, 65, 8], [2, 90, 33, 4], [2, 45, 17, 3]]
+        vec![
+            [2, 45, 257, 32],
+            [2, 90, 129, 16],
+            [2, 90, 65, 8],
+            [2, 90, 33, 4],
+            [2, 45, 17, 3]
+        ]
     );
     assert_eq!(trace.fm.dims(), [2, 4, 8, 3]);
     assert_eq!(trace.fc.dims(), [2, 4, 8, 3]);
@@ -63,8 +72,16 @@ fn manifest() -> Manifest {
         thresholds: [("00".to_string(), 1.5)].into(),
         threshold_rule: "test".into(),
         metrics: serde_json::json!({}),
-        provenance: Provenance { source: "test".into(), ..Default::default() },
-        weights: WeightsInfo { file: String::new(), sha256: String::new(), bytes: 0, dtype: "f32".into() },
+        provenance: Provenance {
+            source: "test".into(),
+            ..Default::default()
+        },
+        weights: WeightsInfo {
+            file: String::new(),
+            sha256: String::new(),
+            bytes: 0,
+            dtype: "f32".into(),
+        },
     }
 }
 
@@ -79,18 +96,34 @@ fn model_files_round_trip_bit_for_bit() {
     files.save(&dir).unwrap();
     let loaded = ModelFiles::load(&dir).unwrap();
     assert_eq!(loaded.manifest, files.manifest);
-    let after = loaded.network(&device).unwrap().forward(x.clone(), x * 0.5).total.into_data();
-    assert_eq!(before.as_bytes(), after.as_bytes(), "outputs must be identical bit for bit");
+    let after = loaded
+        .network(&device)
+        .unwrap()
+        .forward(x.clone(), x * 0.5)
+        .total
+        .into_data();
+    assert_eq!(
+        before.as_bytes(),
+        after.as_bytes(),
+        "outputs must be identical bit for bit"
+    );
     assert_eq!(loaded.manifest.threshold_of("00").unwrap(), 1.5);
-    assert!(matches!(loaded.manifest.threshold_of("02"), Err(ModelError::NoThreshold(_))));
-    assert!(matches!(loaded.manifest.class_of("99"), Err(ModelError::UnknownId { .. })));
+    assert!(matches!(
+        loaded.manifest.threshold_of("02"),
+        Err(ModelError::NoThreshold(_))
+    ));
+    assert!(matches!(
+        loaded.manifest.class_of("99"),
+        Err(ModelError::UnknownId { .. })
+    ));
     std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn damaged_or_mismatched_models_are_refused_clearly() {
     let device = Device::flex();
-    let files = ModelFiles::from_network(Network::new(&NetworkConfig::new(4), &device), manifest()).unwrap();
+    let files = ModelFiles::from_network(Network::new(&NetworkConfig::new(4), &device), manifest())
+        .unwrap();
     let json = serde_json::to_vec(&files.manifest).unwrap();
 
     let mut damaged = files.weights.clone();
@@ -101,8 +134,12 @@ fn damaged_or_mismatched_models_are_refused_clearly() {
 
     let mut newer = files.manifest.clone();
     newer.format_version = 99;
-    let err = ModelFiles::from_bytes(&serde_json::to_vec(&newer).unwrap(), files.weights.clone()).unwrap_err();
-    assert!(matches!(err, ModelError::Version { found: 99, .. }), "{err}");
+    let err = ModelFiles::from_bytes(&serde_json::to_vec(&newer).unwrap(), files.weights.clone())
+        .unwrap_err();
+    assert!(
+        matches!(err, ModelError::Version { found: 99, .. }),
+        "{err}"
+    );
 
     let err = ModelFiles::from_bytes(b"<html>not found</html>", files.weights.clone()).unwrap_err();
     assert!(matches!(err, ModelError::BadManifest(_)), "{err}");
