@@ -1,11 +1,13 @@
-//! `trainer`: the native side of Mimimi. This first version scores WAV files with a model
-//! directory (`trainer score`), the reference the web page must agree with. Data generation,
-//! training, evaluation and import come with the trainer and parity issues.
+//! `trainer`: the native side of Mimimi. Today: `trainer score` (score WAV files with a model
+//! directory, the reference the web page must agree with) and `trainer import` (a checkpoint of
+//! the PyTorch reference implementation into a Mimimi model directory). Data generation,
+//! training and evaluation come with the trainer issue.
 
-use clap::{Parser, Subcommand};
-use mimimi_dsp::{FrontEnd, decode_wav};
-use mimimi_model::score::{Verdict, score_clip};
-use mimimi_model::{Device, ModelFiles};
+mod import;
+mod pytorch;
+mod score;
+
+use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -44,64 +46,48 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Convert a checkpoint of the PyTorch reference implementation (marcpinet/mimimi) into a
+    /// Mimimi model directory.
+    Import {
+        /// The checkpoint: `<type>_best_model.pth` as its training script saves it, a bare
+        /// state_dict (.pth/.pt), or a .safetensors file.
+        #[arg(long)]
+        pytorch: PathBuf,
+        /// Machine type the checkpoint was trained on.
+        #[arg(long = "type")]
+        machine_type: String,
+        /// Machine IDs in class order, comma-separated (e.g. 00,02,04,06).
+        #[arg(long, value_delimiter = ',', required = true)]
+        ids: Vec<String>,
+        /// Output model directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// STFT padding the checkpoint was trained with: the reference's pipeline calls
+        /// librosa, which pads with zeros since 0.9.
+        #[arg(long, value_enum, default_value_t = Pad::Zero)]
+        pad: Pad,
+        /// Attention gate of the checkpoint's code (the reference uses softmax).
+        #[arg(long, value_enum, default_value_t = Gate::Softmax)]
+        gate: Gate,
+    },
 }
 
-fn score(
-    model: PathBuf,
-    id: String,
-    channel: usize,
-    whole_clip: bool,
-    json: bool,
-    files: Vec<PathBuf>,
-) -> Result<bool, String> {
-    let model = ModelFiles::load(&model).map_err(|e| e.to_string())?;
-    let class = model.manifest.class_of(&id).map_err(|e| e.to_string())?;
-    let threshold = model.manifest.threshold_of(&id).ok();
-    let device = Device::flex();
-    let network = model.network(&device).map_err(|e| e.to_string())?;
-    let mut config = model.manifest.frontend;
-    config.examples.whole_clip |= whole_clip;
-    let frontend = FrontEnd::new(config);
-    let mut all_ok = true;
-    for file in files {
-        let result = std::fs::read(&file)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| decode_wav(&bytes).map_err(|e| e.to_string()))
-            .and_then(|audio| frontend.prepare(&audio, channel).map_err(|e| e.to_string()))
-            .and_then(|prepared| {
-                score_clip(&network, &prepared, class, &device).map_err(|e| e.to_string())
-            });
-        match result {
-            Ok(s) => {
-                let verdict = threshold.map(|t| Verdict::new(s.score, t));
-                if json {
-                    let line = serde_json::json!({
-                        "file": file.display().to_string(), "id": id, "score": s.score,
-                        "threshold": threshold, "anomalous": verdict.map(|v| v.anomalous),
-                        "window_scores": s.window_scores,
-                    });
-                    println!("{line}");
-                } else {
-                    let decision = match verdict {
-                        Some(v) if v.anomalous => {
-                            format!("ANOMALOUS (threshold {:.6})", v.threshold)
-                        }
-                        Some(v) => format!("normal (threshold {:.6})", v.threshold),
-                        None => "no threshold in the model".into(),
-                    };
-                    let windows: Vec<String> =
-                        s.window_scores.iter().map(|w| format!("{w:.4}")).collect();
-                    println!("{}: score {:.6} {decision}", file.display(), s.score);
-                    println!("  windows: {}", windows.join(" "));
-                }
-            }
-            Err(e) => {
-                all_ok = false;
-                eprintln!("{}: {e}", file.display());
-            }
-        }
-    }
-    Ok(all_ok)
+/// STFT pad mode on the command line.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Pad {
+    /// Zeros (librosa ≥ 0.9).
+    Zero,
+    /// Reflection (torch.stft, librosa ≤ 0.8).
+    Reflect,
+}
+
+/// Attention gate on the command line.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Gate {
+    /// Softmax over channels (the reference code).
+    Softmax,
+    /// Sigmoid (the paper's figure).
+    Sigmoid,
 }
 
 fn main() -> ExitCode {
@@ -114,7 +100,15 @@ fn main() -> ExitCode {
             whole_clip,
             json,
             files,
-        } => score(model, id, channel, whole_clip, json, files),
+        } => score::run(model, id, channel, whole_clip, json, files),
+        Command::Import {
+            pytorch,
+            machine_type,
+            ids,
+            out,
+            pad,
+            gate,
+        } => import::run(&pytorch, &machine_type, &ids, &out, pad, gate).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

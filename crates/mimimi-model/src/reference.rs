@@ -84,6 +84,11 @@ pub fn read_safetensors(bytes: &[u8]) -> Result<StateDict, ImportError> {
     Ok(out)
 }
 
+/// An IEEE half-precision value (as its bits) in f32.
+pub fn f16_to_f32(bits: u16) -> f32 {
+    burn::tensor::f16::from_bits(bits).to_f32()
+}
+
 struct Loader<'a> {
     dict: &'a StateDict,
     device: &'a Device,

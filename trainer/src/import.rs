@@ -1,0 +1,112 @@
+//! `trainer import`: a checkpoint of the PyTorch reference implementation → a Mimimi model
+//! directory (manifest + weights), parameter names mapped and complex BN tensors converted.
+//! Thresholds are left for `trainer calibrate`, which sets them from validation normals.
+
+use crate::pytorch::read_checkpoint;
+use crate::{Gate, Pad};
+use mimimi_dsp::{FrontEndConfig, PadMode, StftConfig};
+use mimimi_model::file::{Manifest, ModelFiles, Provenance, WeightsInfo, sha256_hex};
+use mimimi_model::reference::network_from_state_dict;
+use mimimi_model::{AttentionGate, Device};
+use std::path::Path;
+
+/// Today's date (UTC) as `YYYY-MM-DD`, from the system clock.
+pub fn today() -> String {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400) as i64;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// Imports `checkpoint` as a model of `machine_type` with classes `ids` into `out`.
+pub fn run(
+    checkpoint: &Path,
+    machine_type: &str,
+    ids: &[String],
+    out: &Path,
+    pad: Pad,
+    gate: Gate,
+) -> Result<(), String> {
+    let bytes = std::fs::read(checkpoint).map_err(|e| format!("{}: {e}", checkpoint.display()))?;
+    let ckpt = read_checkpoint(&bytes).map_err(|e| format!("{}: {e}", checkpoint.display()))?;
+    let gate = match gate {
+        Gate::Softmax => AttentionGate::Softmax,
+        Gate::Sigmoid => AttentionGate::Sigmoid,
+    };
+    let device = Device::flex();
+    let (network, config) = network_from_state_dict(&ckpt.state_dict, gate, &device)
+        .map_err(|e| format!("{}: {e}", checkpoint.display()))?;
+    if config.num_classes != ids.len() {
+        return Err(format!(
+            "the checkpoint has {} classes but --ids lists {} machine IDs ({})",
+            config.num_classes,
+            ids.len(),
+            ids.join(",")
+        ));
+    }
+    let frontend = FrontEndConfig {
+        stft: StftConfig {
+            pad: match pad {
+                Pad::Zero => PadMode::Zero,
+                Pad::Reflect => PadMode::Reflect,
+            },
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let manifest = Manifest {
+        format_version: 0,
+        machine_type: machine_type.into(),
+        classes: ids.to_vec(),
+        network: config,
+        frontend,
+        thresholds: Default::default(),
+        threshold_rule: "not calibrated: run `trainer calibrate --model DIR --data DIR`".into(),
+        metrics: serde_json::json!({ "reference_checkpoint": ckpt.metadata }),
+        provenance: Provenance {
+            source: "trainer import --pytorch".into(),
+            data: format!(
+                "{} (sha256 {})",
+                checkpoint
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                sha256_hex(&bytes)
+            ),
+            epochs: ckpt
+                .metadata
+                .get("epoch")
+                .and_then(|e| e.as_u64())
+                .map(|e| e as u32),
+            seed: None,
+            created: today(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+        },
+        weights: WeightsInfo {
+            file: String::new(),
+            sha256: String::new(),
+            bytes: 0,
+            dtype: "f32".into(),
+        },
+    };
+    let files = ModelFiles::from_network(network, manifest).map_err(|e| e.to_string())?;
+    files.save(out).map_err(|e| e.to_string())?;
+    println!(
+        "imported {} tensors ({} classes: {}) into {} ({} bytes of weights)",
+        ckpt.state_dict.len(),
+        ids.len(),
+        ids.join(","),
+        out.display(),
+        files.weights.len()
+    );
+    Ok(())
+}

@@ -1,0 +1,599 @@
+//! Reading PyTorch checkpoints without Python: the zip format of `torch.save` (a pickle,
+//! `data.pkl`, whose tensors point at raw storages `data/<key>` in the same archive), and
+//! safetensors files.
+//!
+//! Only the parts of pickle that `torch.save` emits are interpreted. Calls are understood for
+//! `collections.OrderedDict`, `torch._utils._rebuild_tensor_v2` and
+//! `torch._utils._rebuild_parameter`; anything else becomes an opaque object, so an optimizer
+//! state or a metrics history of any shape is read past, not rejected.
+
+use mimimi_model::reference::{HostTensor, StateDict, read_safetensors};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io::{Cursor, Read};
+use std::rc::Rc;
+
+/// A value of the unpickled object graph.
+#[derive(Debug, Clone)]
+pub enum Value {
+    /// `None`.
+    None,
+    /// A bool.
+    Bool(bool),
+    /// An int.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A str.
+    Str(String),
+    /// A tuple.
+    Tuple(Vec<Obj>),
+    /// A list.
+    List(Vec<Obj>),
+    /// A dict (insertion order kept).
+    Dict(Vec<(Obj, Obj)>),
+    /// A `module.name` global.
+    Global(String, String),
+    /// A storage reference: element type and archive key.
+    Storage {
+        /// e.g. `FloatStorage`.
+        kind: String,
+        /// The entry `data/<key>`.
+        key: String,
+    },
+    /// A tensor view of a storage.
+    Tensor {
+        /// Storage element type.
+        kind: String,
+        /// Storage key.
+        key: String,
+        /// Offset in elements.
+        offset: usize,
+        /// Shape.
+        size: Vec<usize>,
+        /// Strides in elements.
+        stride: Vec<usize>,
+    },
+    /// Anything else (a call we do not interpret).
+    Opaque,
+}
+
+/// A shared, mutable pickle object (lists and dicts are filled after they are memoised).
+pub type Obj = Rc<RefCell<Value>>;
+
+fn obj(v: Value) -> Obj {
+    Rc::new(RefCell::new(v))
+}
+
+/// Why a checkpoint could not be read.
+pub type Error = String;
+
+struct Unpickler<'a> {
+    data: &'a [u8],
+    pos: usize,
+    stack: Vec<Obj>,
+    marks: Vec<usize>,
+    memo: HashMap<u32, Obj>,
+}
+
+impl<'a> Unpickler<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.data.len());
+        let end = end.ok_or_else(|| format!("pickle truncated at byte {}", self.pos))?;
+        let s = &self.data[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8, Error> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u16, Error> {
+        Ok(u16::from_le_bytes(self.take(2)?.try_into().unwrap()))
+    }
+    fn u32(&mut self) -> Result<u32, Error> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap()))
+    }
+    fn line(&mut self) -> Result<String, Error> {
+        let rest = &self.data[self.pos..];
+        let n = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or("unterminated pickle line")?;
+        let s = String::from_utf8_lossy(&rest[..n]).into_owned();
+        self.pos += n + 1;
+        Ok(s)
+    }
+    fn string(&mut self, n: usize) -> Result<Obj, Error> {
+        let bytes = self.take(n)?;
+        Ok(obj(Value::Str(String::from_utf8_lossy(bytes).into_owned())))
+    }
+    fn pop(&mut self) -> Result<Obj, Error> {
+        self.stack
+            .pop()
+            .ok_or_else(|| "pickle stack underflow".to_string())
+    }
+    fn top(&self) -> Result<Obj, Error> {
+        self.stack
+            .last()
+            .cloned()
+            .ok_or_else(|| "pickle stack empty".to_string())
+    }
+    fn pop_mark(&mut self) -> Result<Vec<Obj>, Error> {
+        let mark = self.marks.pop().ok_or("pickle MARK missing")?;
+        if mark > self.stack.len() {
+            return Err("pickle MARK beyond the stack".into());
+        }
+        Ok(self.stack.split_off(mark))
+    }
+
+    fn run(mut self) -> Result<Obj, Error> {
+        loop {
+            let op = self.u8()?;
+            match op {
+                0x80 => {
+                    self.u8()?; // PROTO
+                }
+                0x95 => {
+                    self.take(8)?; // FRAME
+                }
+                b'.' => return self.pop(),
+                b'(' => self.marks.push(self.stack.len()),
+                b'}' => self.stack.push(obj(Value::Dict(Vec::new()))),
+                b']' => self.stack.push(obj(Value::List(Vec::new()))),
+                b')' => self.stack.push(obj(Value::Tuple(Vec::new()))),
+                b't' => {
+                    let items = self.pop_mark()?;
+                    self.stack.push(obj(Value::Tuple(items)));
+                }
+                b'l' => {
+                    let items = self.pop_mark()?;
+                    self.stack.push(obj(Value::List(items)));
+                }
+                b'd' => {
+                    let items = self.pop_mark()?;
+                    let pairs = items
+                        .chunks(2)
+                        .map(|p| (p[0].clone(), p[1].clone()))
+                        .collect();
+                    self.stack.push(obj(Value::Dict(pairs)));
+                }
+                0x85..=0x87 => {
+                    let n = usize::from(op - 0x84);
+                    if self.stack.len() < n {
+                        return Err("pickle stack underflow in TUPLE".into());
+                    }
+                    let items = self.stack.split_off(self.stack.len() - n);
+                    self.stack.push(obj(Value::Tuple(items)));
+                }
+                b'X' => {
+                    let n = self.u32()? as usize;
+                    let s = self.string(n)?;
+                    self.stack.push(s);
+                }
+                0x8c => {
+                    let n = usize::from(self.u8()?);
+                    let s = self.string(n)?;
+                    self.stack.push(s);
+                }
+                0x8d => {
+                    let n = u64::from_le_bytes(self.take(8)?.try_into().unwrap()) as usize;
+                    let s = self.string(n)?;
+                    self.stack.push(s);
+                }
+                b'C' | b'B' | 0x8e => {
+                    let n = match op {
+                        b'C' => usize::from(self.u8()?),
+                        b'B' => self.u32()? as usize,
+                        _ => u64::from_le_bytes(self.take(8)?.try_into().unwrap()) as usize,
+                    };
+                    self.take(n)?;
+                    self.stack.push(obj(Value::Opaque));
+                }
+                b'J' => {
+                    let v = i32::from_le_bytes(self.take(4)?.try_into().unwrap());
+                    self.stack.push(obj(Value::Int(i64::from(v))));
+                }
+                b'K' => {
+                    let v = self.u8()?;
+                    self.stack.push(obj(Value::Int(i64::from(v))));
+                }
+                b'M' => {
+                    let v = self.u16()?;
+                    self.stack.push(obj(Value::Int(i64::from(v))));
+                }
+                0x8a => {
+                    let n = usize::from(self.u8()?);
+                    let bytes = self.take(n)?;
+                    let mut v: i64 = 0;
+                    for (i, b) in bytes.iter().enumerate().take(8) {
+                        v |= i64::from(*b) << (8 * i);
+                    }
+                    if n > 0 && n < 8 && bytes[n - 1] & 0x80 != 0 {
+                        v -= 1i64 << (8 * n);
+                    }
+                    self.stack.push(obj(Value::Int(v)));
+                }
+                b'G' => {
+                    let v = f64::from_be_bytes(self.take(8)?.try_into().unwrap());
+                    self.stack.push(obj(Value::Float(v)));
+                }
+                b'N' => self.stack.push(obj(Value::None)),
+                0x88 => self.stack.push(obj(Value::Bool(true))),
+                0x89 => self.stack.push(obj(Value::Bool(false))),
+                b'q' => {
+                    let k = u32::from(self.u8()?);
+                    self.memo.insert(k, self.top()?);
+                }
+                b'r' => {
+                    let k = self.u32()?;
+                    self.memo.insert(k, self.top()?);
+                }
+                0x94 => {
+                    let k = self.memo.len() as u32;
+                    self.memo.insert(k, self.top()?);
+                }
+                b'h' | b'j' => {
+                    let k = if op == b'h' {
+                        u32::from(self.u8()?)
+                    } else {
+                        self.u32()?
+                    };
+                    let v = self
+                        .memo
+                        .get(&k)
+                        .cloned()
+                        .ok_or_else(|| format!("pickle memo {k} missing"))?;
+                    self.stack.push(v);
+                }
+                b'c' => {
+                    let module = self.line()?;
+                    let name = self.line()?;
+                    self.stack.push(obj(Value::Global(module, name)));
+                }
+                0x93 => {
+                    let name = self.pop()?;
+                    let module = self.pop()?;
+                    let text = |o: &Obj| match &*o.borrow() {
+                        Value::Str(s) => s.clone(),
+                        _ => String::new(),
+                    };
+                    self.stack
+                        .push(obj(Value::Global(text(&module), text(&name))));
+                }
+                b'Q' => {
+                    let pid = self.pop()?;
+                    self.stack.push(obj(persistent_load(&pid.borrow())));
+                }
+                b'R' | 0x81 => {
+                    let args = self.pop()?;
+                    let callable = self.pop()?;
+                    let v = reduce(&callable.borrow(), &args.borrow());
+                    self.stack.push(obj(v));
+                }
+                b'b' => {
+                    let state = self.pop()?;
+                    let target = self.top()?;
+                    let mut target = target.borrow_mut();
+                    if let (Value::Dict(items), Value::Dict(extra)) =
+                        (&mut *target, &*state.borrow())
+                    {
+                        items.extend(extra.iter().cloned());
+                    }
+                }
+                b's' => {
+                    let v = self.pop()?;
+                    let k = self.pop()?;
+                    if let Value::Dict(items) = &mut *self.top()?.borrow_mut() {
+                        items.push((k, v));
+                    }
+                }
+                b'u' => {
+                    let items = self.pop_mark()?;
+                    if let Value::Dict(d) = &mut *self.top()?.borrow_mut() {
+                        d.extend(items.chunks(2).map(|p| (p[0].clone(), p[1].clone())));
+                    }
+                }
+                b'a' => {
+                    let v = self.pop()?;
+                    if let Value::List(l) = &mut *self.top()?.borrow_mut() {
+                        l.push(v);
+                    }
+                }
+                b'e' => {
+                    let items = self.pop_mark()?;
+                    if let Value::List(l) = &mut *self.top()?.borrow_mut() {
+                        l.extend(items);
+                    }
+                }
+                other => {
+                    return Err(format!(
+                        "unsupported pickle opcode {other:#04x} at byte {}",
+                        self.pos - 1
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// `('storage', torch.XStorage, key, location, numel)` → a storage reference.
+fn persistent_load(pid: &Value) -> Value {
+    if let Value::Tuple(items) = pid
+        && items.len() >= 3
+        && let (Value::Global(_, kind), Value::Str(key)) =
+            (&*items[1].borrow(), &*items[2].borrow())
+    {
+        return Value::Storage {
+            kind: kind.clone(),
+            key: key.clone(),
+        };
+    }
+    Value::Opaque
+}
+
+fn ints(v: &Value) -> Option<Vec<usize>> {
+    match v {
+        Value::Tuple(items) | Value::List(items) => items
+            .iter()
+            .map(|i| match &*i.borrow() {
+                Value::Int(n) if *n >= 0 => Some(*n as usize),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    }
+}
+
+fn reduce(callable: &Value, args: &Value) -> Value {
+    let Value::Global(module, name) = callable else {
+        return Value::Opaque;
+    };
+    let Value::Tuple(args) = args else {
+        return Value::Opaque;
+    };
+    match (module.as_str(), name.as_str()) {
+        ("collections", "OrderedDict") => Value::Dict(Vec::new()),
+        ("torch._utils", "_rebuild_tensor_v2") if args.len() >= 4 => {
+            let storage = args[0].borrow();
+            let (Value::Storage { kind, key }, Value::Int(offset)) =
+                (&*storage, &*args[1].borrow())
+            else {
+                return Value::Opaque;
+            };
+            match (ints(&args[2].borrow()), ints(&args[3].borrow())) {
+                (Some(size), Some(stride)) => Value::Tensor {
+                    kind: kind.clone(),
+                    key: key.clone(),
+                    offset: *offset as usize,
+                    size,
+                    stride,
+                },
+                _ => Value::Opaque,
+            }
+        }
+        ("torch._utils", "_rebuild_parameter") if !args.is_empty() => args[0].borrow().clone(),
+        _ => Value::Opaque,
+    }
+}
+
+/// Unpickles `data`.
+pub fn unpickle(data: &[u8]) -> Result<Obj, Error> {
+    Unpickler {
+        data,
+        pos: 0,
+        stack: Vec::new(),
+        marks: Vec::new(),
+        memo: HashMap::new(),
+    }
+    .run()
+}
+
+/// Bytes per element and how to read one element as one or two f32 (complex: real, imag).
+fn element(kind: &str) -> Option<(usize, fn(&[u8]) -> [f32; 2], bool)> {
+    fn f32le(b: &[u8]) -> [f32; 2] {
+        [f32::from_le_bytes(b[..4].try_into().unwrap()), 0.0]
+    }
+    fn f64le(b: &[u8]) -> [f32; 2] {
+        [f64::from_le_bytes(b[..8].try_into().unwrap()) as f32, 0.0]
+    }
+    fn f16le(b: &[u8]) -> [f32; 2] {
+        [burn_f16(b), 0.0]
+    }
+    fn bf16le(b: &[u8]) -> [f32; 2] {
+        [
+            f32::from_bits(u32::from(u16::from_le_bytes([b[0], b[1]])) << 16),
+            0.0,
+        ]
+    }
+    fn c64le(b: &[u8]) -> [f32; 2] {
+        [
+            f32::from_le_bytes(b[..4].try_into().unwrap()),
+            f32::from_le_bytes(b[4..8].try_into().unwrap()),
+        ]
+    }
+    fn c128le(b: &[u8]) -> [f32; 2] {
+        [f64le(&b[..8])[0], f64le(&b[8..16])[0]]
+    }
+    Some(match kind {
+        "FloatStorage" => (4, f32le, false),
+        "DoubleStorage" => (8, f64le, false),
+        "HalfStorage" => (2, f16le, false),
+        "BFloat16Storage" => (2, bf16le, false),
+        "ComplexFloatStorage" => (8, c64le, true),
+        "ComplexDoubleStorage" => (16, c128le, true),
+        _ => return None,
+    })
+}
+
+fn burn_f16(b: &[u8]) -> f32 {
+    mimimi_model::reference::f16_to_f32(u16::from_le_bytes([b[0], b[1]]))
+}
+
+/// Gathers a (possibly strided) tensor from its storage bytes. Complex tensors come out with a
+/// trailing dimension of 2 (real, imaginary), the layout of `torch.view_as_real`.
+fn gather(
+    storage: &[u8],
+    kind: &str,
+    offset: usize,
+    size: &[usize],
+    stride: &[usize],
+) -> Result<HostTensor, Error> {
+    let (width, read, complex) =
+        element(kind).ok_or_else(|| format!("unsupported storage {kind}"))?;
+    let count: usize = size.iter().product();
+    let mut data = Vec::with_capacity(count * if complex { 2 } else { 1 });
+    let mut index = vec![0usize; size.len()];
+    for _ in 0..count {
+        let element_at = offset + index.iter().zip(stride).map(|(i, s)| i * s).sum::<usize>();
+        let bytes = storage
+            .get(element_at * width..(element_at + 1) * width)
+            .ok_or("tensor reaches past the end of its storage")?;
+        let [re, im] = read(bytes);
+        data.push(re);
+        if complex {
+            data.push(im);
+        }
+        for d in (0..size.len()).rev() {
+            index[d] += 1;
+            if index[d] < size[d] {
+                break;
+            }
+            index[d] = 0;
+        }
+    }
+    let mut shape = size.to_vec();
+    if complex {
+        shape.push(2);
+    }
+    Ok(HostTensor { shape, data })
+}
+
+/// A checkpoint read into memory: the model's state dict and any scalar metadata beside it.
+#[derive(Debug, Clone, Default)]
+pub struct Checkpoint {
+    /// Float tensors by name (integer buffers such as `num_batches_tracked` are left out).
+    pub state_dict: StateDict,
+    /// Top-level scalar entries of a training checkpoint (`epoch`, `val_loss`, ...).
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+fn key_text(o: &Obj) -> Option<String> {
+    match &*o.borrow() {
+        Value::Str(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// Reads a `torch.save` zip archive. Accepts a bare state dict, or a training checkpoint dict
+/// whose `model_state_dict` (or `state_dict`) holds it.
+pub fn read_torch_zip(bytes: &[u8]) -> Result<Checkpoint, Error> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
+        format!("not a PyTorch checkpoint (expected the zip format of torch.save): {e}")
+    })?;
+    let pkl_name = zip
+        .file_names()
+        .filter_map(|n| n.ok().map(|n| n.into_owned()))
+        .find(|n| n.ends_with("data.pkl"))
+        .ok_or("no data.pkl in the archive: not a torch.save checkpoint")?;
+    let prefix = pkl_name.trim_end_matches("data.pkl").to_string();
+    let mut read_entry = |name: &str| -> Result<Vec<u8>, Error> {
+        let mut f = zip.by_name(name).map_err(|e| format!("{name}: {e}"))?;
+        let mut v = Vec::new();
+        f.read_to_end(&mut v).map_err(|e| format!("{name}: {e}"))?;
+        Ok(v)
+    };
+    if let Ok(order) = read_entry(&format!("{prefix}byteorder"))
+        && order != b"little"
+    {
+        return Err("big-endian checkpoints are not supported".into());
+    }
+    let root = unpickle(&read_entry(&pkl_name)?)?;
+    let mut checkpoint = Checkpoint::default();
+    let mut states = None;
+    {
+        let root = root.borrow();
+        let Value::Dict(top) = &*root else {
+            return Err("the checkpoint is not a dict".into());
+        };
+        for (k, v) in top {
+            let Some(k) = key_text(k) else { continue };
+            let value = match &*v.borrow() {
+                Value::Int(n) => (*n).into(),
+                Value::Bool(b) => (*b).into(),
+                Value::Float(x) => {
+                    serde_json::Number::from_f64(*x).map_or(serde_json::Value::Null, Into::into)
+                }
+                Value::Str(s) => s.clone().into(),
+                Value::Dict(_) if k == "model_state_dict" || k == "state_dict" => {
+                    states = Some(v.clone());
+                    continue;
+                }
+                _ => continue,
+            };
+            checkpoint.metadata.insert(k, value);
+        }
+    }
+    // A bare state dict holds the tensors at the top level.
+    let states = states.unwrap_or_else(|| {
+        checkpoint.metadata.clear();
+        root.clone()
+    });
+    checkpoint.state_dict = read_states(&states, &prefix, &mut read_entry)?;
+    Ok(checkpoint)
+}
+
+fn read_states(
+    dict: &Obj,
+    prefix: &str,
+    read_entry: &mut dyn FnMut(&str) -> Result<Vec<u8>, Error>,
+) -> Result<StateDict, Error> {
+    let mut out = StateDict::new();
+    let mut storages: HashMap<String, Vec<u8>> = HashMap::new();
+    let Value::Dict(items) = &*dict.borrow() else {
+        return Err("state dict is not a dict".into());
+    };
+    for (k, v) in items {
+        let Some(name) = key_text(k) else { continue };
+        let Value::Tensor {
+            kind,
+            key,
+            offset,
+            size,
+            stride,
+        } = &*v.borrow()
+        else {
+            continue;
+        };
+        if element(kind).is_none() {
+            continue; // integer buffers such as num_batches_tracked
+        }
+        if !storages.contains_key(key) {
+            storages.insert(key.clone(), read_entry(&format!("{prefix}data/{key}"))?);
+        }
+        let tensor = gather(&storages[key], kind, *offset, size, stride)
+            .map_err(|e| format!("{name}: {e}"))?;
+        out.insert(name, tensor);
+    }
+    if out.is_empty() {
+        return Err("no float tensors found in the checkpoint".into());
+    }
+    Ok(out)
+}
+
+/// Reads a checkpoint file by content: the torch zip format or safetensors.
+pub fn read_checkpoint(bytes: &[u8]) -> Result<Checkpoint, Error> {
+    if bytes.starts_with(b"PK") {
+        return read_torch_zip(bytes);
+    }
+    if bytes.len() > 8 {
+        if let Ok(state_dict) = read_safetensors(bytes) {
+            return Ok(Checkpoint {
+                state_dict,
+                metadata: Default::default(),
+            });
+        }
+    }
+    Err("unrecognised checkpoint: expected a torch.save file (.pth/.pt, zip format) or .safetensors; \
+         checkpoints in the legacy (pre-1.6) pickle format must be re-saved with a current PyTorch"
+        .into())
+}

@@ -1,0 +1,66 @@
+//! `trainer score`: score WAV files natively; the reference the web page must agree with.
+
+use mimimi_dsp::{FrontEnd, decode_wav};
+use mimimi_model::score::{Verdict, score_clip};
+use mimimi_model::{Device, ModelFiles};
+use std::path::PathBuf;
+
+/// Scores each file against machine ID `id`; prints a line (or a JSON line) per file and the
+/// per-window scores. Returns whether every file could be scored.
+pub fn run(
+    model: PathBuf,
+    id: String,
+    channel: usize,
+    whole_clip: bool,
+    json: bool,
+    files: Vec<PathBuf>,
+) -> Result<bool, String> {
+    let model = ModelFiles::load(&model).map_err(|e| e.to_string())?;
+    let class = model.manifest.class_of(&id).map_err(|e| e.to_string())?;
+    let threshold = model.manifest.threshold_of(&id).ok();
+    let device = Device::flex();
+    let network = model.network(&device).map_err(|e| e.to_string())?;
+    let mut config = model.manifest.frontend;
+    config.examples.whole_clip |= whole_clip;
+    let frontend = FrontEnd::new(config);
+    let mut all_ok = true;
+    for file in files {
+        let result = std::fs::read(&file)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| decode_wav(&bytes).map_err(|e| e.to_string()))
+            .and_then(|audio| frontend.prepare(&audio, channel).map_err(|e| e.to_string()))
+            .and_then(|prepared| {
+                score_clip(&network, &prepared, class, &device).map_err(|e| e.to_string())
+            });
+        match result {
+            Ok(s) => {
+                let verdict = threshold.map(|t| Verdict::new(s.score, t));
+                if json {
+                    let line = serde_json::json!({
+                        "file": file.display().to_string(), "id": id, "score": s.score,
+                        "threshold": threshold, "anomalous": verdict.map(|v| v.anomalous),
+                        "window_scores": s.window_scores,
+                    });
+                    println!("{line}");
+                } else {
+                    let decision = match verdict {
+                        Some(v) if v.anomalous => {
+                            format!("ANOMALOUS (threshold {:.6})", v.threshold)
+                        }
+                        Some(v) => format!("normal (threshold {:.6})", v.threshold),
+                        None => "no threshold in the model".into(),
+                    };
+                    let windows: Vec<String> =
+                        s.window_scores.iter().map(|w| format!("{w:.4}")).collect();
+                    println!("{}: score {:.6} {decision}", file.display(), s.score);
+                    println!("  windows: {}", windows.join(" "));
+                }
+            }
+            Err(e) => {
+                all_ok = false;
+                eprintln!("{}: {e}", file.display());
+            }
+        }
+    }
+    Ok(all_ok)
+}
