@@ -98,7 +98,7 @@ fn imported_reference_checkpoint_scores_the_fixture_signal() {
 }
 
 #[test]
-fn safetensors_and_zip_checkpoints_give_the_same_weights() {
+fn checkpoint_safetensors_and_bare_state_dict_give_the_same_network() {
     let dir = tmp("same");
     assert!(
         import(&fixture("reference_checkpoint.pth"), &dir.join("a"), &[])
