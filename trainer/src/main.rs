@@ -1,8 +1,11 @@
 //! `trainer`: the native side of Mimimi. Today: `trainer score` (score WAV files with a model
 //! directory, the reference the web page must agree with) and `trainer import` (a checkpoint of
-//! the PyTorch reference implementation into a Mimimi model directory). Data generation,
+//! the PyTorch reference implementation into a Mimimi model directory) and `trainer
+//! calibrate` (thresholds from validation normals). Data generation,
 //! training and evaluation come with the trainer issue.
 
+mod calibrate;
+mod data;
 mod import;
 mod pytorch;
 mod score;
@@ -70,6 +73,19 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Gate::Softmax)]
         gate: Gate,
     },
+    /// Set a model's per-ID decision thresholds from the validation normals of a data
+    /// directory (DCASE 2020 or MIMII layout), never from test labels.
+    Calibrate {
+        /// Model directory; its manifest is updated in place.
+        #[arg(long)]
+        model: PathBuf,
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Seed of the train/validation split.
+        #[arg(long, default_value_t = calibrate::DEFAULT_SEED)]
+        seed: u64,
+    },
 }
 
 /// STFT pad mode on the command line.
@@ -109,6 +125,9 @@ fn main() -> ExitCode {
             pad,
             gate,
         } => import::run(&pytorch, &machine_type, &ids, &out, pad, gate).map(|()| true),
+        Command::Calibrate { model, data, seed } => {
+            calibrate::run(&model, &data, seed).map(|()| true)
+        }
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

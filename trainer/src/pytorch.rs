@@ -388,8 +388,12 @@ pub fn unpickle(data: &[u8]) -> Result<Obj, Error> {
     .run()
 }
 
-/// Bytes per element and how to read one element as one or two f32 (complex: real, imag).
-fn element(kind: &str) -> Option<(usize, fn(&[u8]) -> [f32; 2], bool)> {
+/// How to read one storage element: its width in bytes, a reader giving (real, imaginary)
+/// as f32, and whether the type is complex.
+type ElementReader = (usize, fn(&[u8]) -> [f32; 2], bool);
+
+/// The reader for a storage type, if it holds floats.
+fn element(kind: &str) -> Option<ElementReader> {
     fn f32le(b: &[u8]) -> [f32; 2] {
         [f32::from_le_bytes(b[..4].try_into().unwrap()), 0.0]
     }
@@ -585,13 +589,13 @@ pub fn read_checkpoint(bytes: &[u8]) -> Result<Checkpoint, Error> {
     if bytes.starts_with(b"PK") {
         return read_torch_zip(bytes);
     }
-    if bytes.len() > 8 {
-        if let Ok(state_dict) = read_safetensors(bytes) {
-            return Ok(Checkpoint {
-                state_dict,
-                metadata: Default::default(),
-            });
-        }
+    if bytes.len() > 8
+        && let Ok(state_dict) = read_safetensors(bytes)
+    {
+        return Ok(Checkpoint {
+            state_dict,
+            metadata: Default::default(),
+        });
     }
     Err("unrecognised checkpoint: expected a torch.save file (.pth/.pt, zip format) or .safetensors; \
          checkpoints in the legacy (pre-1.6) pickle format must be re-saved with a current PyTorch"

@@ -189,3 +189,62 @@ fn bad_checkpoints_are_refused_naming_the_problem() {
     assert!(err.contains("unrecognised checkpoint"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn calibrate_sets_thresholds_from_validation_normals_only() {
+    let dir = tmp("calibrate");
+    let model = dir.join("model");
+    assert!(
+        import(&fixture("weights.safetensors"), &model, &[])
+            .status
+            .success()
+    );
+    // A small DCASE-layout tree: 20 training normals per ID (two go to validation) and test
+    // files whose labels calibration must not read: anomalies that are silent would make any
+    // test-based rule fail loudly.
+    let data = dir.join("data");
+    let mut seed = 1u32;
+    let mut noise = |n: usize, amp: f32| -> Vec<f32> {
+        (0..n)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                ((seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * amp
+            })
+            .collect()
+    };
+    for id in ["00", "01", "02", "03"] {
+        let train = data.join("fan/train");
+        std::fs::create_dir_all(&train).unwrap();
+        for i in 0..20 {
+            let clip = Audio::mono(16_000, noise(40_000, 0.2 + 0.01 * i as f32));
+            let path = train.join(format!("normal_id_{id}_{i:08}.wav"));
+            std::fs::write(path, encode_wav(&clip, SampleFormat::Pcm16)).unwrap();
+        }
+        let test = data.join("fan/test");
+        std::fs::create_dir_all(&test).unwrap();
+        std::fs::write(test.join(format!("anomaly_id_{id}_00000000.wav")), b"").unwrap();
+    }
+    let out = trainer(&[
+        "calibrate",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let files = ModelFiles::load(&model).unwrap();
+    for id in ["00", "01", "02", "03"] {
+        let t = files.manifest.threshold_of(id).unwrap();
+        assert!(t.is_finite() && t > 0.0, "{id}: {t}");
+        assert_eq!(
+            files.manifest.metrics["calibration"]["ids"][id]["validation_clips"],
+            2
+        );
+    }
+    assert!(files.manifest.threshold_rule.contains("gamma"));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -17,6 +17,7 @@ pub mod input;
 pub mod network;
 pub mod reference;
 pub mod score;
+pub mod threshold;
 
 pub use config::{AttentionGate, BnVariance, NetworkConfig};
 pub use file::{Manifest, ModelError, ModelFiles};
