@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the project, as CI runs it: formatting, lints, the native test suites (signal
 # path, network parity with the PyTorch reference, model files, trainer), the wasm32 build of
-# the shared crates with both backends, and the page build.
+# the shared crates with both backends, the page build, and the page's end-to-end tests in
+# headless Chromium (WebGPU on SwiftShader, and the CPU fallback).
 #
 # Builds go to $CARGO_TARGET_DIR (default ~/.cache/mimimi/target, outside the clone) so that a
 # fresh clone on a machine that built before reuses the compiled dependencies.
@@ -14,6 +15,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "tools"
 web/install-tools.sh
+tests/install-browser.sh
 
 step "cargo fmt --check"
 cargo fmt --all --check
@@ -29,5 +31,8 @@ cargo build -p mimimi-dsp -p mimimi-model --target wasm32-unknown-unknown --feat
 
 step "page build (trunk)"
 trunk build
+
+step "end-to-end tests in headless Chromium"
+(cd tests/e2e && node --test)
 
 step "all tests passed"

@@ -1,51 +1,128 @@
-//! Backend choice: WebGPU when the browser yields an adapter and a device, otherwise the CPU
-//! (burn's pure-Rust `flex` backend compiled to wasm). A small network pass runs on the chosen
-//! device so that "found" means "works".
+//! Backend choice. WebGPU is used only when the browser yields an adapter and a device AND the
+//! device passes a self-test: the reference network (the PyTorch reference's weights, imported)
+//! scores the reference's 10 s test clip on the CPU (burn's pure-Rust `flex` backend compiled
+//! to wasm) and on the GPU, and the two scores must agree. Shader validation failures on some
+//! browsers give zeros silently; this catches them. Otherwise the page runs on the CPU.
 
-use mimimi_model::{Device, Network, NetworkConfig, Tensor};
+use mimimi_dsp::{Audio, FrontEnd, decode_wav};
+use mimimi_model::score::score_clip_async;
+use mimimi_model::{Device, ModelFiles};
 
-/// What the probe found, in words for the page.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BackendReport {
-    /// `WebGPU` or `CPU (wasm)`.
-    pub name: String,
-    /// Why, and the result of the test pass.
-    pub detail: String,
+/// Where the self-test files are served from (relative to the page).
+const SELFTEST_DIR: &str = "selftest";
+/// Class the self-test clip is scored against (the reference fixtures use class 1).
+const SELFTEST_CLASS: usize = 1;
+/// Largest relative difference between the GPU and CPU scores that still trusts the GPU.
+const AGREEMENT: f64 = 1e-4;
+
+/// The compute backend the page runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// WebGPU through burn-wgpu.
+    WebGpu,
+    /// The CPU, burn's flex backend in wasm.
+    Cpu,
 }
 
-/// Runs one 64-frame example through a freshly initialised network and reads the logits back.
-async fn test_pass(device: &Device) -> Result<usize, String> {
-    let net = Network::new(&NetworkConfig::new(4), device);
-    let x = Tensor::<4>::zeros([1, 1, 513, 64], device);
-    let logits = net.forward(x.clone(), x).total;
-    let data = logits.into_data_async().await.map_err(|e| e.to_string())?;
-    Ok(data.num_elements())
-}
-
-/// Finds the backend to use.
-pub async fn probe() -> BackendReport {
-    match Device::wgpu_options().init_async().await {
-        Ok(device) => match test_pass(&device).await {
-            Ok(n) => BackendReport {
-                name: "WebGPU".into(),
-                detail: format!(
-                    "WebGPU adapter and device found; a test pass returned {n} logits."
-                ),
-            },
-            Err(e) => cpu_report(format!("WebGPU device failed its test pass ({e}).")).await,
-        },
-        Err(e) => cpu_report(format!("No WebGPU adapter ({e}).")).await,
+impl Backend {
+    /// Name shown on the page.
+    pub fn label(self) -> &'static str {
+        match self {
+            Backend::WebGpu => "WebGPU",
+            Backend::Cpu => "CPU (wasm)",
+        }
     }
 }
 
-async fn cpu_report(reason: String) -> BackendReport {
-    let device = Device::flex();
-    let detail = match test_pass(&device).await {
-        Ok(n) => format!("{reason} Using the CPU; a test pass returned {n} logits."),
-        Err(e) => format!("{reason} The CPU test pass failed too: {e}"),
+/// What the probe found, for the page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackendReport {
+    /// The backend chosen.
+    pub backend: Backend,
+    /// Why, in words.
+    pub detail: String,
+    /// Self-test score on the CPU.
+    pub cpu_score: Option<f64>,
+    /// Self-test score on WebGPU, when a device was found.
+    pub gpu_score: Option<f64>,
+}
+
+async fn fetch_bytes(path: &str) -> Result<Vec<u8>, String> {
+    let url = format!("{SELFTEST_DIR}/{path}");
+    let response = gloo_net::http::Request::get(&url)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    if !response.ok() {
+        return Err(format!("{url}: HTTP {}", response.status()));
+    }
+    response.binary().await.map_err(|e| format!("{url}: {e}"))
+}
+
+async fn load_selftest() -> Result<(ModelFiles, Audio), String> {
+    let manifest = fetch_bytes("manifest.json").await?;
+    let manifest = ModelFiles::parse_manifest(&manifest).map_err(|e| e.to_string())?;
+    let weights = fetch_bytes(&manifest.weights.file).await?;
+    let files = ModelFiles::from_parts(manifest, weights).map_err(|e| e.to_string())?;
+    let audio = decode_wav(&fetch_bytes("clip.wav").await?).map_err(|e| e.to_string())?;
+    Ok((files, audio))
+}
+
+/// The self-test score of the reference network on `device`, whole clip in one pass.
+async fn selftest_score(device: &Device, files: &ModelFiles, audio: &Audio) -> Result<f64, String> {
+    let network = files.network(device).map_err(|e| e.to_string())?;
+    let mut config = files.manifest.frontend;
+    config.examples.whole_clip = true;
+    let prepared = FrontEnd::new(config)
+        .prepare(audio, 0)
+        .map_err(|e| e.to_string())?;
+    let score = score_clip_async(&network, &prepared, SELFTEST_CLASS, device)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(score.score)
+}
+
+/// Finds the backend to use and runs the self-test on it.
+pub async fn probe() -> BackendReport {
+    let (files, audio) = match load_selftest().await {
+        Ok(v) => v,
+        Err(e) => {
+            return BackendReport {
+                backend: Backend::Cpu,
+                detail: format!("The self-test files could not be loaded ({e}); using the CPU."),
+                cpu_score: None,
+                gpu_score: None,
+            };
+        }
+    };
+    let cpu = selftest_score(&Device::flex(), &files, &audio).await;
+    let cpu_score = cpu.as_ref().ok().copied();
+    let gpu = match Device::wgpu_options().init_async().await {
+        Ok(device) => selftest_score(&device, &files, &audio)
+            .await
+            .map_err(|e| format!("the WebGPU self-test failed: {e}")),
+        Err(e) => Err(format!("no WebGPU adapter ({e})")),
+    };
+    let gpu_score = gpu.as_ref().ok().copied();
+    let (backend, detail) = match (cpu, gpu) {
+        (Ok(c), Ok(g)) if (g - c).abs() <= AGREEMENT * c.abs().max(1.0) => (
+            Backend::WebGpu,
+            "WebGPU passed the self-test: it scores the reference clip as the CPU does."
+                .to_string(),
+        ),
+        (Ok(c), Ok(g)) => (
+            Backend::Cpu,
+            format!(
+                "WebGPU gave {g:.6} where the CPU gives {c:.6} on the reference clip: not trusted, using the CPU."
+            ),
+        ),
+        (Ok(_), Err(e)) => (Backend::Cpu, format!("Using the CPU: {e}.")),
+        (Err(e), _) => (Backend::Cpu, format!("The CPU self-test failed: {e}.")),
     };
     BackendReport {
-        name: "CPU (wasm)".into(),
+        backend,
         detail,
+        cpu_score,
+        gpu_score,
     }
 }

@@ -1,6 +1,7 @@
 //! The Mimimi page (Leptos, client-side rendering). For now it finds the compute backend the
-//! browser offers and proves that the network runs on it; upload, recording and the verdict
-//! come with the web app issue.
+//! browser offers and proves, with the reference network's self-test, that the network
+//! computes on it what the reference computes; upload, recording and the verdict come with the
+//! web app issue.
 
 mod backend;
 
@@ -22,10 +23,19 @@ fn App() -> impl IntoView {
             <section aria-live="polite" id="backend">
                 {move || match report.get() {
                     None => view! { <p>"Looking for a compute backend…"</p> }.into_any(),
-                    Some(r) => view! {
-                        <p id="backend-name">"Backend: " <strong>{r.name.clone()}</strong></p>
-                        <p id="backend-detail">{r.detail.clone()}</p>
-                    }.into_any(),
+                    Some(r) => {
+                        let fmt = |s: Option<f64>| s.map_or("—".to_string(), |s| format!("{s:.8}"));
+                        view! {
+                            <p id="backend-name">"Backend: " <strong>{r.backend.label()}</strong></p>
+                            <p id="backend-detail">{r.detail.clone()}</p>
+                            <p>
+                                "Self-test (reference network, 10 s clip, class 1): CPU "
+                                <output id="selftest-cpu">{fmt(r.cpu_score)}</output>
+                                ", WebGPU "
+                                <output id="selftest-gpu">{fmt(r.gpu_score)}</output>
+                            </p>
+                        }.into_any()
+                    }
                 }}
             </section>
         </main>

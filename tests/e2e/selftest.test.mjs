@@ -1,0 +1,57 @@
+// The page's backend self-test, in a real browser: the reference network (PyTorch fixture
+// weights) scores the reference 10 s clip as the reference does (1e-4), on WebGPU (SwiftShader
+// here) and on the CPU backend; and the page asks for nothing but its own files.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { serveDist, launch, safetensor, ROOT } from './harness.mjs';
+
+const expected = safetensor(join(ROOT, 'tests/fixtures/reference/fixtures.safetensors'), 'b.anomaly_score')[0];
+let server;
+before(async () => { server = await serveDist(); });
+after(async () => { await server.close(); });
+
+async function runPage(webgpu) {
+  const browser = await launch({ webgpu });
+  try {
+    const page = await browser.newPage();
+    const requests = [];
+    page.on('request', (r) => requests.push(r.url()));
+    await page.goto(server.url);
+    await page.waitForSelector('#backend-name', { timeout: 240_000 });
+    const text = async (sel) => (await page.textContent(sel)).trim();
+    return {
+      backend: await text('#backend-name'),
+      detail: await text('#backend-detail'),
+      cpu: await text('#selftest-cpu'),
+      gpu: await text('#selftest-gpu'),
+      requests,
+    };
+  } finally {
+    await browser.close();
+  }
+}
+
+function near(got, label) {
+  const value = Number(got);
+  assert.ok(Number.isFinite(value), `${label}: ${got}`);
+  assert.ok(Math.abs(value - expected) <= 1e-4 * Math.max(1, Math.abs(expected)), `${label}: ${value} vs ${expected}`);
+}
+
+test('WebGPU passes the self-test with the reference score', { timeout: 300_000 }, async () => {
+  const r = await runPage(true);
+  console.log(r.backend, '|', r.detail, '| CPU', r.cpu, '| WebGPU', r.gpu);
+  assert.match(r.backend, /WebGPU/);
+  near(r.gpu, 'WebGPU score');
+  near(r.cpu, 'CPU score');
+  for (const url of r.requests) assert.ok(url.startsWith(server.url), `request outside the origin: ${url}`);
+});
+
+test('without WebGPU the page runs the self-test on the CPU', { timeout: 300_000 }, async () => {
+  const r = await runPage(false);
+  console.log(r.backend, '|', r.detail, '| CPU', r.cpu);
+  assert.match(r.backend, /CPU/);
+  assert.match(r.detail, /no WebGPU adapter/);
+  near(r.cpu, 'CPU score');
+  assert.equal(r.gpu, '—');
+});
