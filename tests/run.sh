@@ -29,6 +29,10 @@ cargo test --workspace --no-fail-fast
 step "wasm32 build of mimimi-dsp and mimimi-model (flex + wgpu backends)"
 cargo build -p mimimi-dsp -p mimimi-model --target wasm32-unknown-unknown --features mimimi-model/wgpu
 
+step "parity suite as WebAssembly (CPU backend in wasm, run by Node)"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test -p mimimi-model --test parity --target wasm32-unknown-unknown
+
 step "page build (trunk)"
 trunk build
 

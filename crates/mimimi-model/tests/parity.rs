@@ -2,32 +2,37 @@
 //! fixtures of `tests/fixtures/reference/` (copied from the reference generator; see its
 //! README). Tolerances are relative to each tensor's largest magnitude; the float32 round-off
 //! floor measured by the generator is about 3e-6 of it.
+//!
+//! The fixtures are compiled in, so the same suite also runs as WebAssembly:
+//! `tests/run.sh` runs it with `wasm-bindgen-test-runner` (Node) on the CPU backend in wasm.
 
 use burn::tensor::{Device, Tensor, TensorData};
 use mimimi_dsp::{FrontEnd, FrontEndConfig, PadMode, StftConfig};
 use mimimi_model::reference::{HostTensor, StateDict, network_from_state_dict, read_safetensors};
 use mimimi_model::score::{cross_entropy_against, loss};
 use mimimi_model::{AttentionGate, Network};
-use std::path::PathBuf;
 use std::sync::OnceLock;
-
-fn fixture_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/reference")
-}
-
-fn load(name: &str) -> StateDict {
-    let bytes = std::fs::read(fixture_dir().join(name)).expect("reference fixture");
-    read_safetensors(&bytes).expect("safetensors")
-}
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 fn weights() -> &'static StateDict {
     static W: OnceLock<StateDict> = OnceLock::new();
-    W.get_or_init(|| load("weights.safetensors"))
+    W.get_or_init(|| {
+        read_safetensors(include_bytes!(
+            "../../../tests/fixtures/reference/weights.safetensors"
+        ))
+        .unwrap()
+    })
 }
 
 fn fixtures() -> &'static StateDict {
     static F: OnceLock<StateDict> = OnceLock::new();
-    F.get_or_init(|| load("fixtures.safetensors"))
+    F.get_or_init(|| {
+        read_safetensors(include_bytes!(
+            "../../../tests/fixtures/reference/fixtures.safetensors"
+        ))
+        .unwrap()
+    })
 }
 
 fn fx(name: &str) -> &'static HostTensor {
