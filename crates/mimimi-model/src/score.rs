@@ -111,13 +111,14 @@ fn window_score_batches(
 #[error("reading the result from the device failed: {0}")]
 pub struct ReadError(pub String);
 
-fn to_f64(data: TensorData) -> Vec<f64> {
-    data.convert::<f32>()
+/// The scores of one batch, as read back from the device.
+fn to_scores<E: std::fmt::Display>(data: Result<TensorData, E>) -> Result<Vec<f64>, ReadError> {
+    let data = data.map_err(|e| ReadError(e.to_string()))?;
+    let values = data
+        .convert::<f32>()
         .try_to_vec::<f32>()
-        .expect("f32 data")
-        .into_iter()
-        .map(f64::from)
-        .collect()
+        .map_err(|e| ReadError(format!("{e:?}")))?;
+    Ok(values.into_iter().map(f64::from).collect())
 }
 
 /// Scores a prepared clip against machine ID `class` (blocking read-back; native use).
@@ -129,11 +130,7 @@ pub fn score_clip(
 ) -> Result<ClipScore, ReadError> {
     let mut scores = Vec::with_capacity(prepared.windows.len());
     for batch in window_score_batches(network, prepared, class, device) {
-        scores.extend(to_f64(
-            batch
-                .try_into_data()
-                .map_err(|e| ReadError(e.to_string()))?,
-        ));
+        scores.extend(to_scores(batch.try_into_data())?);
     }
     Ok(ClipScore::from_windows(scores))
 }
@@ -148,12 +145,7 @@ pub async fn score_clip_async(
 ) -> Result<ClipScore, ReadError> {
     let mut scores = Vec::with_capacity(prepared.windows.len());
     for batch in window_score_batches(network, prepared, class, device) {
-        scores.extend(to_f64(
-            batch
-                .into_data_async()
-                .await
-                .map_err(|e| ReadError(e.to_string()))?,
-        ));
+        scores.extend(to_scores(batch.into_data_async().await)?);
     }
     Ok(ClipScore::from_windows(scores))
 }
