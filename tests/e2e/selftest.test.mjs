@@ -25,6 +25,7 @@ async function runPage(webgpu) {
       detail: await text('#backend-detail'),
       cpu: await text('#selftest-cpu'),
       gpu: await text('#selftest-gpu'),
+      technical: (await page.locator('#backend-technical').count()) ? (await page.textContent('#backend-technical')) : null,
       requests,
     };
   } finally {
@@ -52,6 +53,7 @@ test('without WebGPU the page runs the self-test on the CPU', { timeout: 300_000
   console.log(r.backend, '|', r.detail, '| CPU', r.cpu);
   assert.match(r.backend, /CPU/);
   assert.match(r.detail, /no WebGPU adapter/);
+  assert.match(r.technical ?? '', /adapter/i, 'the underlying error stays available, folded away');
   near(r.cpu, 'CPU score');
   assert.equal(r.gpu, '—');
 });

@@ -39,8 +39,10 @@ impl Backend {
 pub struct BackendReport {
     /// The backend chosen.
     pub backend: Backend,
-    /// Why, in words.
+    /// Why, in words a technician can read.
     pub detail: String,
+    /// The underlying error, for a developer (shown folded away).
+    pub technical: Option<String>,
     /// Self-test score on the CPU.
     pub cpu_score: Option<f64>,
     /// Self-test score on WebGPU, when a device was found.
@@ -89,7 +91,8 @@ pub async fn probe() -> BackendReport {
         Err(e) => {
             return BackendReport {
                 backend: Backend::Cpu,
-                detail: format!("The self-test files could not be loaded ({e}); using the CPU."),
+                detail: "The self-test files could not be loaded; using the CPU.".into(),
+                technical: Some(e),
                 cpu_score: None,
                 gpu_score: None,
             };
@@ -100,28 +103,39 @@ pub async fn probe() -> BackendReport {
     let gpu = match Device::wgpu_options().init_async().await {
         Ok(device) => selftest_score(&device, &files, &audio)
             .await
-            .map_err(|e| format!("the WebGPU self-test failed: {e}")),
-        Err(e) => Err(format!("no WebGPU adapter ({e})")),
+            .map_err(|e| ("the WebGPU self-test failed".to_string(), e)),
+        Err(e) => Err((
+            "this browser offers no WebGPU adapter".to_string(),
+            e.to_string(),
+        )),
     };
     let gpu_score = gpu.as_ref().ok().copied();
-    let (backend, detail) = match (cpu, gpu) {
+    let (backend, detail, technical) = match (cpu, gpu) {
         (Ok(c), Ok(g)) if (g - c).abs() <= AGREEMENT * c.abs().max(1.0) => (
             Backend::WebGpu,
             "WebGPU passed the self-test: it scores the reference clip as the CPU does."
                 .to_string(),
+            None,
         ),
         (Ok(c), Ok(g)) => (
             Backend::Cpu,
-            format!(
-                "WebGPU gave {g:.6} where the CPU gives {c:.6} on the reference clip: not trusted, using the CPU."
-            ),
+            "WebGPU failed the self-test (its result differs from the CPU's): using the CPU."
+                .to_string(),
+            Some(format!(
+                "reference clip, class 1: WebGPU {g:.8}, CPU {c:.8}"
+            )),
         ),
-        (Ok(_), Err(e)) => (Backend::Cpu, format!("Using the CPU: {e}.")),
-        (Err(e), _) => (Backend::Cpu, format!("The CPU self-test failed: {e}.")),
+        (Ok(_), Err((why, e))) => (Backend::Cpu, format!("Using the CPU: {why}."), Some(e)),
+        (Err(e), _) => (
+            Backend::Cpu,
+            "The CPU self-test failed: results cannot be trusted.".to_string(),
+            Some(e),
+        ),
     };
     BackendReport {
         backend,
         detail,
+        technical,
         cpu_score,
         gpu_score,
     }

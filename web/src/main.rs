@@ -28,6 +28,9 @@ fn App() -> impl IntoView {
                         view! {
                             <p id="backend-name">"Backend: " <strong>{r.backend.label()}</strong></p>
                             <p id="backend-detail">{r.detail.clone()}</p>
+                            {r.technical.clone().map(|t| view! {
+                                <details><summary>"Technical details"</summary><p id="backend-technical">{t}</p></details>
+                            })}
                             <p>
                                 "Self-test (reference network, 10 s clip, class 1): CPU "
                                 <output id="selftest-cpu">{fmt(r.cpu_score)}</output>
