@@ -1,4 +1,5 @@
-//! `trainer`: the native side of Mimimi. Today: `trainer score` (score WAV files with a model
+//! `trainer`: the native side of Mimimi. Today: `trainer synth` (a synthetic corpus),
+//! `trainer score` (score WAV files with a model
 //! directory, the reference the web page must agree with) and `trainer import` (a checkpoint of
 //! the PyTorch reference implementation into a Mimimi model directory) and `trainer
 //! calibrate` (thresholds from validation normals). Data generation,
@@ -9,6 +10,7 @@ mod data;
 mod import;
 mod pytorch;
 mod score;
+mod synth;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -28,6 +30,37 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Generate a synthetic corpus of machine sounds (DCASE 2020 Task 2 layout, 16 kHz mono
+    /// 16-bit) with normal training clips and normal and anomalous test clips.
+    Synth {
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Machine types, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "fan,pump,slider,valve")]
+        types: Vec<String>,
+        /// Machine IDs, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "00,02,04,06")]
+        ids: Vec<String>,
+        /// Normal training clips per machine ID.
+        #[arg(long, default_value_t = 100)]
+        train_per_id: usize,
+        /// Normal test clips per machine ID.
+        #[arg(long, default_value_t = 20)]
+        test_normal_per_id: usize,
+        /// Anomalous test clips per machine ID.
+        #[arg(long, default_value_t = 20)]
+        test_anomaly_per_id: usize,
+        /// Clip length in seconds.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Machine-to-background level (dB).
+        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+        snr_db: f64,
+        /// Random seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Score WAV files against one machine ID of a model.
     Score {
         /// Model directory (manifest.json + weights).
@@ -109,6 +142,32 @@ pub enum Gate {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Synth {
+            out,
+            types,
+            ids,
+            train_per_id,
+            test_normal_per_id,
+            test_anomaly_per_id,
+            seconds,
+            snr_db,
+            seed,
+        } => {
+            let config = synth::SynthConfig {
+                types,
+                ids,
+                train_per_id,
+                test_normal_per_id,
+                test_anomaly_per_id,
+                seconds,
+                snr_db,
+                seed,
+            };
+            synth::run(&out, &config).map(|n| {
+                println!("wrote {n} clips under {}", out.display());
+                true
+            })
+        }
         Command::Score {
             model,
             id,
