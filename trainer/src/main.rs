@@ -8,6 +8,8 @@
 mod calibrate;
 mod data;
 mod import;
+#[allow(dead_code)] // used by `trainer eval` (next: the trainer issue); tested here
+mod metrics;
 mod pytorch;
 mod score;
 mod synth;
