@@ -9,6 +9,7 @@
 //! Training files are further split into train and validation (normal files only, by file,
 //! with a fixed seed) for checkpoint selection, early stopping and thresholds.
 
+use crate::rng::Rng;
 use std::path::{Path, PathBuf};
 
 /// Which part of the data a clip belongs to.
@@ -60,23 +61,6 @@ fn dcase_name(path: &Path) -> Option<(String, String)> {
     Some((label, id))
 }
 
-/// A deterministic permutation (splitmix64-driven Fisher–Yates) of `n` items.
-fn permutation(n: usize, seed: u64) -> Vec<usize> {
-    let mut state = seed;
-    let mut next = || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
-    let mut order: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        order.swap(i, (next() % (i as u64 + 1)) as usize);
-    }
-    order
-}
-
 /// Moves a share of each ID's training clips to validation: a fixed-seed choice among the
 /// files (sorted by name first, so the directory order does not matter). At least one file
 /// per ID goes to validation when the ID has two or more.
@@ -93,7 +77,11 @@ pub fn split_validation(clips: &mut [Clip], seed: u64) {
             continue;
         }
         let take = ((train.len() as f64 * VALIDATION_SHARE).ceil() as usize).max(1);
-        for k in permutation(train.len(), seed).into_iter().take(take) {
+        for k in Rng::new(seed, &format!("validation/{id}"))
+            .permutation(train.len())
+            .into_iter()
+            .take(take)
+        {
             clips[train[k]].split = Split::Validation;
         }
     }

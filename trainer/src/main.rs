@@ -11,8 +11,10 @@ mod import;
 #[allow(dead_code)] // used by `trainer eval` (next: the trainer issue); tested here
 mod metrics;
 mod pytorch;
+mod rng;
 mod score;
 mod synth;
+mod train;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -62,6 +64,39 @@ enum Command {
         /// Random seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Train a model for one machine type on its normal training clips.
+    Train {
+        /// Data directory (DCASE 2020 or MIMII layout).
+        #[arg(long)]
+        data: PathBuf,
+        /// Machine type.
+        #[arg(long = "type")]
+        machine_type: String,
+        /// Output model directory (the best model; checkpoints under `checkpoint/`).
+        #[arg(long)]
+        out: PathBuf,
+        /// Maximum epochs.
+        #[arg(long, default_value_t = 30)]
+        epochs: usize,
+        /// Clips per batch.
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        /// Adam learning rate.
+        #[arg(long, default_value_t = 1e-4)]
+        lr: f64,
+        /// `wgpu` (GPU through Vulkan/Metal/DX12) or `ndarray` (the CPU).
+        #[arg(long, value_enum, default_value_t = BackendArg::Wgpu)]
+        backend: BackendArg,
+        /// Random seed.
+        #[arg(long, default_value_t = calibrate::DEFAULT_SEED)]
+        seed: u64,
+        /// Continue from the checkpoint in OUT.
+        #[arg(long)]
+        resume: bool,
+        /// Stop after this many epochs without a better validation loss.
+        #[arg(long, default_value_t = 5)]
+        patience: usize,
     },
     /// Score WAV files against one machine ID of a model.
     Score {
@@ -123,6 +158,15 @@ enum Command {
     },
 }
 
+/// Training backend on the command line.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum BackendArg {
+    /// The GPU through wgpu.
+    Wgpu,
+    /// The CPU (burn's pure-Rust backend; the name the issue tracker uses).
+    Ndarray,
+}
+
 /// STFT pad mode on the command line.
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Pad {
@@ -144,6 +188,35 @@ pub enum Gate {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Train {
+            data,
+            machine_type,
+            out,
+            epochs,
+            batch,
+            lr,
+            backend,
+            seed,
+            resume,
+            patience,
+        } => {
+            let config = train::TrainConfig {
+                data,
+                machine_type,
+                out,
+                epochs,
+                batch,
+                lr,
+                backend: match backend {
+                    BackendArg::Wgpu => train::Backend::Wgpu,
+                    BackendArg::Ndarray => train::Backend::Cpu,
+                },
+                seed,
+                resume,
+                patience,
+            };
+            train::run(&config).map(|_| true)
+        }
         Command::Synth {
             out,
             types,

@@ -29,6 +29,7 @@
 //! gains by ±10 %, phases and noise are new each clip. Anomalies are of moderate strength:
 //! they add a few dB in some bands, not a different machine.
 
+use crate::rng::Rng;
 use mimimi_dsp::Audio;
 use mimimi_dsp::wav::{SampleFormat, encode_wav};
 use std::f64::consts::TAU;
@@ -76,42 +77,6 @@ impl Default for SynthConfig {
             snr_db: 0.0,
             seed: 1,
         }
-    }
-}
-
-/// A small deterministic random generator (splitmix64) with the draws the models need.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator from a seed and a stream label (type, ID, clip), so each clip's sound does
-    /// not depend on how many others were made before it.
-    pub fn new(seed: u64, label: &str) -> Self {
-        let mut h = seed ^ 0x51_7C_C1_B7_27_22_0A_95;
-        for b in label.bytes() {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3);
-        }
-        Self(h)
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    /// Uniform in [lo, hi).
-    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.uniform()
-    }
-    /// Standard normal (Box–Muller).
-    pub fn normal(&mut self) -> f64 {
-        let u = self.uniform().max(1e-300);
-        (-2.0 * u.ln()).sqrt() * (TAU * self.uniform()).cos()
     }
 }
 

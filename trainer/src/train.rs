@@ -1,0 +1,418 @@
+//! `trainer train`: one model per machine type, classes = that type's machine IDs, trained on
+//! normal sounds only to tell the IDs apart (the self-supervised objective: the sum of the
+//! three heads' cross-entropies), with Adam.
+//!
+//! - Features are computed once per run: every training and validation clip is decoded and
+//!   turned into its normalised complex spectrogram before the first epoch.
+//! - Each epoch visits every training clip once, in a seeded random order, as one random
+//!   64-frame crop (the reference's augmentation), batch by batch.
+//! - Validation (normal clips held out by file, fixed seed; never test clips) scores every
+//!   deterministic window: its loss decides the best checkpoint and early stopping; its
+//!   per-ID anomaly scores set the decision thresholds.
+//! - A checkpoint (model, optimizer state, progress) is written after every epoch under
+//!   `OUT/checkpoint/`; `--resume` continues from it without losing finished epochs.
+//! - The best model so far is always exported to `OUT/` (manifest + weights).
+
+use crate::data::{Split, scan};
+use crate::rng::Rng;
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
+use indicatif::{ProgressBar, ProgressStyle};
+use mimimi_dsp::{FrontEnd, FrontEndConfig, Spectrogram, Window, decode_wav};
+use mimimi_model::file::{Manifest, ModelFiles, Provenance, WeightsInfo};
+use mimimi_model::input::batch_from_windows;
+use mimimi_model::score::{cross_entropy_against, loss};
+use mimimi_model::threshold::ThresholdRule;
+use mimimi_model::{Device, Network, NetworkConfig};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Compute backend for training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// wgpu: Vulkan, Metal or DX12 on a GPU.
+    Wgpu,
+    /// The pure-Rust CPU backend (burn's flex; "ndarray" on the command line).
+    Cpu,
+}
+
+/// Everything a training run needs.
+#[derive(Debug, Clone)]
+pub struct TrainConfig {
+    /// Data directory (DCASE 2020 or MIMII layout).
+    pub data: PathBuf,
+    /// Machine type.
+    pub machine_type: String,
+    /// Output model directory.
+    pub out: PathBuf,
+    /// Maximum epochs.
+    pub epochs: usize,
+    /// Clips per batch.
+    pub batch: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Compute backend.
+    pub backend: Backend,
+    /// Seed of the split, the initialisation, the order and the crops.
+    pub seed: u64,
+    /// Continue from `OUT/checkpoint`.
+    pub resume: bool,
+    /// Epochs without a better validation loss before stopping.
+    pub patience: usize,
+}
+
+/// One epoch's numbers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EpochStats {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training loss per head (magnitude, complex, total).
+    pub train_loss_heads: [f64; 3],
+    /// Mean validation loss (sum of the three heads).
+    pub val_loss: f64,
+    /// Share of validation clips whose total head picks their own machine ID.
+    pub val_accuracy: f64,
+    /// Training examples per second.
+    pub examples_per_s: f64,
+}
+
+/// Progress of a run, saved with each checkpoint.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct RunState {
+    epochs_done: usize,
+    best_val_loss: Option<f64>,
+    epochs_since_best: usize,
+    history: Vec<EpochStats>,
+}
+
+struct Example {
+    class: usize,
+    id: String,
+    spec: Spectrogram,
+    windows: Vec<Window>,
+}
+
+fn features(
+    clips: &[&crate::data::Clip],
+    classes: &[String],
+    frontend: &FrontEnd,
+    what: &str,
+) -> Result<Vec<Example>, String> {
+    let bar = ProgressBar::new(clips.len() as u64).with_style(
+        ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} clips ({eta})").unwrap(),
+    );
+    bar.set_message(format!("features {what}"));
+    let mut out = Vec::with_capacity(clips.len());
+    for clip in clips {
+        let prepared = std::fs::read(&clip.path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| decode_wav(&b).map_err(|e| e.to_string()))
+            .and_then(|a| frontend.prepare(&a, 0).map_err(|e| e.to_string()))
+            .map_err(|e| format!("{}: {e}", clip.path.display()))?;
+        let class = classes
+            .iter()
+            .position(|c| c == &clip.id)
+            .expect("known id");
+        out.push(Example {
+            class,
+            id: clip.id.clone(),
+            spec: prepared.spectrogram,
+            windows: prepared.windows,
+        });
+        bar.inc(1);
+    }
+    bar.finish();
+    Ok(out)
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Validation: mean loss, accuracy, and each clip's anomaly score against its own ID.
+fn validate(
+    model: &Network,
+    examples: &[Example],
+    device: &Device,
+) -> (f64, f64, Vec<(String, f64)>) {
+    let model = model.valid();
+    let (mut loss_sum, mut windows, mut correct) = (0.0, 0usize, 0usize);
+    let mut scores = Vec::new();
+    for ex in examples {
+        let (re, im) = batch_from_windows(&ex.spec, &ex.windows, device);
+        let out = model.forward(re, im);
+        let labels = vec![ex.class; ex.windows.len()];
+        let l: f32 = loss(&out, &labels).into_scalar();
+        loss_sum += f64::from(l) * ex.windows.len() as f64;
+        windows += ex.windows.len();
+        let total = out.total.clone();
+        let mean_logits: Vec<f32> = total
+            .clone()
+            .mean_dim(0)
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec()
+            .unwrap();
+        let best = mean_logits
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(i, _)| i);
+        correct += usize::from(best == Some(ex.class));
+        let s: Vec<f32> = cross_entropy_against(total, ex.class)
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec()
+            .unwrap();
+        scores.push((
+            ex.id.clone(),
+            s.iter().map(|&v| f64::from(v)).sum::<f64>() / s.len() as f64,
+        ));
+    }
+    (
+        loss_sum / windows.max(1) as f64,
+        correct as f64 / examples.len().max(1) as f64,
+        scores,
+    )
+}
+
+/// Runs the training; returns the history.
+pub fn run(cfg: &TrainConfig) -> Result<Vec<EpochStats>, String> {
+    let clips = scan(&cfg.data, &cfg.machine_type, cfg.seed)?;
+    let mut classes: Vec<String> = clips
+        .iter()
+        .filter(|c| c.split == Split::Train)
+        .map(|c| c.id.clone())
+        .collect();
+    classes.sort();
+    classes.dedup();
+    if classes.len() < 2 {
+        return Err(format!(
+            "{} needs at least 2 machine IDs to tell apart, found {classes:?}",
+            cfg.machine_type
+        ));
+    }
+    let frontend_config = FrontEndConfig::default();
+    let frontend = FrontEnd::new(frontend_config);
+    let of = |split| {
+        clips
+            .iter()
+            .filter(|c| c.split == split)
+            .collect::<Vec<_>>()
+    };
+    let train = features(&of(Split::Train), &classes, &frontend, "train")?;
+    let val = features(&of(Split::Validation), &classes, &frontend, "validation")?;
+    println!(
+        "{}: {} IDs {:?}, {} training and {} validation clips",
+        cfg.machine_type,
+        classes.len(),
+        classes,
+        train.len(),
+        val.len()
+    );
+
+    let device = match cfg.backend {
+        Backend::Cpu => Device::flex(),
+        Backend::Wgpu => Device::wgpu(Default::default()),
+    };
+    device.seed(cfg.seed);
+    let ad = device.clone().autodiff();
+    let net_config = NetworkConfig::new(classes.len());
+    let mut model = Network::new(&net_config, &ad);
+    let mut optim = AdamConfig::new().init();
+    let ckpt = cfg.out.join("checkpoint");
+    let mut state = RunState::default();
+    if cfg.resume && ckpt.join("state.json").exists() {
+        let read = |name: &str| {
+            std::fs::read(ckpt.join(name))
+                .map_err(|e| format!("{}: {e}", ckpt.join(name).display()))
+        };
+        state = serde_json::from_slice(&read("state.json")?).map_err(|e| e.to_string())?;
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(read("model.bpk")?))
+            .map_err(|e| e.to_string())?;
+        model = model
+            .try_load_record(record)
+            .map_err(|e| format!("checkpoint does not fit: {e}"))?;
+        optim = optim
+            .from_bytes(Bytes::from_bytes_vec(read("optimizer.bpk")?))
+            .map_err(|e| e.to_string())?;
+        println!("resuming after epoch {}", state.epochs_done);
+    }
+    std::fs::create_dir_all(&ckpt).map_err(|e| format!("{}: {e}", ckpt.display()))?;
+
+    let frames = frontend_config.examples.frames;
+    for epoch in state.epochs_done + 1..=cfg.epochs {
+        let mut rng = Rng::new(cfg.seed, &format!("epoch/{epoch}"));
+        let order = rng.permutation(train.len());
+        let bar = ProgressBar::new(train.len() as u64).with_style(
+            ProgressStyle::with_template("epoch {prefix:>3} [{bar:30}] {pos}/{len} {msg}").unwrap(),
+        );
+        bar.set_prefix(epoch.to_string());
+        let start = Instant::now();
+        let mut head_sums = [0.0f64; 3];
+        let mut batches = 0usize;
+        for chunk in order.chunks(cfg.batch) {
+            let windows: Vec<(usize, Window)> = chunk
+                .iter()
+                .map(|&i| {
+                    let total = train[i].spec.frames;
+                    (
+                        i,
+                        Window {
+                            start: rng.below(total - frames + 1),
+                            width: frames,
+                        },
+                    )
+                })
+                .collect();
+            let mut re = Vec::new();
+            let mut im = Vec::new();
+            for (i, w) in &windows {
+                let part = train[*i].spec.frames_slice(w.start, w.width);
+                re.extend(part.re);
+                im.extend(part.im);
+            }
+            let shape = [windows.len(), 1, train[0].spec.bins, frames];
+            let re = mimimi_model::input::tensor4(re, shape, &ad);
+            let im = mimimi_model::input::tensor4(im, shape, &ad);
+            let labels: Vec<usize> = chunk.iter().map(|&i| train[i].class).collect();
+            let out = model.forward(re, im);
+            let heads = [
+                mimimi_model::score::cross_entropy(out.magnitude.clone(), &labels),
+                mimimi_model::score::cross_entropy(out.complex.clone(), &labels),
+                mimimi_model::score::cross_entropy(out.total.clone(), &labels),
+            ];
+            for (sum, h) in head_sums.iter_mut().zip(&heads) {
+                *sum += f64::from(h.clone().into_scalar::<f32>());
+            }
+            let total = heads[0].clone() + heads[1].clone() + heads[2].clone();
+            let grads = GradientsParams::from_grads(total.backward(), &model);
+            model = optim.step(cfg.lr, model, grads);
+            batches += 1;
+            bar.inc(chunk.len() as u64);
+            let n = batches as f64;
+            bar.set_message(format!(
+                "loss mag {:.3} cplx {:.3} total {:.3}",
+                head_sums[0] / n,
+                head_sums[1] / n,
+                head_sums[2] / n
+            ));
+        }
+        let examples_per_s = train.len() as f64 / start.elapsed().as_secs_f64();
+        let (val_loss, val_accuracy, val_scores) = validate(&model, &val, &device);
+        bar.finish_with_message(format!(
+            "loss {:.3} | val loss {val_loss:.3} acc {:.1} % | {examples_per_s:.1} ex/s",
+            head_sums.iter().sum::<f64>() / batches.max(1) as f64,
+            100.0 * val_accuracy
+        ));
+        let stats = EpochStats {
+            epoch,
+            train_loss_heads: head_sums.map(|s| s / batches.max(1) as f64),
+            val_loss,
+            val_accuracy,
+            examples_per_s,
+        };
+        state.history.push(stats);
+        state.epochs_done = epoch;
+        let improved = state.best_val_loss.is_none_or(|b| val_loss < b);
+        if improved {
+            state.best_val_loss = Some(val_loss);
+            state.epochs_since_best = 0;
+            export(
+                cfg,
+                &classes,
+                &net_config,
+                &frontend_config,
+                &model,
+                &val_scores,
+                &state,
+            )?;
+        } else {
+            state.epochs_since_best += 1;
+        }
+        let model_bytes = model
+            .clone()
+            .into_record()
+            .into_bytes()
+            .map_err(|e| e.to_string())?;
+        write_atomic(&ckpt.join("model.bpk"), &model_bytes)?;
+        write_atomic(
+            &ckpt.join("optimizer.bpk"),
+            &optim.into_bytes().map_err(|e| e.to_string())?,
+        )?;
+        write_atomic(
+            &ckpt.join("state.json"),
+            &serde_json::to_vec_pretty(&state).unwrap(),
+        )?;
+        if state.epochs_since_best >= cfg.patience {
+            println!(
+                "no better validation loss for {} epochs: stopping",
+                cfg.patience
+            );
+            break;
+        }
+    }
+    Ok(state.history)
+}
+
+/// Writes the model directory for the current (best) model, thresholds from validation.
+fn export(
+    cfg: &TrainConfig,
+    classes: &[String],
+    net_config: &NetworkConfig,
+    frontend: &FrontEndConfig,
+    model: &Network,
+    val_scores: &[(String, f64)],
+    state: &RunState,
+) -> Result<(), String> {
+    let rule = ThresholdRule::default();
+    let mut thresholds = BTreeMap::new();
+    for id in classes {
+        let scores: Vec<f64> = val_scores
+            .iter()
+            .filter(|(i, _)| i == id)
+            .map(|(_, s)| *s)
+            .collect();
+        match rule.threshold(&scores) {
+            Some(t) => {
+                thresholds.insert(id.clone(), t);
+            }
+            None => eprintln!(
+                "machine ID {id}: {} validation clip(s), too few for a threshold (needs 2 with different scores)",
+                scores.len()
+            ),
+        }
+    }
+    let manifest = Manifest {
+        format_version: 0,
+        machine_type: cfg.machine_type.clone(),
+        classes: classes.to_vec(),
+        network: net_config.clone(),
+        frontend: *frontend,
+        thresholds,
+        threshold_rule: rule.describe(),
+        metrics: serde_json::json!({ "training": state.history }),
+        provenance: Provenance {
+            source: "trainer train".into(),
+            data: cfg.data.display().to_string(),
+            epochs: Some(state.epochs_done as u32),
+            seed: Some(cfg.seed),
+            created: crate::import::today(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+        },
+        weights: WeightsInfo {
+            file: String::new(),
+            sha256: String::new(),
+            bytes: 0,
+            dtype: "f32".into(),
+        },
+    };
+    let files = ModelFiles::from_network(model.valid(), manifest).map_err(|e| e.to_string())?;
+    files.save(&cfg.out).map_err(|e| e.to_string())
+}
