@@ -511,6 +511,10 @@ mod tests {
                 let d = dist(&normal[0], &a);
                 println!("{machine}/{kind}: anomaly distance {d:.2} vs normal spread {spread:.2}");
                 assert!(
+                    d < 10.0 * spread,
+                    "{machine}/{kind}: anomaly distance {d:.2} is not moderate (normal spread {spread:.2})"
+                );
+                assert!(
                     d > spread,
                     "{machine}/{kind}: anomaly distance {d:.2} vs normal spread {spread:.2}"
                 );
