@@ -7,8 +7,8 @@
 
 mod calibrate;
 mod data;
+mod eval;
 mod import;
-#[allow(dead_code)] // used by `trainer eval` (next: the trainer issue); tested here
 mod metrics;
 mod pytorch;
 mod rng;
@@ -97,6 +97,25 @@ enum Command {
         /// Stop after this many epochs without a better validation loss.
         #[arg(long, default_value_t = 5)]
         patience: usize,
+    },
+    /// Evaluate a model on the test clips of a data directory: AUC, pAUC, accuracy and the
+    /// stored thresholds' precision, recall and F1, per machine ID.
+    Eval {
+        /// Data directory (DCASE 2020 or MIMII layout).
+        #[arg(long)]
+        data: PathBuf,
+        /// Model directory.
+        #[arg(long)]
+        model: PathBuf,
+        /// Write the results as JSON (schema in the README).
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Write ROC curves, score histograms (SVG) and a Markdown table here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Seed of the train/validation split (that of the training run).
+        #[arg(long, default_value_t = calibrate::DEFAULT_SEED)]
+        seed: u64,
     },
     /// Score WAV files against one machine ID of a model.
     Score {
@@ -188,6 +207,13 @@ pub enum Gate {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Eval {
+            data,
+            model,
+            json,
+            report,
+            seed,
+        } => eval::run(&model, &data, seed, json.as_deref(), report.as_deref()).map(|()| true),
         Command::Train {
             data,
             machine_type,

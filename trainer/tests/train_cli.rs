@@ -99,6 +99,52 @@ fn tiny_training_run_exports_a_model_that_scores_and_resumes() {
     assert!(line["score"].as_f64().unwrap().is_finite());
     assert!(line["anomalous"].is_boolean());
 
+    // Evaluation on the test clips: the JSON report and the SVG/Markdown report.
+    let json = dir.join("eval.json");
+    let report = dir.join("report");
+    let out = ok(trainer(&[
+        "eval",
+        "--data",
+        &data_arg,
+        "--model",
+        &model_arg,
+        "--seed",
+        "3",
+        "--json",
+        &s(&json),
+        "--report",
+        &s(&report),
+    ]));
+    assert!(out.contains("| 02 | 1 | 1 |"), "{out}");
+    let eval: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(eval["ids"].as_array().unwrap().len(), 2);
+    for key in [
+        "auc",
+        "pauc",
+        "accuracy",
+        "threshold",
+        "precision",
+        "recall",
+        "f1",
+    ] {
+        assert!(eval["ids"][0].get(key).is_some(), "{key}");
+    }
+    let auc = eval["ids"][1]["auc"].as_f64().unwrap();
+    assert!(
+        auc == 0.0 || auc == 0.5 || auc == 1.0,
+        "one normal, one anomaly: AUC {auc}"
+    );
+    assert!(
+        std::fs::read_to_string(report.join("pump_id_00.svg"))
+            .unwrap()
+            .starts_with("<svg")
+    );
+    assert!(
+        std::fs::read_to_string(report.join("report.md"))
+            .unwrap()
+            .contains("| **mean** |")
+    );
+
     // "Interrupted" after epoch 1: resuming runs epoch 2 only and keeps epoch 1 as it was.
     let out = train("2", true);
     assert!(out.contains("resuming after epoch 1"), "{out}");
