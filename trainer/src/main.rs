@@ -7,6 +7,7 @@
 
 mod calibrate;
 mod data;
+mod download;
 mod eval;
 mod import;
 mod metrics;
@@ -64,6 +65,30 @@ enum Command {
         /// Random seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Download and extract the real data (DCASE 2020 Task 2 development data or MIMII) from
+    /// Zenodo, with resume and checksum verification.
+    Download {
+        /// Which data set.
+        #[arg(long, value_enum)]
+        dataset: DatasetArg,
+        /// Machine types, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "fan,pump,slider,valve")]
+        types: Vec<String>,
+        /// MIMII signal-to-noise ratios, comma-separated (6, 0, -6).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "6",
+            allow_hyphen_values = true
+        )]
+        snr: Vec<String>,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Base URL of the records (a mirror; the tests use a local server).
+        #[arg(long, default_value = download::ZENODO)]
+        base_url: String,
     },
     /// Train a model for one machine type on its normal training clips.
     Train {
@@ -177,6 +202,16 @@ enum Command {
     },
 }
 
+/// Data set on the command line.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum DatasetArg {
+    /// DCASE 2020 Task 2 development data (Zenodo record 3678171).
+    #[value(name = "dcase2020-dev")]
+    Dcase2020Dev,
+    /// MIMII (Zenodo record 3384388).
+    Mimii,
+}
+
 /// Training backend on the command line.
 #[derive(Clone, Copy, ValueEnum)]
 pub enum BackendArg {
@@ -207,6 +242,19 @@ pub enum Gate {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Download {
+            dataset,
+            types,
+            snr,
+            out,
+            base_url,
+        } => {
+            let dataset = match dataset {
+                DatasetArg::Dcase2020Dev => download::Dataset::Dcase2020Dev,
+                DatasetArg::Mimii => download::Dataset::Mimii,
+            };
+            download::run(dataset, &types, &snr, &out, &base_url).map(|()| true)
+        }
         Command::Eval {
             data,
             model,
