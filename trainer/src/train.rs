@@ -219,7 +219,9 @@ pub fn run(cfg: &TrainConfig) -> Result<Vec<EpochStats>, String> {
 
     let device = match cfg.backend {
         Backend::Cpu => Device::flex(),
-        Backend::Wgpu => Device::wgpu(Default::default()),
+        Backend::Wgpu => Device::wgpu_options().init().map_err(|e| {
+            format!("no GPU found through wgpu ({e}): train on the CPU with --backend ndarray")
+        })?,
     };
     device.seed(cfg.seed);
     let ad = device.clone().autodiff();
