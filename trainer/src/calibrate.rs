@@ -2,8 +2,8 @@
 //! machine ID ([`mimimi_model::threshold::ThresholdRule`]), never from test labels. Used after
 //! `trainer import`, so that an imported model scores like a native one.
 
-use crate::data::{Split, scan};
-use mimimi_dsp::{FrontEnd, decode_wav};
+use crate::data::{Split, prepare_file, scan};
+use mimimi_dsp::FrontEnd;
 use mimimi_model::score::score_clip;
 use mimimi_model::threshold::ThresholdRule;
 use mimimi_model::{Device, ModelFiles};
@@ -30,11 +30,7 @@ pub fn run(model_dir: &Path, data: &Path, seed: u64) -> Result<(), String> {
             .iter()
             .filter(|c| &c.id == id && c.split == Split::Validation)
         {
-            let prepared = std::fs::read(&clip.path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| decode_wav(&b).map_err(|e| e.to_string()))
-                .and_then(|a| frontend.prepare(&a, 0).map_err(|e| e.to_string()))
-                .map_err(|e| format!("{}: {e}", clip.path.display()))?;
+            let prepared = prepare_file(&clip.path, &frontend, 0)?;
             let s = score_clip(&network, &prepared, class, &device).map_err(|e| e.to_string())?;
             scores.push(s.score);
         }

@@ -10,6 +10,7 @@
 //! with a fixed seed) for checkpoint selection, early stopping and thresholds.
 
 use crate::rng::Rng;
+use mimimi_dsp::{FrontEnd, Prepared, decode_wav};
 use std::path::{Path, PathBuf};
 
 /// Which part of the data a clip belongs to.
@@ -34,6 +35,16 @@ pub struct Clip {
     pub split: Split,
     /// True for an anomalous sound (test clips only).
     pub anomalous: bool,
+}
+
+/// Reads, decodes and prepares one audio file (channel `channel`) for the network; errors
+/// name the file.
+pub fn prepare_file(path: &Path, frontend: &FrontEnd, channel: usize) -> Result<Prepared, String> {
+    std::fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| decode_wav(&bytes).map_err(|e| e.to_string()))
+        .and_then(|audio| frontend.prepare(&audio, channel).map_err(|e| e.to_string()))
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Share of each ID's training files held out for validation.

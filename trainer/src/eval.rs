@@ -7,12 +7,12 @@
 //! writes all of it; `--report` adds ROC curves and score histograms as SVG and a Markdown
 //! table.
 
-use crate::data::{Split, scan};
+use crate::data::{Split, prepare_file, scan};
 use crate::metrics::{auc, pauc, precision_recall_f1, roc};
-use mimimi_dsp::{FrontEnd, decode_wav};
+use mimimi_dsp::FrontEnd;
 use mimimi_model::input::batch_from_windows;
 use mimimi_model::score::cross_entropy_against;
-use mimimi_model::{Device, ModelFiles, Network};
+use mimimi_model::{Device, ModelFiles, Network, Tensor};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -66,7 +66,25 @@ pub struct Report {
     pub mean_accuracy: f64,
 }
 
-/// Score against `class` and the class the total head picks (mean logits over the windows).
+/// From a clip's total-head logits `[windows, N]`: its score against `class` (the mean over
+/// the windows) and the class the head picks (argmax of the mean logits).
+pub fn judge_logits(total: Tensor<2>, class: usize) -> (f64, usize) {
+    let read = |t: Tensor<1>| -> Vec<f32> { t.into_data().convert::<f32>().try_to_vec().unwrap() };
+    let [windows, n] = total.dims();
+    let logits = read(total.clone().mean_dim(0).reshape([n]));
+    let picked = logits
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(i, _)| i);
+    let scores = read(cross_entropy_against(total, class));
+    (
+        scores.iter().map(|&s| f64::from(s)).sum::<f64>() / windows as f64,
+        picked,
+    )
+}
+
+/// Score against `class` and the class the total head picks, for a prepared clip.
 pub fn judge(
     network: &Network,
     prepared: &mimimi_dsp::Prepared,
@@ -74,28 +92,7 @@ pub fn judge(
     device: &Device,
 ) -> (f64, usize) {
     let (re, im) = batch_from_windows(&prepared.spectrogram, &prepared.windows, device);
-    let total = network.forward(re, im).total;
-    let logits: Vec<f32> = total
-        .clone()
-        .mean_dim(0)
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec()
-        .unwrap();
-    let picked = logits
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map_or(0, |(i, _)| i);
-    let scores: Vec<f32> = cross_entropy_against(total, class)
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec()
-        .unwrap();
-    (
-        scores.iter().map(|&s| f64::from(s)).sum::<f64>() / scores.len() as f64,
-        picked,
-    )
+    judge_logits(network.forward(re, im).total, class)
 }
 
 fn mean(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
@@ -118,11 +115,7 @@ pub fn evaluate(model_dir: &Path, data: &Path, seed: u64) -> Result<Report, Stri
             .iter()
             .filter(|c| &c.id == id && c.split == Split::Test)
         {
-            let prepared = std::fs::read(&clip.path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| decode_wav(&b).map_err(|e| e.to_string()))
-                .and_then(|a| frontend.prepare(&a, 0).map_err(|e| e.to_string()))
-                .map_err(|e| format!("{}: {e}", clip.path.display()))?;
+            let prepared = prepare_file(&clip.path, &frontend, 0)?;
             let (score, picked) = judge(&network, &prepared, class, &device);
             if clip.anomalous {
                 anomalous.push(score);

@@ -91,12 +91,7 @@ pub fn run(
             created: today(),
             tool_version: env!("CARGO_PKG_VERSION").into(),
         },
-        weights: WeightsInfo {
-            file: String::new(),
-            sha256: String::new(),
-            bytes: 0,
-            dtype: "f32".into(),
-        },
+        weights: WeightsInfo::unwritten(),
     };
     let files = ModelFiles::from_network(network, manifest).map_err(|e| e.to_string())?;
     files.save(out).map_err(|e| e.to_string())?;

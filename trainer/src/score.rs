@@ -1,6 +1,7 @@
 //! `trainer score`: score WAV files natively; the reference the web page must agree with.
 
-use mimimi_dsp::{FrontEnd, decode_wav};
+use crate::data::prepare_file;
+use mimimi_dsp::FrontEnd;
 use mimimi_model::score::{Verdict, score_clip};
 use mimimi_model::{Device, ModelFiles};
 use std::path::PathBuf;
@@ -25,13 +26,10 @@ pub fn run(
     let frontend = FrontEnd::new(config);
     let mut all_ok = true;
     for file in files {
-        let result = std::fs::read(&file)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| decode_wav(&bytes).map_err(|e| e.to_string()))
-            .and_then(|audio| frontend.prepare(&audio, channel).map_err(|e| e.to_string()))
-            .and_then(|prepared| {
-                score_clip(&network, &prepared, class, &device).map_err(|e| e.to_string())
-            });
+        let result = prepare_file(&file, &frontend, channel).and_then(|prepared| {
+            score_clip(&network, &prepared, class, &device)
+                .map_err(|e| format!("{}: {e}", file.display()))
+        });
         match result {
             Ok(s) => {
                 let verdict = threshold.map(|t| Verdict::new(s.score, t));
@@ -58,7 +56,7 @@ pub fn run(
             }
             Err(e) => {
                 all_ok = false;
-                eprintln!("{}: {e}", file.display());
+                eprintln!("{e}");
             }
         }
     }

@@ -13,17 +13,17 @@
 //!   `OUT/checkpoint/`; `--resume` continues from it without losing finished epochs.
 //! - The best model so far is always exported to `OUT/` (manifest + weights).
 
-use crate::data::{Split, scan};
+use crate::data::{Split, prepare_file, scan};
 use crate::rng::Rng;
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use indicatif::{ProgressBar, ProgressStyle};
-use mimimi_dsp::{FrontEnd, FrontEndConfig, Spectrogram, Window, decode_wav};
+use mimimi_dsp::{FrontEnd, FrontEndConfig, Spectrogram, Window};
 use mimimi_model::file::{Manifest, ModelFiles, Provenance, WeightsInfo};
 use mimimi_model::input::batch_from_windows;
-use mimimi_model::score::{cross_entropy_against, loss};
+use mimimi_model::score::loss;
 use mimimi_model::threshold::ThresholdRule;
 use mimimi_model::{Device, Network, NetworkConfig};
 use serde::{Deserialize, Serialize};
@@ -108,11 +108,7 @@ fn features(
     bar.set_message(format!("features {what}"));
     let mut out = Vec::with_capacity(clips.len());
     for clip in clips {
-        let prepared = std::fs::read(&clip.path)
-            .map_err(|e| e.to_string())
-            .and_then(|b| decode_wav(&b).map_err(|e| e.to_string()))
-            .and_then(|a| frontend.prepare(&a, 0).map_err(|e| e.to_string()))
-            .map_err(|e| format!("{}: {e}", clip.path.display()))?;
+        let prepared = prepare_file(&clip.path, frontend, 0)?;
         let class = classes
             .iter()
             .position(|c| c == &clip.id)
@@ -151,29 +147,9 @@ fn validate(
         let l: f32 = loss(&out, &labels).into_scalar();
         loss_sum += f64::from(l) * ex.windows.len() as f64;
         windows += ex.windows.len();
-        let total = out.total.clone();
-        let mean_logits: Vec<f32> = total
-            .clone()
-            .mean_dim(0)
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec()
-            .unwrap();
-        let best = mean_logits
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map(|(i, _)| i);
-        correct += usize::from(best == Some(ex.class));
-        let s: Vec<f32> = cross_entropy_against(total, ex.class)
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec()
-            .unwrap();
-        scores.push((
-            ex.id.clone(),
-            s.iter().map(|&v| f64::from(v)).sum::<f64>() / s.len() as f64,
-        ));
+        let (score, picked) = crate::eval::judge_logits(out.total, ex.class);
+        correct += usize::from(picked == ex.class);
+        scores.push((ex.id.clone(), score));
     }
     (
         loss_sum / windows.max(1) as f64,
@@ -408,12 +384,7 @@ fn export(
             created: crate::import::today(),
             tool_version: env!("CARGO_PKG_VERSION").into(),
         },
-        weights: WeightsInfo {
-            file: String::new(),
-            sha256: String::new(),
-            bytes: 0,
-            dtype: "f32".into(),
-        },
+        weights: WeightsInfo::unwritten(),
     };
     let files = ModelFiles::from_network(model.valid(), manifest).map_err(|e| e.to_string())?;
     files.save(&cfg.out).map_err(|e| e.to_string())

@@ -34,12 +34,7 @@ fn score_prints_the_library_score() {
         threshold_rule: "test".into(),
         metrics: serde_json::Value::Null,
         provenance: Provenance::default(),
-        weights: WeightsInfo {
-            file: String::new(),
-            sha256: String::new(),
-            bytes: 0,
-            dtype: "f32".into(),
-        },
+        weights: WeightsInfo::unwritten(),
     };
     let files = ModelFiles::from_network(network, manifest).unwrap();
     let model_dir = dir.join("model");

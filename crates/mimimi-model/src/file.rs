@@ -51,6 +51,19 @@ pub struct WeightsInfo {
     pub dtype: String,
 }
 
+impl WeightsInfo {
+    /// f32 weights not written yet: [`ModelFiles::from_network`] fills in the file name,
+    /// checksum and size.
+    pub fn unwritten() -> Self {
+        Self {
+            file: String::new(),
+            sha256: String::new(),
+            bytes: 0,
+            dtype: "f32".into(),
+        }
+    }
+}
+
 /// Everything about a model except its weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {

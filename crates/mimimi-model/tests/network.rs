@@ -76,12 +76,7 @@ fn manifest() -> Manifest {
             source: "test".into(),
             ..Default::default()
         },
-        weights: WeightsInfo {
-            file: String::new(),
-            sha256: String::new(),
-            bytes: 0,
-            dtype: "f32".into(),
-        },
+        weights: WeightsInfo::unwritten(),
     }
 }
 
