@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every test of the project, as CI runs it: formatting, lints, the native test suites (signal
-# path, network parity with the PyTorch reference, model files, trainer), the wasm32 build of
-# the shared crates with both backends, the page build, and the page's end-to-end tests in
-# headless Chromium (WebGPU on SwiftShader, and the CPU fallback).
+# path, network parity with the PyTorch reference, model files, trainer), the parity suite as
+# WebAssembly, the page build (the shared crates in wasm32 with both backends), and the page's
+# end-to-end tests in headless Chromium (WebGPU on SwiftShader, and the CPU fallback;
+# screenshots land in tests/e2e/screenshots/).
 #
 # Builds go to $CARGO_TARGET_DIR (default ~/.cache/mimimi/target, outside the clone) so that a
 # fresh clone on a machine that built before reuses the compiled dependencies.
@@ -25,9 +26,6 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "native tests"
 cargo test --workspace --no-fail-fast
-
-step "wasm32 build of mimimi-dsp and mimimi-model (flex + wgpu backends)"
-cargo build -p mimimi-dsp -p mimimi-model --target wasm32-unknown-unknown --features mimimi-model/wgpu
 
 step "parity suite as WebAssembly (CPU backend in wasm, run by Node)"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \

@@ -34,13 +34,14 @@ export async function serveDist() {
 }
 
 /** Headless Chromium; `webgpu` exposes SwiftShader's WebGPU adapter. */
-export async function launch({ webgpu }) {
+export async function launch({ webgpu, extra = [] }) {
   const args = [
     '--no-sandbox', '--disable-background-networking', '--disable-component-update',
     '--disable-sync', '--no-first-run', '--disable-quic',
   ];
   // Playwright gives each launch a fresh, temporary --user-data-dir of its own.
   if (webgpu) args.push('--enable-unsafe-webgpu');
+  args.push(...extra);
   return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args });
 }
 

@@ -54,6 +54,8 @@ pub struct IdReport {
 pub struct Report {
     /// Machine type.
     pub machine_type: String,
+    /// `network` (the model's score) or `baseline` (log-mel Gaussian, see `baseline`).
+    pub method: String,
     /// Data directory.
     pub data: String,
     /// Per ID.
@@ -125,39 +127,72 @@ pub fn evaluate(model_dir: &Path, data: &Path, seed: u64) -> Result<Report, Stri
             }
         }
         let threshold = manifest.thresholds.get(id).copied();
-        let prf = threshold.map(|t| precision_recall_f1(&normal, &anomalous, t));
-        ids.push(IdReport {
-            id: id.clone(),
-            normal_clips: normal.len(),
-            anomalous_clips: anomalous.len(),
-            auc: auc(&normal, &anomalous),
-            pauc: pauc(&normal, &anomalous, MAX_FPR),
-            accuracy: correct as f64 / normal.len().max(1) as f64,
-            threshold,
-            precision: prf.map(|p| p.0),
-            recall: prf.map(|p| p.1),
-            f1: prf.map(|p| p.2),
-            normal_scores: normal,
-            anomalous_scores: anomalous,
-        });
+        ids.push(id_report(id, normal, anomalous, correct, threshold));
     }
-    Ok(Report {
-        machine_type: manifest.machine_type.clone(),
+    Ok(report(&manifest.machine_type, data, "network", ids))
+}
+
+/// One ID's report from its test scores, the number of its normal test clips classified as
+/// itself, and its threshold.
+pub fn id_report(
+    id: &str,
+    normal: Vec<f64>,
+    anomalous: Vec<f64>,
+    correct: usize,
+    threshold: Option<f64>,
+) -> IdReport {
+    let prf = threshold.map(|t| precision_recall_f1(&normal, &anomalous, t));
+    IdReport {
+        id: id.to_string(),
+        normal_clips: normal.len(),
+        anomalous_clips: anomalous.len(),
+        auc: auc(&normal, &anomalous),
+        pauc: pauc(&normal, &anomalous, MAX_FPR),
+        accuracy: correct as f64 / normal.len().max(1) as f64,
+        threshold,
+        precision: prf.map(|p| p.0),
+        recall: prf.map(|p| p.1),
+        f1: prf.map(|p| p.2),
+        normal_scores: normal,
+        anomalous_scores: anomalous,
+    }
+}
+
+/// The type's report from its IDs' reports (means over the IDs).
+pub fn report(machine_type: &str, data: &Path, method: &str, ids: Vec<IdReport>) -> Report {
+    Report {
+        machine_type: machine_type.to_string(),
+        method: method.to_string(),
         data: data.display().to_string(),
         mean_auc: mean(ids.iter().map(|r| r.auc)),
         mean_pauc: mean(ids.iter().map(|r| r.pauc)),
         mean_accuracy: ids.iter().map(|r| r.accuracy).sum::<f64>() / ids.len().max(1) as f64,
         ids,
-    })
+    }
 }
 
 fn fmt(v: Option<f64>) -> String {
     v.map_or("—".into(), |v| format!("{v:.3}"))
 }
 
+/// A threshold: scores of a confident network are tiny, so small values keep three
+/// significant digits.
+fn fmt_threshold(v: Option<f64>) -> String {
+    v.map_or("—".into(), |v| {
+        if v.abs() < 0.01 {
+            format!("{v:.3e}")
+        } else {
+            format!("{v:.3}")
+        }
+    })
+}
+
 /// The Markdown table of a report.
 pub fn markdown(report: &Report) -> String {
-    let mut s = format!("# {} — {}\n\n", report.machine_type, report.data);
+    let mut s = format!(
+        "# {} ({}) — {}\n\n",
+        report.machine_type, report.method, report.data
+    );
     s += "| ID | normal | anomalous | AUC | pAUC | accuracy | threshold | precision | recall | F1 |\n";
     s += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     for r in &report.ids {
@@ -170,7 +205,7 @@ pub fn markdown(report: &Report) -> String {
             fmt(r.auc),
             fmt(r.pauc),
             r.accuracy,
-            fmt(r.threshold),
+            fmt_threshold(r.threshold),
             fmt(r.precision),
             fmt(r.recall),
             fmt(r.f1)
@@ -285,15 +320,33 @@ pub fn svg(r: &IdReport) -> String {
     s + "</svg>\n"
 }
 
+/// What `trainer eval` evaluates.
+#[derive(Debug, Clone)]
+pub enum Method {
+    /// The network of a model directory.
+    Network {
+        /// The model directory.
+        model: std::path::PathBuf,
+    },
+    /// The classical baseline, fitted on the data's training clips of a machine type.
+    Baseline {
+        /// The machine type.
+        machine_type: String,
+    },
+}
+
 /// Runs the evaluation, prints the table, writes `--json` and `--report` if asked.
 pub fn run(
-    model: &Path,
+    method: &Method,
     data: &Path,
     seed: u64,
     json: Option<&Path>,
     report_dir: Option<&Path>,
 ) -> Result<(), String> {
-    let report = evaluate(model, data, seed)?;
+    let report = match method {
+        Method::Network { model } => evaluate(model, data, seed)?,
+        Method::Baseline { machine_type } => crate::baseline::evaluate(data, machine_type, seed)?,
+    };
     let table = markdown(&report);
     println!("{table}");
     if let Some(path) = json {
@@ -304,7 +357,7 @@ pub fn run(
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let mut md = table;
         for r in &report.ids {
-            let name = format!("{}_id_{}.svg", report.machine_type, r.id);
+            let name = format!("{}_{}_id_{}.svg", report.machine_type, report.method, r.id);
             std::fs::write(dir.join(&name), svg(r)).map_err(|e| e.to_string())?;
             let _ = writeln!(md, "\n![ID {}]({name})", r.id);
         }

@@ -5,6 +5,7 @@
 //! calibrate` (thresholds from validation normals). Data generation,
 //! training and evaluation come with the trainer issue.
 
+mod baseline;
 mod calibrate;
 mod data;
 mod download;
@@ -18,6 +19,8 @@ mod synth;
 mod train;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use mimimi_model::ModelFiles;
+use mimimi_model::file::MANIFEST_FILE;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -65,6 +68,10 @@ enum Command {
         /// Random seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Scale of every anomaly's deviation from normal (1: full strength; smaller is
+        /// subtler and harder to detect).
+        #[arg(long, default_value_t = 1.0)]
+        anomaly_strength: f64,
     },
     /// Download and extract the real data (DCASE 2020 Task 2 development data or MIMII) from
     /// Zenodo, with resume and checksum verification.
@@ -122,6 +129,10 @@ enum Command {
         /// Stop after this many epochs without a better validation loss.
         #[arg(long, default_value_t = 5)]
         patience: usize,
+        /// Stop, with the best model exported, before the next epoch would end after this
+        /// many minutes of the run (for a machine lent for a fixed time).
+        #[arg(long)]
+        max_minutes: Option<f64>,
     },
     /// Evaluate a model on the test clips of a data directory: AUC, pAUC, accuracy and the
     /// stored thresholds' precision, recall and F1, per machine ID.
@@ -129,9 +140,16 @@ enum Command {
         /// Data directory (DCASE 2020 or MIMII layout).
         #[arg(long)]
         data: PathBuf,
-        /// Model directory.
-        #[arg(long)]
-        model: PathBuf,
+        /// Model directory (for `--method network`).
+        #[arg(long, required_if_eq("method", "network"))]
+        model: Option<PathBuf>,
+        /// `network` (the model's anomaly score) or `baseline` (log-mel frames, a Gaussian
+        /// per machine ID fitted on the training clips, Mahalanobis distance).
+        #[arg(long, value_enum, default_value_t = MethodArg::Network)]
+        method: MethodArg,
+        /// Machine type (for `--method baseline`; the network's comes from its model).
+        #[arg(long = "type", required_if_eq("method", "baseline"))]
+        machine_type: Option<String>,
         /// Write the results as JSON (schema in the README).
         #[arg(long)]
         json: Option<PathBuf>,
@@ -200,6 +218,37 @@ enum Command {
         #[arg(long, default_value_t = calibrate::DEFAULT_SEED)]
         seed: u64,
     },
+    /// Write a model directory for the page: the manifest (thresholds included) and the
+    /// weights as f32 or f16; prints the file sizes.
+    Export {
+        /// Model directory (from `train`, `import` or `calibrate`).
+        #[arg(long)]
+        model: PathBuf,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Element type of the stored weights (`f16` halves the download).
+        #[arg(long, default_value = "f32", value_parser = ["f32", "f16"])]
+        dtype: String,
+    },
+}
+
+/// `trainer export`: the model re-stored with `dtype` weights under `out`.
+fn export(model: &std::path::Path, out: &std::path::Path, dtype: &str) -> Result<(), String> {
+    let files = ModelFiles::load(model)
+        .and_then(|m| m.with_dtype(dtype))
+        .map_err(|e| e.to_string())?;
+    // Prove the written weights load into the network the manifest describes.
+    files
+        .network(&mimimi_model::Device::flex())
+        .map_err(|e| e.to_string())?;
+    files.save(out).map_err(|e| e.to_string())?;
+    for name in [MANIFEST_FILE, files.manifest.weights.file.as_str()] {
+        let path = out.join(name);
+        let bytes = std::fs::metadata(&path).map_err(|e| e.to_string())?.len();
+        println!("{:>10} bytes  {}", bytes, path.display());
+    }
+    Ok(())
 }
 
 /// Data set on the command line.
@@ -219,6 +268,15 @@ pub enum BackendArg {
     Wgpu,
     /// The CPU (burn's pure-Rust backend; the name the issue tracker uses).
     Ndarray,
+}
+
+/// Evaluation method on the command line.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// The network of `--model`.
+    Network,
+    /// The classical log-mel Gaussian baseline.
+    Baseline,
 }
 
 /// STFT pad mode on the command line.
@@ -258,10 +316,22 @@ fn main() -> ExitCode {
         Command::Eval {
             data,
             model,
+            method,
+            machine_type,
             json,
             report,
             seed,
-        } => eval::run(&model, &data, seed, json.as_deref(), report.as_deref()).map(|()| true),
+        } => {
+            let method = match method {
+                MethodArg::Network => eval::Method::Network {
+                    model: model.expect("clap requires --model"),
+                },
+                MethodArg::Baseline => eval::Method::Baseline {
+                    machine_type: machine_type.expect("clap requires --type"),
+                },
+            };
+            eval::run(&method, &data, seed, json.as_deref(), report.as_deref()).map(|()| true)
+        }
         Command::Train {
             data,
             machine_type,
@@ -273,6 +343,7 @@ fn main() -> ExitCode {
             seed,
             resume,
             patience,
+            max_minutes,
         } => {
             let config = train::TrainConfig {
                 data,
@@ -288,6 +359,7 @@ fn main() -> ExitCode {
                 seed,
                 resume,
                 patience,
+                max_minutes,
             };
             train::run(&config).map(|_| true)
         }
@@ -301,7 +373,13 @@ fn main() -> ExitCode {
             seconds,
             snr_db,
             seed,
+            anomaly_strength,
         } => {
+            if !(anomaly_strength > 0.0 && anomaly_strength <= 1.0) {
+                return finish(Err(format!(
+                    "--anomaly-strength must be in (0, 1], got {anomaly_strength}"
+                )));
+            }
             let config = synth::SynthConfig {
                 types,
                 ids,
@@ -311,6 +389,7 @@ fn main() -> ExitCode {
                 seconds,
                 snr_db,
                 seed,
+                anomaly_strength,
             };
             synth::run(&out, &config).map(|n| {
                 println!("wrote {n} clips under {}", out.display());
@@ -336,7 +415,13 @@ fn main() -> ExitCode {
         Command::Calibrate { model, data, seed } => {
             calibrate::run(&model, &data, seed).map(|()| true)
         }
+        Command::Export { model, out, dtype } => export(&model, &out, &dtype).map(|()| true),
     };
+    finish(result)
+}
+
+/// The exit code of a command's result (an error is printed).
+fn finish(result: Result<bool, String>) -> ExitCode {
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),

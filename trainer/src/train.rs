@@ -63,6 +63,9 @@ pub struct TrainConfig {
     pub resume: bool,
     /// Epochs without a better validation loss before stopping.
     pub patience: usize,
+    /// Time budget of the whole run in minutes: no epoch is started that would, at the pace
+    /// of the last one, end after it.
+    pub max_minutes: Option<f64>,
 }
 
 /// One epoch's numbers.
@@ -160,6 +163,7 @@ fn validate(
 
 /// Runs the training; returns the history.
 pub fn run(cfg: &TrainConfig) -> Result<Vec<EpochStats>, String> {
+    let run_start = Instant::now();
     let clips = scan(&cfg.data, &cfg.machine_type, cfg.seed)?;
     let mut classes: Vec<String> = clips
         .iter()
@@ -328,6 +332,13 @@ pub fn run(cfg: &TrainConfig) -> Result<Vec<EpochStats>, String> {
             &ckpt.join("state.json"),
             &serde_json::to_vec_pretty(&state).unwrap(),
         )?;
+        if let Some(minutes) = cfg.max_minutes {
+            let next_end = run_start.elapsed() + start.elapsed();
+            if next_end.as_secs_f64() > 60.0 * minutes {
+                println!("time budget of {minutes} min reached after epoch {epoch}: stopping");
+                break;
+            }
+        }
         if state.epochs_since_best >= cfg.patience {
             println!(
                 "no better validation loss for {} epochs: stopping",

@@ -135,7 +135,7 @@ fn tiny_training_run_exports_a_model_that_scores_and_resumes() {
         "one normal, one anomaly: AUC {auc}"
     );
     assert!(
-        std::fs::read_to_string(report.join("pump_id_00.svg"))
+        std::fs::read_to_string(report.join("pump_network_id_00.svg"))
             .unwrap()
             .starts_with("<svg")
     );
@@ -143,6 +143,70 @@ fn tiny_training_run_exports_a_model_that_scores_and_resumes() {
         std::fs::read_to_string(report.join("report.md"))
             .unwrap()
             .contains("| **mean** |")
+    );
+
+    // The f16 export: half the bytes, loads, and scores within f16 rounding of the f32 model.
+    let f16 = dir.join("f16");
+    let out = ok(trainer(&[
+        "export",
+        "--model",
+        &model_arg,
+        "--out",
+        &s(&f16),
+        "--dtype",
+        "f16",
+    ]));
+    assert!(out.contains("weights.f16.bpk"), "{out}");
+    let half = ModelFiles::load(&f16).unwrap();
+    assert_eq!(half.manifest.weights.dtype, "f16");
+    assert_eq!(half.manifest.thresholds, files.manifest.thresholds);
+    let ratio = half.weights.len() as f64 / files.weights.len() as f64;
+    assert!((0.45..0.56).contains(&ratio), "f16/f32 size {ratio}");
+    let score_with = |m: &Path| -> f64 {
+        let out = ok(trainer(&[
+            "score",
+            "--json",
+            "--id",
+            "02",
+            "--model",
+            &s(m),
+            &s(&clip),
+        ]));
+        let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+        v["score"].as_f64().unwrap()
+    };
+    let (full, halved) = (score_with(&model), score_with(&f16));
+    assert!(
+        (full - halved).abs() <= 0.02 * full.abs().max(0.01),
+        "f32 {full} vs f16 {halved}"
+    );
+
+    // The classical baseline on the same data: same report shape, method named.
+    let json = dir.join("baseline.json");
+    let out = ok(trainer(&[
+        "eval",
+        "--data",
+        &data_arg,
+        "--method",
+        "baseline",
+        "--type",
+        "pump",
+        "--seed",
+        "3",
+        "--json",
+        &s(&json),
+    ]));
+    assert!(out.contains("# pump (baseline)"), "{out}");
+    let base: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(base["method"], "baseline");
+    assert_eq!(base["ids"].as_array().unwrap().len(), 2);
+    assert!(base["ids"][0]["threshold"].as_f64().unwrap() > 0.0);
+    assert!(
+        trainer(&["eval", "--data", &data_arg, "--method", "baseline"])
+            .status
+            .code()
+            == Some(2),
+        "--type is required for the baseline"
     );
 
     // "Interrupted" after epoch 1: resuming runs epoch 2 only and keeps epoch 1 as it was.

@@ -1,46 +1,482 @@
-//! The Mimimi page (Leptos, client-side rendering). For now it finds the compute backend the
-//! browser offers and proves, with the reference network's self-test, that the network
-//! computes on it what the reference computes; upload, recording and the verdict come with the
-//! web app issue.
+//! The Mimimi page (Leptos, client-side rendering): pick a machine, give it a clip (upload,
+//! microphone or a built-in example), and read the verdict. Everything runs in this page:
+//! the audio never leaves the device.
+//!
+//! Data flow: [`input`] (decode or record) → [`analyze`] (STFT, windows, network on the
+//! [`backend`]'s device, score, verdict, pictures) → the result view below. Models come from
+//! [`catalog`], fetched and cached by [`fetch`].
 
+mod analyze;
 mod backend;
+mod catalog;
+mod fetch;
+mod input;
+mod view;
 
-use backend::{BackendReport, probe};
+use analyze::{Analysis, Clip, analyze};
+use backend::{Backend, Choice, Engine};
+use catalog::{EXAMPLES_DIR, Entry, Example};
+use fetch::{js_error, now_ms};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use mimimi_model::{ModelFiles, Network};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use wasm_bindgen_futures::JsFuture;
+
+/// What is kept between checks and is not shown directly: loaded models, built networks, the
+/// engine and a recording in progress.
+#[derive(Default)]
+struct Runtime {
+    models: HashMap<String, ModelFiles>,
+    networks: HashMap<(String, Backend), Network>,
+    engine: Option<Engine>,
+    recorder: Option<input::Recorder>,
+}
+
+thread_local! {
+    static RUNTIME: RefCell<Runtime> = RefCell::new(Runtime::default());
+}
+
+fn runtime<R>(f: impl FnOnce(&mut Runtime) -> R) -> R {
+    RUNTIME.with(|r| f(&mut r.borrow_mut()))
+}
+
+/// A query parameter of the page's URL.
+fn query(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()?
+        .get(name)
+}
+
+/// Everything the page shows, as signals.
+#[derive(Clone, Copy)]
+struct Ui {
+    entries: RwSignal<Vec<Entry>>,
+    examples: RwSignal<Vec<Example>>,
+    machine_type: RwSignal<String>,
+    id: RwSignal<String>,
+    /// Model download: (loaded, total) bytes while loading.
+    download: RwSignal<Option<(u64, Option<u64>)>>,
+    /// A line about the model in use (source, size, cache).
+    model_line: RwSignal<String>,
+    choice: RwSignal<Choice>,
+    /// Backend label, detail and technical note.
+    backend: RwSignal<Option<(String, String, Option<String>)>>,
+    /// What the page is doing now, with progress 0..1.
+    busy: RwSignal<Option<(String, f64)>>,
+    error: RwSignal<Option<String>>,
+    result: RwSignal<Option<Analysis>>,
+    /// Recording: elapsed and target seconds, peak level.
+    recording: RwSignal<Option<(f64, f64, f32)>>,
+    duration: RwSignal<f64>,
+    bench: RwSignal<Vec<String>>,
+    /// Checks finished (with a result or an error): lets tests and screen readers see that a
+    /// new outcome arrived even when it reads like the last one.
+    finished: RwSignal<u32>,
+}
+
+impl Ui {
+    fn new() -> Self {
+        Self {
+            entries: RwSignal::new(Vec::new()),
+            examples: RwSignal::new(Vec::new()),
+            machine_type: RwSignal::new(String::new()),
+            id: RwSignal::new(String::new()),
+            download: RwSignal::new(None),
+            model_line: RwSignal::new(String::new()),
+            choice: RwSignal::new(Choice::parse(&query("backend").unwrap_or_default())),
+            backend: RwSignal::new(None),
+            busy: RwSignal::new(None),
+            error: RwSignal::new(None),
+            result: RwSignal::new(None),
+            recording: RwSignal::new(None),
+            duration: RwSignal::new(10.0),
+            bench: RwSignal::new(Vec::new()),
+            finished: RwSignal::new(0),
+        }
+    }
+
+    /// Shows the outcome of a check (a result or an error) and ends the busy state.
+    fn finish(&self, outcome: Result<Analysis, String>) {
+        self.busy.set(None);
+        match outcome {
+            Ok(analysis) => {
+                self.error.set(None);
+                self.result.set(Some(analysis));
+            }
+            Err(e) => self.error.set(Some(e)),
+        }
+        self.finished.update(|n| *n += 1);
+    }
+
+    fn entry(&self) -> Option<Entry> {
+        let dir = self.machine_type.get_untracked();
+        self.entries
+            .get_untracked()
+            .into_iter()
+            .find(|e| e.dir == dir)
+    }
+
+    /// Selects a machine type and its first ID (or `id` if it has it).
+    fn select(&self, dir: &str, id: Option<&str>) {
+        self.machine_type.set(dir.to_string());
+        let classes = self
+            .entries
+            .get_untracked()
+            .into_iter()
+            .find(|e| e.dir == dir)
+            .map(|e| e.manifest.classes)
+            .unwrap_or_default();
+        let id = id
+            .filter(|id| classes.iter().any(|c| c == id))
+            .map(str::to_string)
+            .or_else(|| classes.first().cloned())
+            .unwrap_or_default();
+        self.id.set(id);
+    }
+}
+
+/// The selected model's files, downloading (with progress) and verifying them if needed.
+async fn ensure_model(ui: Ui) -> Result<(Entry, ModelFiles), String> {
+    let entry = ui
+        .entry()
+        .ok_or("No model is loaded: the page's model files are missing.")?;
+    if let Some(files) = runtime(|r| r.models.get(&entry.dir).cloned()) {
+        return Ok((entry, files));
+    }
+    ui.download
+        .set(Some((0, Some(entry.manifest.weights.bytes))));
+    let progress = move |loaded: u64, total: Option<u64>| ui.download.set(Some((loaded, total)));
+    let loaded = catalog::load_model(&entry, &progress).await;
+    ui.download.set(None);
+    let (files, from_cache) = loaded.map_err(|e| {
+        format!(
+            "The {} model could not be loaded: {e}",
+            entry.manifest.machine_type
+        )
+    })?;
+    ui.model_line.set(format!(
+        "{} model: {:.1} MB of {} weights, {}, sha256 verified.",
+        entry.manifest.machine_type,
+        files.weights.len() as f64 / 1e6,
+        files.manifest.weights.dtype,
+        if from_cache {
+            "from this device's cache"
+        } else {
+            "downloaded"
+        }
+    ));
+    runtime(|r| r.models.insert(entry.dir.clone(), files.clone()));
+    Ok((entry, files))
+}
+
+/// The engine, chosen on first use with the given model.
+async fn ensure_engine(ui: Ui, files: &ModelFiles) -> Engine {
+    if let Some(engine) = runtime(|r| r.engine.clone()) {
+        return engine;
+    }
+    ui.busy
+        .set(Some(("Checking the compute backend…".into(), 0.0)));
+    let engine = backend::choose(ui.choice.get_untracked(), files).await;
+    set_engine(ui, engine.clone());
+    engine
+}
+
+fn set_engine(ui: Ui, engine: Engine) {
+    ui.backend.set(Some((
+        engine.backend.label().to_string(),
+        engine.detail.clone(),
+        engine.technical.clone(),
+    )));
+    runtime(|r| r.engine = Some(engine));
+}
+
+fn network_for(dir: &str, files: &ModelFiles, engine: &Engine) -> Result<Network, String> {
+    let key = (dir.to_string(), engine.backend);
+    if let Some(n) = runtime(|r| r.networks.get(&key).cloned()) {
+        return Ok(n);
+    }
+    let network = files.network(&engine.device).map_err(|e| e.to_string())?;
+    runtime(|r| r.networks.insert(key, network.clone()));
+    Ok(network)
+}
+
+/// Runs one check of `clip` against the selected machine and shows the result or the error.
+async fn check(ui: Ui, clip: Clip) {
+    ui.error.set(None);
+    let outcome = async {
+        let (entry, files) = ensure_model(ui).await?;
+        let mut engine = ensure_engine(ui, &files).await;
+        let id = ui.id.get_untracked();
+        loop {
+            let network = network_for(&entry.dir, &files, &engine)?;
+            ui.busy.set(Some((
+                format!("Checking on {}…", engine.backend.label()),
+                0.0,
+            )));
+            let progress = move |done: usize, total: usize| {
+                let label = format!("Scoring window {done} of {total}…");
+                ui.busy
+                    .set(Some((label, done as f64 / total.max(1) as f64)));
+            };
+            let result = analyze(
+                &clip,
+                &files,
+                &network,
+                &engine.device,
+                engine.backend,
+                &id,
+                &progress,
+            )
+            .await;
+            match result {
+                Err(e) if engine.backend == Backend::WebGpu && e.contains("reading the result") => {
+                    // The GPU went away (driver reset, tab in background on a phone): carry on
+                    // with the CPU, now and for the next checks.
+                    engine = Engine::cpu("The GPU device was lost: switched to the CPU.", Some(e));
+                    set_engine(ui, engine.clone());
+                }
+                other => return other,
+            }
+        }
+    }
+    .await;
+    ui.finish(outcome);
+}
+
+/// Reads an uploaded file and checks it.
+async fn check_file(ui: Ui, file: web_sys::File) {
+    let name = file.name();
+    ui.error.set(None);
+    if file.size() as u64 > input::MAX_FILE_BYTES {
+        ui.finish(Err(format!(
+            "{name} is {:.0} MB; the page reads files up to {} MB. Trim the recording to a minute or less.",
+            file.size() / 1e6,
+            input::MAX_FILE_BYTES / 1_000_000
+        )));
+        return;
+    }
+    ui.busy.set(Some((format!("Reading {name}…"), 0.0)));
+    let start = now_ms();
+    let bytes = match JsFuture::from(file.array_buffer()).await {
+        Ok(buffer) => js_sys::Uint8Array::new(&buffer).to_vec(),
+        Err(e) => {
+            ui.finish(Err(format!("{name} could not be read: {}", js_error(e))));
+            return;
+        }
+    };
+    match input::decode_file(&name, bytes).await {
+        Ok(audio) => {
+            let decode_ms = now_ms() - start;
+            check(
+                ui,
+                Clip {
+                    audio,
+                    source: name,
+                    decode_ms,
+                },
+            )
+            .await;
+        }
+        Err(e) => ui.finish(Err(e)),
+    }
+}
+
+/// Fetches a built-in example, selects its machine and checks it.
+async fn check_example(ui: Ui, example: Example) {
+    ui.select(&example.machine_type, Some(&example.id));
+    ui.busy
+        .set(Some((format!("Loading {}…", example.label), 0.0)));
+    let start = now_ms();
+    let url = format!("{EXAMPLES_DIR}/{}", example.file);
+    let audio = fetch::fetch_bytes(&url, &|_, _| {})
+        .await
+        .and_then(|bytes| mimimi_dsp::decode_wav(&bytes).map_err(|e| format!("{url}: {e}")));
+    match audio {
+        Ok(audio) => {
+            let decode_ms = now_ms() - start;
+            check(
+                ui,
+                Clip {
+                    audio,
+                    source: example.label,
+                    decode_ms,
+                },
+            )
+            .await;
+        }
+        Err(e) => ui.finish(Err(e)),
+    }
+}
+
+/// Waits `ms` milliseconds without blocking the page.
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// Records from the microphone for the chosen duration (or until stopped), then checks.
+async fn record(ui: Ui) {
+    ui.error.set(None);
+    let recorder = match input::Recorder::start().await {
+        Ok(r) => r,
+        Err(e) => {
+            ui.finish(Err(e));
+            return;
+        }
+    };
+    let target = ui.duration.get_untracked();
+    runtime(|r| r.recorder = Some(recorder));
+    let start = now_ms();
+    loop {
+        let state = runtime(|r| r.recorder.as_ref().map(|rec| (rec.seconds(), rec.level())));
+        let Some((seconds, level)) = state else {
+            break; // stopped by the user
+        };
+        ui.recording.set(Some((seconds, target, level)));
+        if seconds >= target || (now_ms() - start) / 1000.0 > target + 5.0 {
+            break;
+        }
+        sleep_ms(100).await;
+    }
+    ui.recording.set(None);
+    let Some(recorder) = runtime(|r| r.recorder.take()) else {
+        return;
+    };
+    let audio = recorder.stop();
+    check(
+        ui,
+        Clip {
+            audio,
+            source: "The recording".into(),
+            decode_ms: 0.0,
+        },
+    )
+    .await;
+}
+
+/// `?bench[=N]`: scores the first example N times (default 5) on each backend and reports
+/// median STFT and inference times.
+async fn bench(ui: Ui, runs: usize) {
+    let Some(example) = ui.examples.get_untracked().into_iter().next() else {
+        ui.bench.set(vec!["bench: no example clip to score".into()]);
+        return;
+    };
+    ui.select(&example.machine_type, Some(&example.id));
+    let lines = async {
+        let (entry, files) = ensure_model(ui).await?;
+        let url = format!("{EXAMPLES_DIR}/{}", example.file);
+        let audio = mimimi_dsp::decode_wav(&fetch::fetch_bytes(&url, &|_, _| {}).await?)
+            .map_err(|e| e.to_string())?;
+        let clip = Clip {
+            audio,
+            source: example.label.clone(),
+            decode_ms: 0.0,
+        };
+        let mut lines = vec![format!(
+            "bench: {} ×{runs}, {}",
+            example.label, entry.manifest.machine_type
+        )];
+        for choice in [Choice::Cpu, Choice::WebGpu] {
+            let engine = backend::choose(choice, &files).await;
+            if choice == Choice::WebGpu && engine.backend != Backend::WebGpu {
+                lines.push(format!("WebGPU: unavailable ({})", engine.detail));
+                continue;
+            }
+            let network = network_for(&entry.dir, &files, &engine)?;
+            let id = ui.id.get_untracked();
+            let (mut stft, mut infer) = (Vec::new(), Vec::new());
+            for run in 0..=runs {
+                ui.busy.set(Some((
+                    format!("bench {} run {run}/{runs}", engine.backend.label()),
+                    run as f64 / runs as f64,
+                )));
+                let a = analyze(
+                    &clip,
+                    &files,
+                    &network,
+                    &engine.device,
+                    engine.backend,
+                    &id,
+                    &|_, _| {},
+                )
+                .await?;
+                if run > 0 {
+                    // Run 0 warms up (shader compilation on a GPU).
+                    stft.push(a.timings.stft_ms);
+                    infer.push(a.timings.inference_ms);
+                }
+            }
+            let median = |v: &mut Vec<f64>| {
+                v.sort_by(f64::total_cmp);
+                v[v.len() / 2]
+            };
+            lines.push(format!(
+                "{}: STFT {:.1} ms, inference {:.1} ms (median of {runs})",
+                engine.backend.label(),
+                median(&mut stft),
+                median(&mut infer)
+            ));
+        }
+        Ok::<_, String>(lines)
+    }
+    .await;
+    ui.busy.set(None);
+    ui.bench
+        .set(lines.unwrap_or_else(|e| vec![format!("bench failed: {e}")]));
+}
 
 /// The page's root component.
 #[component]
 fn App() -> impl IntoView {
-    let (report, set_report) = signal(None::<BackendReport>);
+    let ui = Ui::new();
+    let selftest = query("selftest").is_some();
+    let bench_runs = query("bench").map(|v| v.parse().unwrap_or(5).clamp(1, 100));
     spawn_local(async move {
-        set_report.set(Some(probe().await));
+        match catalog::load_manifests().await {
+            Ok((entries, problems)) => {
+                if !problems.is_empty() {
+                    ui.error.set(Some(problems.join(" ")));
+                }
+                let first = entries.first().map(|e| e.dir.clone());
+                ui.entries.set(entries);
+                if let Some(dir) = first {
+                    ui.select(&dir, None);
+                }
+            }
+            Err(e) => ui
+                .error
+                .set(Some(format!("The models could not be loaded: {e}"))),
+        }
+        ui.examples.set(catalog::load_examples().await);
+        if let Some(runs) = bench_runs {
+            bench(ui, runs).await;
+        }
     });
     view! {
-        <main>
+        <header>
             <h1>"Mimimi"</h1>
-            <p>"Hear that a machine is about to fail. Everything runs on this device."</p>
-            <section aria-live="polite" id="backend">
-                {move || match report.get() {
-                    None => view! { <p>"Looking for a compute backend…"</p> }.into_any(),
-                    Some(r) => {
-                        let fmt = |s: Option<f64>| s.map_or("—".to_string(), |s| format!("{s:.8}"));
-                        view! {
-                            <p id="backend-name">"Backend: " <strong>{r.backend.label()}</strong></p>
-                            <p id="backend-detail">{r.detail.clone()}</p>
-                            {r.technical.clone().map(|t| view! {
-                                <details><summary>"Technical details"</summary><p id="backend-technical">{t}</p></details>
-                            })}
-                            <p>
-                                "Self-test (reference network, 10 s clip, class 1): CPU "
-                                <output id="selftest-cpu">{fmt(r.cpu_score)}</output>
-                                ", WebGPU "
-                                <output id="selftest-gpu">{fmt(r.gpu_score)}</output>
-                            </p>
-                        }.into_any()
-                    }
-                }}
-            </section>
+            <p class="tagline">"Does this machine sound wrong? Everything runs on this device: no audio is uploaded."</p>
+        </header>
+        <main data-finished={move || ui.finished.get().to_string()}>
+            {view::machine_picker(ui)}
+            {view::input_panel(ui)}
+            {view::status(ui)}
+            {view::result(ui)}
+            {view::backend_panel(ui)}
+            {move || (!ui.bench.get().is_empty()).then(|| view! {
+                <section id="bench" aria-label="Benchmark">
+                    <h2>"Benchmark"</h2>
+                    <ul>{ui.bench.get().into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
+                </section>
+            })}
+            {selftest.then(view::selftest_panel)}
         </main>
     }
 }

@@ -10,10 +10,14 @@
 //! 4. [`normalize`]: per-clip standardisation of the real and imaginary parts.
 //! 5. [`examples`]: cut the spectrogram into the fixed-width examples the network sees.
 //!
+//!
+//! [`mel`] gives the log-mel features of the classical baseline the trainer compares against.
+//!
 //! [`FrontEnd`] chains steps 2 to 4 with one serialisable configuration, which each model's
 //! manifest records.
 
 pub mod examples;
+pub mod mel;
 pub mod normalize;
 pub mod resample;
 pub mod stft;

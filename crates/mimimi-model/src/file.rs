@@ -6,7 +6,7 @@ use crate::config::NetworkConfig;
 use crate::network::Network;
 use burn::module::Module;
 use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Device};
+use burn::tensor::{Bytes, DType, Device, TensorData};
 use mimimi_dsp::FrontEndConfig;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -260,10 +260,59 @@ impl ModelFiles {
         Ok(())
     }
 
-    /// Builds the network on `device` and loads the weights into it.
+    /// The same model with its weights stored as `dtype` (`f32` or `f16`): f16 halves the
+    /// download; [`ModelFiles::network`] casts back to f32 on load, so the network computes
+    /// in f32 either way and only the rounding of the weights differs.
+    pub fn with_dtype(&self, dtype: &str) -> Result<Self, ModelError> {
+        let target = match dtype {
+            "f32" => DType::F32,
+            "f16" => DType::F16,
+            other => {
+                return Err(ModelError::Weights(format!(
+                    "unsupported weight type {other:?}"
+                )));
+            }
+        };
+        let bad = |e: burn_pack::Error| ModelError::Weights(e.to_string());
+        let tensors = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(self.weights.clone()))
+            .and_then(|r| r.into_tensors())
+            .map_err(bad)?
+            .into_iter()
+            .map(|t| {
+                let (name, dtype, shape, id, bytes) = t.into_parts().map_err(bad)?;
+                let data = TensorData::from_bytes(bytes, shape, dtype);
+                let data = if data.dtype().is_float() {
+                    data.convert_dtype(target)
+                } else {
+                    data
+                };
+                let (bytes, shape, dtype) = data.into_parts();
+                Ok(burn_pack::Tensor::new(name, dtype, shape, id, bytes))
+            })
+            .collect::<Result<Vec<_>, ModelError>>()?;
+        let weights = burn_pack::Writer::new(tensors)
+            .into_bytes()
+            .map_err(bad)?
+            .to_vec();
+        let mut manifest = self.manifest.clone();
+        manifest.weights = WeightsInfo {
+            file: match target {
+                DType::F16 => "weights.f16.bpk".into(),
+                _ => WEIGHTS_FILE.into(),
+            },
+            sha256: sha256_hex(&weights),
+            bytes: weights.len() as u64,
+            dtype: dtype.into(),
+        };
+        Ok(Self { manifest, weights })
+    }
+
+    /// Builds the network on `device` and loads the weights into it (cast to the network's
+    /// f32 if they were stored as f16).
     pub fn network(&self, device: &Device) -> Result<Network, ModelError> {
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(self.weights.clone()))
-            .map_err(|e| ModelError::Weights(e.to_string()))?;
+            .map_err(|e| ModelError::Weights(e.to_string()))?
+            .cast_to_module_dtype();
         Network::new(&self.manifest.network, device)
             .try_load_record(record)
             .map_err(|e| ModelError::Weights(e.to_string()))

@@ -13,6 +13,7 @@
 pub mod complex;
 pub mod config;
 pub mod file;
+pub mod gaussian;
 pub mod input;
 pub mod network;
 pub mod reference;
@@ -21,6 +22,7 @@ pub mod threshold;
 
 pub use config::{AttentionGate, BnVariance, NetworkConfig};
 pub use file::{Manifest, ModelError, ModelFiles};
+pub use gaussian::Gaussian;
 pub use network::{Network, Outputs, Trace};
 pub use score::{ClipScore, Verdict};
 

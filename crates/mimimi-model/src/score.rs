@@ -9,7 +9,7 @@ use crate::input::batch_from_windows;
 use crate::network::{Network, Outputs};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Tensor, TensorData};
-use mimimi_dsp::Prepared;
+use mimimi_dsp::{Prepared, Spectrogram, Window};
 use serde::{Deserialize, Serialize};
 
 /// Windows scored in one batch: bounds memory for long clips (60 s = 57 windows).
@@ -89,6 +89,20 @@ impl Verdict {
     }
 }
 
+/// The scores `[b]` of some windows of a spectrogram against machine ID `class`, queued on
+/// the device. The page scores a long clip batch by batch with this, handing control back to
+/// the browser in between so that it never freezes.
+pub fn score_windows(
+    network: &Network,
+    spectrogram: &Spectrogram,
+    windows: &[Window],
+    class: usize,
+    device: &Device,
+) -> Tensor<1> {
+    let (re, im) = batch_from_windows(spectrogram, windows, device);
+    cross_entropy_against(network.forward(re, im).total, class)
+}
+
 /// The score tensors of a prepared clip, one `[b]` tensor per batch of windows.
 fn window_score_batches(
     network: &Network,
@@ -99,10 +113,7 @@ fn window_score_batches(
     prepared
         .windows
         .chunks(WINDOWS_PER_BATCH)
-        .map(|batch| {
-            let (re, im) = batch_from_windows(&prepared.spectrogram, batch, device);
-            cross_entropy_against(network.forward(re, im).total, class)
-        })
+        .map(|batch| score_windows(network, &prepared.spectrogram, batch, class, device))
         .collect()
 }
 
@@ -110,6 +121,11 @@ fn window_score_batches(
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("reading the result from the device failed: {0}")]
 pub struct ReadError(pub String);
+
+/// Reads scores back from the device asynchronously (as WebGPU requires).
+pub async fn read_scores(scores: Tensor<1>) -> Result<Vec<f64>, ReadError> {
+    to_scores(scores.into_data_async().await)
+}
 
 /// The scores of one batch, as read back from the device.
 fn to_scores<E: std::fmt::Display>(data: Result<TensorData, E>) -> Result<Vec<f64>, ReadError> {
@@ -145,7 +161,7 @@ pub async fn score_clip_async(
 ) -> Result<ClipScore, ReadError> {
     let mut scores = Vec::with_capacity(prepared.windows.len());
     for batch in window_score_batches(network, prepared, class, device) {
-        scores.extend(to_scores(batch.into_data_async().await)?);
+        scores.extend(read_scores(batch).await?);
     }
     Ok(ClipScore::from_windows(scores))
 }

@@ -1,0 +1,166 @@
+// The page as a technician uses it, in headless Chromium: upload a clip and get the score that
+// `trainer score` gives (CPU and WebGPU), record through the fake microphone, survive every bad
+// input with a clear message, ask for nothing but the page's own files, and look right on a
+// phone and a desktop (screenshots in tests/e2e/screenshots/).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { serveDist, launch, ROOT } from './harness.mjs';
+import { writeWav, tone } from './wav.mjs';
+
+// The clips the page must score as the native trainer does, and the trainer's own numbers for
+// them (`trainer score --json`, the reference the page must agree with).
+const FIXTURES = [
+  { machine_type: 'fan', id: '06', path: 'web/assets/examples/fan_06_normal.wav' },
+  { machine_type: 'fan', id: '06', path: 'web/assets/examples/fan_06_anomalous.wav' },
+];
+// The trainer binary that `cargo test --workspace` built (tests/run.sh runs that first; a
+// `cargo run -p trainer` would resolve other features and rebuild burn).
+const TRAINER = join(process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache/mimimi/target'), 'debug/trainer');
+const expected = {
+  files: FIXTURES.map((f) => {
+    const out = execFileSync(TRAINER, ['score', '--json',
+      '--model', `web/assets/models/${f.machine_type}`, '--id', f.id, f.path], { cwd: ROOT });
+    const line = JSON.parse(out.toString().trim().split('\n')[0]);
+    return { ...f, score: line.score, anomalous: line.anomalous };
+  }),
+};
+const SHOTS = join(ROOT, 'tests/e2e/screenshots');
+const BAD = join(tmpdir(), `mimimi-e2e-${process.pid}`);
+let server;
+
+before(async () => {
+  server = await serveDist();
+  mkdirSync(SHOTS, { recursive: true });
+  mkdirSync(BAD, { recursive: true });
+  writeFileSync(join(BAD, 'empty.wav'), Buffer.alloc(0));
+  writeFileSync(join(BAD, 'notes.wav'), 'pump 3 sounded odd on Tuesday\n');
+  const corrupt = Buffer.alloc(4000, 7);
+  corrupt.write('RIFF', 0); corrupt.writeUInt32LE(3992, 4); corrupt.write('WAVE', 8); corrupt.write('junk', 12);
+  writeFileSync(join(BAD, 'corrupt.wav'), corrupt);
+  writeWav(join(BAD, 'short.wav'), 16000, [tone(16000, 0.1, 440)]);
+  writeWav(join(BAD, 'silence.wav'), 16000, [new Float64Array(16000 * 60)]);
+  writeWav(join(BAD, 'eight.wav'), 48000, Array.from({ length: 8 }, (_, k) => tone(48000, 3, 200 + 50 * k)));
+});
+after(async () => { await server.close(); });
+
+async function open(browser, viewport = { width: 360, height: 740 }) {
+  const page = await browser.newPage({ viewport });
+  const requests = [];
+  page.on('request', (r) => requests.push({ url: r.url(), method: r.method() }));
+  await page.goto(server.url);
+  await page.waitForSelector('#machine-type option', { state: 'attached' });
+  return { page, requests };
+}
+
+/** Uploads `file` and waits until the page has finished with it (a result or an error). */
+async function upload(page, file) {
+  const done = Number(await page.getAttribute('main', 'data-finished'));
+  await page.setInputFiles('#file-input', file);
+  await page.waitForFunction(
+    (n) => Number(document.querySelector('main').dataset.finished) > n, done, { timeout: 240_000 },
+  );
+  return page;
+}
+
+async function select(page, type, id) {
+  await page.selectOption('#machine-type', type);
+  await page.selectOption('#machine-id', id);
+}
+
+function close(got, want, label) {
+  assert.ok(Math.abs(got - want) <= 1e-3 * Math.abs(want) + 1e-7, `${label}: page ${got} vs trainer score ${want}`);
+}
+
+async function scoreAndCompare(page, label) {
+  for (const e of expected.files) {
+    await select(page, e.machine_type, e.id);
+    await upload(page, join(ROOT, e.path));
+    assert.equal(await page.locator('#error').count(), 0, await page.locator('#error').textContent().catch(() => ''));
+    const score = Number(await page.textContent('#score'));
+    close(score, e.score, `${label} ${e.path}`);
+    assert.equal(await page.getAttribute('#verdict', 'data-anomalous'), String(e.anomalous));
+  }
+}
+
+test('CPU: upload gives trainer score\'s numbers; bad inputs get clear messages; only own files', { timeout: 900_000 }, async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, requests } = await open(browser);
+    await scoreAndCompare(page, 'CPU');
+    assert.match(await page.textContent('#backend-name'), /CPU/);
+    await page.screenshot({ path: join(SHOTS, 'phone-360x740.png'), fullPage: true });
+
+    const bad = [
+      ['empty.wav', /empty/],
+      ['notes.wav', /not a readable WAV file/],
+      ['corrupt.wav', /not a readable WAV file/],
+      ['short.wav', /0\.10 s long; at least 2\.0\d s are needed/],
+      ['silence.wav', /silent/],
+    ];
+    for (const [name, message] of bad) {
+      await upload(page, join(BAD, name));
+      const text = await page.textContent('#error');
+      assert.match(text, message, `${name}: ${text}`);
+    }
+    // Eight channels at 48 kHz: checked on the first channel, resampled, and said so.
+    await upload(page, join(BAD, 'eight.wav'));
+    assert.equal(await page.locator('#error').count(), 0);
+    const notes = await page.locator('.note').allTextContents();
+    assert.ok(notes.some((n) => /8 channels/.test(n)) && notes.some((n) => /48000 Hz/.test(n)), notes.join(' | '));
+    // And the page still works after all of that.
+    await scoreAndCompare(page, 'CPU after bad inputs');
+
+    const desktop = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    desktop.on('request', (r) => requests.push({ url: r.url(), method: r.method() }));
+    await desktop.goto(server.url);
+    await desktop.waitForSelector('#machine-type option', { state: 'attached' });
+    await desktop.click('.examples summary');
+    await desktop.click('button.example >> nth=0');
+    await desktop.waitForSelector('#verdict', { timeout: 240_000 });
+    await desktop.screenshot({ path: join(SHOTS, 'desktop-1280x800.png'), fullPage: true });
+
+    for (const r of requests) {
+      assert.ok(r.url.startsWith(server.url), `request outside the origin: ${r.url}`);
+      assert.equal(r.method, 'GET', `${r.method} ${r.url}: the page only reads its own files`);
+    }
+  } finally {
+    await browser.close();
+  }
+});
+
+test('WebGPU: upload gives trainer score\'s numbers', { timeout: 900_000 }, async () => {
+  const browser = await launch({ webgpu: true });
+  try {
+    const { page } = await open(browser);
+    await scoreAndCompare(page, 'WebGPU');
+    assert.match(await page.textContent('#backend-name'), /WebGPU/, await page.textContent('#backend-detail'));
+  } finally {
+    await browser.close();
+  }
+});
+
+test('recording through the (fake) microphone gives a verdict', { timeout: 600_000 }, async () => {
+  const clip = join(ROOT, expected.files[0].path);
+  const browser = await launch({
+    webgpu: false,
+    extra: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+      `--use-file-for-fake-audio-capture=${clip}`, '--autoplay-policy=no-user-gesture-required'],
+  });
+  try {
+    const { page } = await open(browser);
+    await page.fill('#duration', '3');
+    await page.dispatchEvent('#duration', 'change');
+    await page.click('#record');
+    await page.waitForSelector('#level', { timeout: 30_000 });
+    await page.waitForSelector('#verdict', { timeout: 240_000 });
+    assert.equal(await page.locator('#error').count(), 0);
+    assert.ok(Number(await page.textContent('#score')) >= 0);
+    assert.match(await page.textContent('#timings'), /^3\.\d s of audio/);
+  } finally {
+    await browser.close();
+  }
+});

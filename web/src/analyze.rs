@@ -1,0 +1,260 @@
+//! One check: samples → STFT → windows → network → score → verdict, timed, with the pictures
+//! the result view draws. Long clips are scored a few windows at a time, handing control back
+//! to the browser in between, so the page stays responsive and shows progress.
+
+use crate::backend::Backend;
+use crate::fetch::{now_ms, yield_now};
+use mimimi_dsp::{Audio, FrontEnd, Spectrogram};
+use mimimi_model::score::{ClipScore, read_scores, score_windows};
+use mimimi_model::{Device, ModelFiles, Network, Verdict};
+
+/// Where the time went, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Timings {
+    /// Decoding the file or collecting the recording.
+    pub decode_ms: f64,
+    /// Channel choice, resampling, STFT and normalisation.
+    pub stft_ms: f64,
+    /// The network over all windows, results read back.
+    pub inference_ms: f64,
+}
+
+/// An RGBA image for a canvas.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Picture {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// Row-major RGBA bytes, top row first.
+    pub rgba: Vec<u8>,
+}
+
+/// Everything the result view shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    /// Machine type and ID checked against.
+    pub machine: String,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Score of each window, in time order.
+    pub window_scores: Vec<f64>,
+    /// Start and end of each window in seconds.
+    pub window_spans: Vec<(f64, f64)>,
+    /// Length of the clip in seconds.
+    pub seconds: f64,
+    /// Where the time went.
+    pub timings: Timings,
+    /// The backend that computed it.
+    pub backend: Backend,
+    /// Notes about the input (channels used, resampling).
+    pub notes: Vec<String>,
+    /// Magnitude spectrogram (dB).
+    pub magnitude: Picture,
+    /// Phase as instantaneous-frequency deviation.
+    pub phase: Picture,
+}
+
+/// The input as given, before the front end.
+pub struct Clip {
+    /// Decoded audio.
+    pub audio: Audio,
+    /// Where it came from (file name, "recording", example name).
+    pub source: String,
+    /// Time spent decoding it (ms).
+    pub decode_ms: f64,
+}
+
+/// Runs the check. `progress(done, total)` reports windows scored.
+#[allow(clippy::too_many_arguments)]
+pub async fn analyze(
+    clip: &Clip,
+    model: &ModelFiles,
+    network: &Network,
+    device: &Device,
+    backend: Backend,
+    id: &str,
+    progress: &dyn Fn(usize, usize),
+) -> Result<Analysis, String> {
+    let manifest = &model.manifest;
+    let class = manifest.class_of(id).map_err(|e| e.to_string())?;
+    let threshold = manifest.threshold_of(id).map_err(|e| e.to_string())?;
+    let mut notes = Vec::new();
+    let channels = clip.audio.channels.len();
+    if channels > 1 {
+        notes.push(format!(
+            "{} has {channels} channels: the first one is checked (as in MIMII's channel 0).",
+            clip.source
+        ));
+    }
+    if clip.audio.sample_rate != manifest.frontend.sample_rate {
+        notes.push(format!(
+            "Resampled from {} Hz to {} Hz.",
+            clip.audio.sample_rate, manifest.frontend.sample_rate
+        ));
+    }
+    let start = now_ms();
+    let prepared = FrontEnd::new(manifest.frontend)
+        .prepare(&clip.audio, 0)
+        .map_err(|e| {
+            let mut text = e.to_string();
+            if let Some(first) = text.get(..1) {
+                text = first.to_uppercase() + &text[1..];
+            }
+            format!("{}: {text}.", clip.source)
+        })?;
+    let stft_ms = now_ms() - start;
+    yield_now().await;
+
+    let start = now_ms();
+    let batch = match backend {
+        Backend::WebGpu => 16,
+        Backend::Cpu => 2,
+    };
+    let total = prepared.windows.len();
+    let mut scores = Vec::with_capacity(total);
+    progress(0, total);
+    for windows in prepared.windows.chunks(batch) {
+        let queued = score_windows(network, &prepared.spectrogram, windows, class, device);
+        scores.extend(read_scores(queued).await.map_err(|e| e.to_string())?);
+        progress(scores.len(), total);
+        yield_now().await;
+    }
+    let inference_ms = now_ms() - start;
+    let clip_score = ClipScore::from_windows(scores);
+    let hop_s = manifest.frontend.stft.hop as f64 / f64::from(manifest.frontend.sample_rate);
+    let window_spans = prepared
+        .windows
+        .iter()
+        .map(|w| (w.start as f64 * hop_s, (w.start + w.width) as f64 * hop_s))
+        .collect();
+    Ok(Analysis {
+        machine: format!("{} · ID {id}", manifest.machine_type),
+        verdict: Verdict::new(clip_score.score, threshold),
+        window_scores: clip_score.window_scores,
+        window_spans,
+        seconds: prepared.seconds,
+        timings: Timings {
+            decode_ms: clip.decode_ms,
+            stft_ms,
+            inference_ms,
+        },
+        backend,
+        notes,
+        magnitude: magnitude_picture(&prepared.spectrogram),
+        phase: phase_picture(
+            &prepared.spectrogram,
+            manifest.frontend.stft.hop,
+            manifest.frontend.stft.n_fft,
+        ),
+    })
+}
+
+/// Largest picture width: longer clips are decimated in time.
+const MAX_WIDTH: usize = 1200;
+/// Picture height: bins are decimated to this many rows.
+const HEIGHT: usize = 256;
+
+/// Frame and bin picked for picture column `x` and row `y` (row 0 is the top, the highest
+/// frequency).
+fn pick(spec: &Spectrogram, width: usize, x: usize, y: usize) -> (usize, usize) {
+    let t = x * spec.frames / width;
+    let f = (HEIGHT - 1 - y) * spec.bins / HEIGHT;
+    (t, f)
+}
+
+fn picture_size(spec: &Spectrogram) -> usize {
+    spec.frames.clamp(1, MAX_WIDTH)
+}
+
+/// Blue → purple → orange → yellow, from `v` in 0..1.
+fn heat(v: f64) -> [u8; 3] {
+    const STOPS: [[f64; 3]; 5] = [
+        [13.0, 8.0, 135.0],
+        [126.0, 3.0, 168.0],
+        [204.0, 71.0, 120.0],
+        [248.0, 149.0, 64.0],
+        [240.0, 249.0, 33.0],
+    ];
+    let v = v.clamp(0.0, 1.0) * (STOPS.len() - 1) as f64;
+    let (i, frac) = ((v.floor() as usize).min(STOPS.len() - 2), v - v.floor());
+    let mut out = [0u8; 3];
+    for (c, o) in out.iter_mut().enumerate() {
+        *o = (STOPS[i][c] + frac * (STOPS[i + 1][c] - STOPS[i][c])) as u8;
+    }
+    out
+}
+
+/// Magnitude in dB over an 80 dB range below the clip's loudest bin.
+pub fn magnitude_picture(spec: &Spectrogram) -> Picture {
+    let width = picture_size(spec);
+    let db = |t: usize, f: usize| {
+        let i = f * spec.frames + t;
+        let p = f64::from(spec.re[i]).powi(2) + f64::from(spec.im[i]).powi(2);
+        10.0 * (p + 1e-12).log10()
+    };
+    let top = (0..spec.bins * spec.frames)
+        .map(|i| db(i % spec.frames, i / spec.frames))
+        .fold(f64::MIN, f64::max);
+    let mut rgba = Vec::with_capacity(width * HEIGHT * 4);
+    for y in 0..HEIGHT {
+        for x in 0..width {
+            let (t, f) = pick(spec, width, x, y);
+            let [r, g, b] = heat((db(t, f) - (top - 80.0)) / 80.0);
+            rgba.extend([r, g, b, 255]);
+        }
+    }
+    Picture {
+        width,
+        height: HEIGHT,
+        rgba,
+    }
+}
+
+/// The phase as instantaneous-frequency deviation: how far each bin's phase advance from one
+/// frame to the next differs from what a steady sinusoid at the bin's centre would give
+/// (−π..π, blue below, red above), faded where the bin is quiet. Steady tones show as flat
+/// bands; clicks, rattles and drifting pitch break them.
+pub fn phase_picture(spec: &Spectrogram, hop: usize, n_fft: usize) -> Picture {
+    let width = picture_size(spec);
+    let phase = |t: usize, f: usize| {
+        let i = f * spec.frames + t;
+        f64::from(spec.im[i]).atan2(f64::from(spec.re[i]))
+    };
+    let power = |t: usize, f: usize| {
+        let i = f * spec.frames + t;
+        f64::from(spec.re[i]).powi(2) + f64::from(spec.im[i]).powi(2)
+    };
+    let top = (0..spec.bins * spec.frames)
+        .map(|i| power(i % spec.frames, i / spec.frames))
+        .fold(0.0f64, f64::max)
+        .max(1e-12);
+    let tau = std::f64::consts::TAU;
+    let mut rgba = Vec::with_capacity(width * HEIGHT * 4);
+    for y in 0..HEIGHT {
+        for x in 0..width {
+            let (t, f) = pick(spec, width, x, y);
+            let deviation = if t == 0 {
+                0.0
+            } else {
+                let expected = tau * f as f64 * hop as f64 / n_fft as f64;
+                let d = phase(t, f) - phase(t - 1, f) - expected;
+                d - tau * (d / tau).round()
+            };
+            let v = deviation / std::f64::consts::PI; // −1..1
+            let loud = ((10.0 * (power(t, f) / top).log10() + 60.0) / 60.0).clamp(0.0, 1.0);
+            let (r, g, b) = if v >= 0.0 {
+                (255.0, 255.0 * (1.0 - v), 255.0 * (1.0 - v))
+            } else {
+                (255.0 * (1.0 + v), 255.0 * (1.0 + v), 255.0)
+            };
+            let fade = |c: f64| (c * loud + 24.0 * (1.0 - loud)) as u8;
+            rgba.extend([fade(r), fade(g), fade(b), 255]);
+        }
+    }
+    Picture {
+        width,
+        height: HEIGHT,
+        rgba,
+    }
+}

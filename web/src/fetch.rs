@@ -1,0 +1,126 @@
+//! Fetching the page's own static files: with a progress callback, and through the Cache API
+//! for files that never change under their checksum (model weights), so that a second visit
+//! loads them from the device.
+
+use js_sys::{Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Cache, Response};
+
+/// Name of the cache that holds verified model weights.
+const CACHE_NAME: &str = "mimimi-weights-v1";
+
+/// A JS error as text.
+pub fn js_error(e: JsValue) -> String {
+    e.as_string()
+        .or_else(|| {
+            e.dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+        })
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+fn window() -> web_sys::Window {
+    web_sys::window().expect("a window")
+}
+
+/// GET `url` (relative to the page); the body as bytes. `progress(loaded, total)` is called
+/// as chunks arrive (`total` from Content-Length when the server sends it).
+pub async fn fetch_bytes(
+    url: &str,
+    progress: &dyn Fn(u64, Option<u64>),
+) -> Result<Vec<u8>, String> {
+    let response: Response = JsFuture::from(window().fetch_with_str(url))
+        .await
+        .map_err(|e| format!("{url}: {} (is the network down?)", js_error(e)))?
+        .unchecked_into();
+    if !response.ok() {
+        return Err(format!("{url}: HTTP {}", response.status()));
+    }
+    read_body(&response, url, progress).await
+}
+
+async fn read_body(
+    response: &Response,
+    url: &str,
+    progress: &dyn Fn(u64, Option<u64>),
+) -> Result<Vec<u8>, String> {
+    let total = response
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<u64>().ok());
+    let Some(body) = response.body() else {
+        return Ok(Vec::new());
+    };
+    let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    let mut bytes = Vec::with_capacity(total.unwrap_or(0) as usize);
+    loop {
+        let chunk = JsFuture::from(reader.read())
+            .await
+            .map_err(|e| format!("{url}: download interrupted ({})", js_error(e)))?;
+        let done = Reflect::get(&chunk, &"done".into())
+            .ok()
+            .and_then(|d| d.as_bool())
+            .unwrap_or(true);
+        if done {
+            break;
+        }
+        if let Ok(value) = Reflect::get(&chunk, &"value".into()) {
+            bytes.extend(value.unchecked_into::<Uint8Array>().to_vec());
+        }
+        progress(bytes.len() as u64, total);
+    }
+    Ok(bytes)
+}
+
+async fn open_cache() -> Option<Cache> {
+    let caches = window().caches().ok()?;
+    JsFuture::from(caches.open(CACHE_NAME))
+        .await
+        .ok()
+        .map(|c| c.unchecked_into())
+}
+
+/// The bytes of `url` from the weights cache, if there. The caller checks them against the
+/// manifest's checksum (and re-downloads on a mismatch).
+pub async fn cached(url: &str) -> Option<Vec<u8>> {
+    let cache = open_cache().await?;
+    let hit = JsFuture::from(cache.match_with_str(url)).await.ok()?;
+    let response: Response = hit.dyn_into().ok()?;
+    read_body(&response, url, &|_, _| {}).await.ok()
+}
+
+/// Stores verified bytes under `url` in the weights cache (silently skipped where the browser
+/// offers no Cache API, e.g. a page opened from a file or in private mode).
+pub async fn store(url: &str, bytes: &[u8]) {
+    let Some(cache) = open_cache().await else {
+        return;
+    };
+    let mut copy = bytes.to_vec();
+    if let Ok(response) = Response::new_with_opt_u8_array(Some(&mut copy)) {
+        let _ = JsFuture::from(cache.put_with_str(url, &response)).await;
+    }
+}
+
+/// Removes `url` from the weights cache (a damaged entry).
+pub async fn evict(url: &str) {
+    if let Some(cache) = open_cache().await {
+        let _ = JsFuture::from(cache.delete_with_str(url)).await;
+    }
+}
+
+/// Hands control back to the browser for one turn of its event loop, so that it can paint
+/// and handle input between two pieces of long work.
+pub async fn yield_now() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// Milliseconds since the page started (high resolution).
+pub fn now_ms() -> f64 {
+    window().performance().map_or(0.0, |p| p.now())
+}

@@ -1,0 +1,298 @@
+//! The page's sections: machine choice, input, status, result, backend. Pure views over the
+//! [`Ui`] signals; the work they start lives in `main.rs`.
+
+use crate::analyze::{Analysis, Picture};
+use crate::backend::{Choice, selftest};
+use crate::{Ui, check_example, check_file, record, runtime};
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::{Clamped, JsCast};
+
+/// Machine type and ID.
+pub fn machine_picker(ui: Ui) -> impl IntoView {
+    view! {
+        <section aria-label="Machine" class="card">
+            <h2>"1. Machine"</h2>
+            <div class="row">
+                <label>"Type "
+                    <select id="machine-type" prop:value=move || ui.machine_type.get()
+                        on:change=move |ev| ui.select(&event_target_value(&ev), None)>
+                        {move || ui.entries.get().into_iter().map(|e| {
+                            let dir = e.dir.clone();
+                            view! { <option value=dir>{e.manifest.machine_type.clone()}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>"Machine ID "
+                    <select id="machine-id" prop:value=move || ui.id.get()
+                        on:change=move |ev| ui.id.set(event_target_value(&ev))>
+                        {move || {
+                            let dir = ui.machine_type.get();
+                            ui.entries.get().into_iter().find(|e| e.dir == dir)
+                                .map(|e| e.manifest.classes).unwrap_or_default()
+                                .into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> })
+                                .collect_view()
+                        }}
+                    </select>
+                </label>
+            </div>
+            {move || ui.download.get().map(|(loaded, total)| view! {
+                <p>
+                    <label for="model-progress">"Downloading the model… "</label>
+                    <progress id="model-progress" max={total.unwrap_or(0) as f64} value={loaded as f64}></progress>
+                    {format!(" {:.1} MB", loaded as f64 / 1e6)}
+                </p>
+            })}
+            <p class="small" id="model-line">{move || ui.model_line.get()}</p>
+        </section>
+    }
+}
+
+/// Upload, record, examples.
+pub fn input_panel(ui: Ui) -> impl IntoView {
+    let idle = move || ui.busy.get().is_none() && ui.recording.get().is_none();
+    view! {
+        <section aria-label="Sound" class="card">
+            <h2>"2. Sound"</h2>
+            <div class="inputs">
+                <label class="button" for="file-input">"Upload a recording"</label>
+                <input id="file-input" type="file" accept="audio/*,.wav,.mp3,.ogg,.webm,.m4a,.flac"
+                    class="visually-hidden"
+                    prop:disabled=move || !idle()
+                    on:change=move |ev| {
+                        let input: web_sys::HtmlInputElement = event_target(&ev);
+                        if let Some(file) = input.files().and_then(|f| f.get(0)) {
+                            spawn_local(check_file(ui, file));
+                        }
+                        input.set_value("");
+                    } />
+                {move || match ui.recording.get() {
+                    None => view! {
+                        <button id="record" prop:disabled=move || !idle()
+                            on:click=move |_| spawn_local(record(ui))>"Record"</button>
+                    }.into_any(),
+                    Some((elapsed, target, level)) => view! {
+                        <button id="stop" class="stop" on:click=move |_| {
+                            // Ends the recording now: the loop in `record` sees it gone.
+                            let rec = runtime(|r| r.recorder.take());
+                            if let Some(rec) = rec {
+                                let audio = rec.stop();
+                                ui.recording.set(None);
+                                spawn_local(crate::check(ui, crate::analyze::Clip {
+                                    audio, source: "The recording".into(), decode_ms: 0.0,
+                                }));
+                            }
+                        }>{format!("Stop ({:.0} s left)", (target - elapsed).max(0.0).ceil())}</button>
+                        <meter id="level" aria-label="Microphone level" min="0" max="1" low="0.05" high="0.9"
+                            optimum="0.5" value={level as f64}></meter>
+                    }.into_any(),
+                }}
+                <label class="small">"Length "
+                    <input id="duration" type="number" min="3" max="60" step="1" inputmode="numeric"
+                        prop:value=move || ui.duration.get().to_string()
+                        on:change=move |ev| {
+                            let v = event_target_value(&ev).parse::<f64>().unwrap_or(10.0);
+                            ui.duration.set(v.clamp(3.0, 60.0));
+                        } />
+                    " s"
+                </label>
+            </div>
+            <p class="small">"Hold the phone still, 10–30 cm from the machine, pointing at it; avoid talking."</p>
+            {move || {
+                let examples = ui.examples.get();
+                (!examples.is_empty()).then(|| view! {
+                    <details class="examples">
+                        <summary>"Try a built-in example (synthetic machines)"</summary>
+                        <div class="example-list">
+                            {examples.into_iter().map(|ex| {
+                                let label = ex.label.clone();
+                                view! {
+                                    <button class="example" prop:disabled=move || !idle()
+                                        on:click=move |_| spawn_local(check_example(ui, ex.clone()))>{label}</button>
+                                }
+                            }).collect_view()}
+                        </div>
+                    </details>
+                })
+            }}
+        </section>
+    }
+}
+
+/// Progress and errors.
+pub fn status(ui: Ui) -> impl IntoView {
+    view! {
+        <div aria-live="polite" id="status">
+            {move || ui.busy.get().map(|(label, fraction)| view! {
+                <p class="busy"><progress max="1" value={fraction} aria-label="Progress"></progress>" "{label}</p>
+            })}
+        </div>
+        <div role="alert" id="error-box">
+            {move || ui.error.get().map(|e| view! { <p class="error" id="error">{e}</p> })}
+        </div>
+    }
+}
+
+fn draw(canvas: &web_sys::HtmlCanvasElement, picture: &Picture) {
+    canvas.set_width(picture.width as u32);
+    canvas.set_height(picture.height as u32);
+    let Ok(Some(ctx)) = canvas.get_context("2d") else {
+        return;
+    };
+    let ctx: web_sys::CanvasRenderingContext2d = ctx.unchecked_into();
+    if let Ok(image) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+        Clamped(&picture.rgba),
+        picture.width as u32,
+        picture.height as u32,
+    ) {
+        let _ = ctx.put_image_data(&image, 0.0, 0.0);
+    }
+}
+
+/// Position 0..1 of `score` on a logarithmic scale centred on `threshold` (±2 decades).
+fn scale_position(score: f64, threshold: f64) -> f64 {
+    let ratio = (score.max(1e-12) / threshold.max(1e-12)).log10();
+    ((ratio + 2.0) / 4.0).clamp(0.0, 1.0)
+}
+
+fn timeline(a: &Analysis) -> impl IntoView + use<> {
+    let (w, h) = (600.0, 80.0);
+    let threshold = a.verdict.threshold;
+    let bars = a
+        .window_scores
+        .iter()
+        .zip(&a.window_spans)
+        .enumerate()
+        .map(|(i, (&s, &(t0, t1)))| {
+            let x = t0 / a.seconds.max(1e-9) * w;
+            let width = ((t1 - t0) / a.seconds.max(1e-9) * w).max(2.0);
+            let height = scale_position(s, threshold) * h;
+            let class = if s > threshold { "bar bad" } else { "bar ok" };
+            view! {
+                <rect class=class x={format!("{x:.1}")} y={format!("{:.1}", h - height)}
+                    width={format!("{:.1}", width * 0.9)} height={format!("{height:.1}")}>
+                    <title>{format!("window {} ({t0:.1}–{t1:.1} s): score {s:.4}", i + 1)}</title>
+                </rect>
+            }
+        })
+        .collect_view();
+    view! {
+        <svg id="timeline" viewBox={format!("0 0 {w} {h}")} preserveAspectRatio="none" role="img"
+            aria-label="Score of each part of the clip; red parts sounded wrong">
+            {bars}
+            <line class="threshold" x1="0" x2={w} y1={h / 2.0} y2={h / 2.0}></line>
+        </svg>
+    }
+}
+
+/// The verdict, the score on its scale, the timeline, the pictures, the timings.
+pub fn result(ui: Ui) -> impl IntoView {
+    let magnitude = NodeRef::<Canvas>::new();
+    let phase = NodeRef::<Canvas>::new();
+    Effect::new(move |_| {
+        if let (Some(a), Some(m), Some(p)) = (ui.result.get(), magnitude.get(), phase.get()) {
+            draw(&m, &a.magnitude);
+            draw(&p, &a.phase);
+        }
+    });
+    view! {
+        <section aria-label="Result" class="card" id="result" aria-live="polite"
+            style:display=move || if ui.result.get().is_some() { "block" } else { "none" }>
+            {move || ui.result.get().map(|a| {
+                let v = a.verdict;
+                let (class, word) = if v.anomalous { ("verdict bad", "Sounds wrong") } else { ("verdict ok", "Sounds normal") };
+                let bad_windows = a.window_scores.iter().filter(|&&s| s > v.threshold).count();
+                let explanation = if v.anomalous {
+                    format!("The clip scores {:.2}× this machine's threshold. {} of {} parts sounded unlike its normal sound: inspect the machine.",
+                        v.score / v.threshold, bad_windows, a.window_scores.len())
+                } else {
+                    format!("The clip scores {:.2}× this machine's threshold: within its normal sound.", v.score / v.threshold)
+                };
+                view! {
+                    <h2>"3. Result"</h2>
+                    <p class=class id="verdict" data-anomalous={v.anomalous.to_string()}>{word}</p>
+                    <p>{format!("{} — ", a.machine)}{explanation}</p>
+                    <div class="scale" role="img"
+                        aria-label={format!("Score {:.4} against threshold {:.4}", v.score, v.threshold)}>
+                        <div class="marker" style:left={format!("{:.1}%", 100.0 * scale_position(v.score, v.threshold))}></div>
+                        <div class="threshold-mark"></div>
+                    </div>
+                    <p class="small">
+                        "Score " <output id="score">{format!("{:.6}", v.score)}</output>
+                        " · threshold " <output id="threshold">{format!("{:.6}", v.threshold)}</output>
+                        " (scale: ÷100 … ×100 of the threshold)"
+                    </p>
+                    <h3>"Over time"</h3>
+                    {timeline(&a)}
+                    {a.notes.iter().map(|n| view! { <p class="small note">{n.clone()}</p> }).collect_view()}
+                    <p class="small" id="timings">{format!(
+                        "{:.1} s of audio · decode {:.0} ms · STFT {:.0} ms · network {:.0} ms on {}",
+                        a.seconds, a.timings.decode_ms, a.timings.stft_ms, a.timings.inference_ms, a.backend.label()
+                    )}</p>
+                }
+            })}
+            <details open>
+                <summary>"Spectrogram and phase"</summary>
+                <p class="small">"Magnitude (dB, 80 dB range), 0–8 kHz from bottom to top"</p>
+                <canvas node_ref=magnitude class="picture" aria-label="Magnitude spectrogram"></canvas>
+                <p class="small">"Phase: instantaneous-frequency deviation (blue below, red above the bin's centre; steady tones are flat bands)"</p>
+                <canvas node_ref=phase class="picture" aria-label="Phase view"></canvas>
+            </details>
+        </section>
+    }
+}
+
+/// The backend in use, with a menu to force one.
+pub fn backend_panel(ui: Ui) -> impl IntoView {
+    view! {
+        <section aria-label="Compute backend" class="card small" id="backend">
+            <label>"Compute on "
+                <select id="backend-choice" prop:value=move || ui.choice.get().value()
+                    on:change=move |ev| {
+                        ui.choice.set(Choice::parse(&event_target_value(&ev)));
+                        // Chosen again before the next check.
+                        runtime(|r| r.engine = None);
+                        ui.backend.set(None);
+                    }>
+                    <option value="auto">"Automatic (GPU if it works)"</option>
+                    <option value="webgpu">"WebGPU"</option>
+                    <option value="cpu">"CPU"</option>
+                </select>
+            </label>
+            {move || match ui.backend.get() {
+                None => view! { <p id="backend-name">"Backend: chosen at the first check"</p> }.into_any(),
+                Some((label, detail, technical)) => view! {
+                    <p id="backend-name">"Backend: " <strong>{label}</strong></p>
+                    <p id="backend-detail">{detail}</p>
+                    {technical.map(|t| view! {
+                        <details><summary>"Technical details"</summary><p id="backend-technical">{t}</p></details>
+                    })}
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+/// `?selftest`: the reference network on the reference clip, CPU and WebGPU.
+pub fn selftest_panel() -> impl IntoView {
+    let result = RwSignal::new(None);
+    spawn_local(async move { result.set(Some(selftest().await)) });
+    let fmt = |r: &Result<f64, String>| match r {
+        Ok(s) => format!("{s:.8}"),
+        Err(e) => format!("— ({e})"),
+    };
+    view! {
+        <section class="card small" aria-label="Self-test">
+            <h2>"Reference self-test"</h2>
+            {move || match result.get() {
+                None => view! { <p>"Running…"</p> }.into_any(),
+                Some(r) => view! {
+                    <p>"Reference network, 10 s clip, class 1: CPU "
+                        <output id="selftest-cpu">{fmt(&r.cpu)}</output>
+                        ", WebGPU " <output id="selftest-gpu">{fmt(&r.gpu)}</output></p>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
