@@ -123,12 +123,14 @@ impl Recorder {
         let on_audio = {
             let (samples, level) = (samples.clone(), level.clone());
             Closure::<dyn FnMut(AudioProcessingEvent)>::new(move |event: AudioProcessingEvent| {
-                if let Ok(buffer) = event.input_buffer() {
-                    if let Ok(chunk) = buffer.get_channel_data(0) {
-                        let peak = chunk.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-                        *level.borrow_mut() = peak;
-                        samples.borrow_mut().extend_from_slice(&chunk);
-                    }
+                if let Some(chunk) = event
+                    .input_buffer()
+                    .ok()
+                    .and_then(|buffer| buffer.get_channel_data(0).ok())
+                {
+                    let peak = chunk.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                    *level.borrow_mut() = peak;
+                    samples.borrow_mut().extend_from_slice(&chunk);
                 }
             })
         };
