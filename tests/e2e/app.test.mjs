@@ -164,3 +164,27 @@ test('recording through the (fake) microphone gives a verdict', { timeout: 600_0
     await browser.close();
   }
 });
+
+test('a damaged model file and a refused microphone get clear messages', { timeout: 300_000 }, async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page } = await open(browser);
+    await select(page, FIXTURES[0].machine_type, FIXTURES[0].id);
+    // Weights that do not match the manifest's sha256 (a broken download or a stale cache).
+    await page.route('**/models/fan/weights.f16.bpk', (route) => route.fulfill({ body: Buffer.alloc(1000, 3) }));
+    await upload(page, join(ROOT, FIXTURES[0].path));
+    assert.match(await page.textContent('#error'), /fan model could not be loaded: .*damaged or belongs to another model/);
+    // The microphone: no permission granted in this context.
+    const done = Number(await page.getAttribute('main', 'data-finished'));
+    await page.click('#record');
+    await page.waitForFunction((n) => Number(document.querySelector('main').dataset.finished) > n, done, { timeout: 60_000 });
+    assert.match(await page.textContent('#error'), /Microphone access was denied|No microphone was found/);
+    // Still usable: the real weights score the clip.
+    await page.unroute('**/models/fan/weights.f16.bpk');
+    await upload(page, join(ROOT, FIXTURES[0].path));
+    assert.equal(await page.locator('#error').count(), 0);
+    close(Number(await page.textContent('#score')), expected.files[0].score, 'after the damaged download');
+  } finally {
+    await browser.close();
+  }
+});
