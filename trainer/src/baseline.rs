@@ -8,7 +8,7 @@
 //! Thresholds come from the validation clips by the same rule as the network's, and the
 //! classification accuracy is the share of normal test clips nearest to their own ID.
 
-use crate::data::{Clip, Split, scan};
+use crate::data::{Clip, Split, scan, train_ids};
 use crate::eval::{Report, id_report, report};
 use mimimi_dsp::mel::{MelBank, MelConfig, stack_frames};
 use mimimi_dsp::{FrontEnd, FrontEndConfig, decode_wav, stft::stft};
@@ -95,13 +95,7 @@ pub fn fit(features: &Features, clips: &[&Clip], ids: &[String]) -> Result<Vec<G
 /// test clips; thresholds from the validation clips.
 pub fn evaluate(data: &Path, machine_type: &str, seed: u64) -> Result<Report, String> {
     let clips = scan(data, machine_type, seed)?;
-    let mut ids: Vec<String> = clips
-        .iter()
-        .filter(|c| c.split == Split::Train)
-        .map(|c| c.id.clone())
-        .collect();
-    ids.sort();
-    ids.dedup();
+    let ids = train_ids(&clips);
     let of = |split| clips.iter().filter(move |c| c.split == split);
     let features = Features::new(BaselineConfig::default());
     let train: Vec<&Clip> = of(Split::Train).collect();

@@ -98,6 +98,18 @@ pub fn split_validation(clips: &mut [Clip], seed: u64) {
     }
 }
 
+/// The machine IDs that have training clips, sorted: the classes of a model of the type.
+pub fn train_ids(clips: &[Clip]) -> Vec<String> {
+    let mut ids: Vec<String> = clips
+        .iter()
+        .filter(|c| c.split == Split::Train)
+        .map(|c| c.id.clone())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
 /// All clips of `machine_type` under `root`, in either layout, with the validation split
 /// applied. An error when neither layout has the type.
 pub fn scan(root: &Path, machine_type: &str, seed: u64) -> Result<Vec<Clip>, String> {

@@ -165,13 +165,7 @@ fn validate(
 pub fn run(cfg: &TrainConfig) -> Result<Vec<EpochStats>, String> {
     let run_start = Instant::now();
     let clips = scan(&cfg.data, &cfg.machine_type, cfg.seed)?;
-    let mut classes: Vec<String> = clips
-        .iter()
-        .filter(|c| c.split == Split::Train)
-        .map(|c| c.id.clone())
-        .collect();
-    classes.sort();
-    classes.dedup();
+    let classes = crate::data::train_ids(&clips);
     if classes.len() < 2 {
         return Err(format!(
             "{} needs at least 2 machine IDs to tell apart, found {classes:?}",
