@@ -160,6 +160,18 @@ test('recording through the (fake) microphone gives a verdict', { timeout: 600_0
     assert.equal(await page.locator('#error').count(), 0);
     assert.ok(Number(await page.textContent('#score')) >= 0);
     assert.match(await page.textContent('#timings'), /^3\.\d s of audio/);
+    // Stop ends a long recording early, and the part recorded is checked.
+    await page.fill('#duration', '60');
+    await page.dispatchEvent('#duration', 'change');
+    const done = Number(await page.getAttribute('main', 'data-finished'));
+    await page.click('#record');
+    await page.waitForSelector('#stop', { timeout: 30_000 });
+    await page.waitForTimeout(4_000);
+    await page.click('#stop');
+    await page.waitForFunction((n) => Number(document.querySelector('main').dataset.finished) > n, done, { timeout: 240_000 });
+    assert.equal(await page.locator('#error').count(), 0);
+    const seconds = Number((await page.textContent('#timings')).split(' ')[0]);
+    assert.ok(seconds >= 2.5 && seconds < 15, `stopped after ${seconds} s`);
   } finally {
     await browser.close();
   }

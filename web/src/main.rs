@@ -32,6 +32,8 @@ struct Runtime {
     networks: HashMap<(String, Backend), Network>,
     engine: Option<Engine>,
     recorder: Option<input::Recorder>,
+    /// The user pressed Stop: `record` ends the recording at its next look.
+    stop_requested: bool,
 }
 
 thread_local! {
@@ -332,15 +334,21 @@ async fn record(ui: Ui) {
         }
     };
     let target = ui.duration.get_untracked();
-    runtime(|r| r.recorder = Some(recorder));
+    runtime(|r| {
+        r.recorder = Some(recorder);
+        r.stop_requested = false;
+    });
     let start = now_ms();
     loop {
-        let state = runtime(|r| r.recorder.as_ref().map(|rec| (rec.seconds(), rec.level())));
-        let Some((seconds, level)) = state else {
-            break; // stopped by the user
+        let state = runtime(|r| {
+            let rec = r.recorder.as_ref()?;
+            Some((rec.seconds(), rec.level(), r.stop_requested))
+        });
+        let Some((seconds, level, stop)) = state else {
+            break;
         };
         ui.recording.set(Some((seconds, target, level)));
-        if seconds >= target || (now_ms() - start) / 1000.0 > target + 5.0 {
+        if stop || seconds >= target || (now_ms() - start) / 1000.0 > target + 5.0 {
             break;
         }
         sleep_ms(100).await;

@@ -74,15 +74,8 @@ pub fn input_panel(ui: Ui) -> impl IntoView {
                     }.into_any(),
                     Some((elapsed, target, level)) => view! {
                         <button id="stop" class="stop" on:click=move |_| {
-                            // Ends the recording now: the loop in `record` sees it gone.
-                            let rec = runtime(|r| r.recorder.take());
-                            if let Some(rec) = rec {
-                                let audio = rec.stop();
-                                ui.recording.set(None);
-                                spawn_local(crate::check(ui, crate::analyze::Clip {
-                                    audio, source: "The recording".into(), decode_ms: 0.0,
-                                }));
-                            }
+                            // `record` ends the recording and checks it at its next look.
+                            runtime(|r| r.stop_requested = true);
                         }>{format!("Stop ({:.0} s left)", (target - elapsed).max(0.0).ceil())}</button>
                         <meter id="level" aria-label="Microphone level" min="0" max="1" low="0.05" high="0.9"
                             optimum="0.5" value={level as f64}></meter>
