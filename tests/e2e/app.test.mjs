@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { homedir, tmpdir } from 'node:os';
-import { serveDist, launch, ROOT } from './harness.mjs';
+import { serveDist, launch, finished, ROOT } from './harness.mjs';
 import { writeWav, tone } from './wav.mjs';
 
 // The clips the page must score as the native trainer does, and the trainer's own numbers for
@@ -47,8 +47,8 @@ before(async () => {
 });
 after(async () => { await server.close(); });
 
-async function open(browser, viewport = { width: 360, height: 740 }) {
-  const page = await browser.newPage({ viewport });
+async function open(browser, viewport = { width: 360, height: 740 }, options = {}) {
+  const page = await browser.newPage({ viewport, ...options });
   const requests = [];
   page.on('request', (r) => requests.push({ url: r.url(), method: r.method() }));
   await page.goto(server.url);
@@ -58,11 +58,7 @@ async function open(browser, viewport = { width: 360, height: 740 }) {
 
 /** Uploads `file` and waits until the page has finished with it (a result or an error). */
 async function upload(page, file) {
-  const done = Number(await page.getAttribute('main', 'data-finished'));
-  await page.setInputFiles('#file-input', file);
-  await page.waitForFunction(
-    (n) => Number(document.querySelector('main').dataset.finished) > n, done, { timeout: 240_000 },
-  );
+  await finished(page, () => page.setInputFiles('#file-input', file));
   return page;
 }
 
@@ -180,7 +176,9 @@ test('recording through the (fake) microphone gives a verdict', { timeout: 600_0
 test('a damaged model file and a refused microphone get clear messages', { timeout: 300_000 }, async () => {
   const browser = await launch({ webgpu: false });
   try {
-    const { page } = await open(browser);
+    // Service workers blocked: the worker's own cache would answer the page's request for the
+    // weights before page.route could damage them.
+    const { page } = await open(browser, undefined, { serviceWorkers: 'block' });
     await select(page, FIXTURES[0].machine_type, FIXTURES[0].id);
     // Weights that do not match the manifest's sha256 (a broken download or a stale cache).
     await page.route('**/models/fan/weights.f16.bpk', (route) => route.fulfill({ body: Buffer.alloc(1000, 3) }));

@@ -12,10 +12,11 @@ const DIST = join(ROOT, 'dist');
 const TYPES = {
   '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm',
   '.json': 'application/json', '.wav': 'audio/wav', '.css': 'text/css',
+  '.webmanifest': 'application/manifest+json', '.png': 'image/png',
 };
 
-/** Serves dist/ on a free port of 127.0.0.1. Resolves to { url, close }. */
-export async function serveDist() {
+/** Serves dist/ on a free port of 127.0.0.1 (or `port`). Resolves to { url, close }. */
+export async function serveDist(port = 0) {
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
     let file = join(DIST, path);
@@ -28,21 +29,37 @@ export async function serveDist() {
       res.writeHead(404).end('not found');
     }
   });
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((ok) => server.close(ok)) };
+  await new Promise((ok) => server.listen(port, '127.0.0.1', ok));
+  const { port: bound } = server.address();
+  return {
+    url: `http://127.0.0.1:${bound}/`,
+    close: () => { server.closeAllConnections(); return new Promise((ok) => server.close(ok)); },
+  };
 }
 
-/** Headless Chromium; `webgpu` exposes SwiftShader's WebGPU adapter. */
-export async function launch({ webgpu, extra = [] }) {
+/** Chromium's command line; `webgpu` exposes SwiftShader's WebGPU adapter. */
+function chromiumArgs({ webgpu, extra = [] }) {
   const args = [
     '--no-sandbox', '--disable-background-networking', '--disable-component-update',
     '--disable-sync', '--no-first-run', '--disable-quic',
   ];
-  // Playwright gives each launch a fresh, temporary --user-data-dir of its own.
   if (webgpu) args.push('--enable-unsafe-webgpu');
-  args.push(...extra);
-  return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args });
+  return [...args, ...extra];
+}
+
+const EXECUTABLE = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+/** Headless Chromium with a fresh, temporary profile of its own (Playwright's default). */
+export async function launch(options) {
+  return chromium.launch({ executablePath: EXECUTABLE, args: chromiumArgs(options) });
+}
+
+/** Headless Chromium on the profile in `dir`: what the page stored (IndexedDB, the service
+ * worker's cache) is there again at the next launch, as on a phone. Resolves to a context. */
+export async function launchWithProfile(dir, options) {
+  return chromium.launchPersistentContext(dir, {
+    executablePath: EXECUTABLE, args: chromiumArgs(options), viewport: { width: 360, height: 740 },
+  });
 }
 
 /** Reads one float32 tensor from a safetensors file. */
@@ -53,4 +70,14 @@ export function safetensor(file, name) {
   const [a, b] = header[name].data_offsets;
   const bytes = raw.subarray(8 + n + a, 8 + n + b);
   return Array.from({ length: bytes.length / 4 }, (_, i) => bytes.readFloatLE(i * 4));
+}
+
+/** Runs `action` and waits until the page has finished one more piece of work (a check, an
+ * enrollment step, an import: `main[data-finished]` counts them). */
+export async function finished(page, action, timeout = 240_000) {
+  const done = Number(await page.getAttribute('main', 'data-finished'));
+  await action();
+  await page.waitForFunction(
+    (n) => Number(document.querySelector('main').dataset.finished) > n, done, { timeout },
+  );
 }

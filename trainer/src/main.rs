@@ -1,14 +1,13 @@
-//! `trainer`: the native side of Mimimi. Today: `trainer synth` (a synthetic corpus),
-//! `trainer score` (score WAV files with a model
-//! directory, the reference the web page must agree with) and `trainer import` (a checkpoint of
-//! the PyTorch reference implementation into a Mimimi model directory) and `trainer
-//! calibrate` (thresholds from validation normals). Data generation,
-//! training and evaluation come with the trainer issue.
+//! `trainer`: the native side of Mimimi. Data (`synth`, `download`) → `train` → `eval` /
+//! `calibrate` → `export` → `score` (the reference the web page must agree with); `import`
+//! brings a checkpoint of the PyTorch reference; `enroll` and `enroll-eval` learn and measure
+//! profiles of machines the network never heard.
 
 mod baseline;
 mod calibrate;
 mod data;
 mod download;
+mod enroll;
 mod eval;
 mod import;
 mod metrics;
@@ -23,6 +22,46 @@ use mimimi_model::ModelFiles;
 use mimimi_model::file::MANIFEST_FILE;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// How a model is trained (shared by `train` and `enroll-eval`).
+#[derive(clap::Args)]
+struct Schedule {
+    /// Maximum epochs.
+    #[arg(long, default_value_t = 30)]
+    epochs: usize,
+    /// Clips per batch.
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 1e-4)]
+    lr: f64,
+    /// `wgpu` (GPU through Vulkan/Metal/DX12) or `ndarray` (the CPU).
+    #[arg(long, value_enum, default_value_t = BackendArg::Wgpu)]
+    backend: BackendArg,
+    /// Random seed (split, initialisation, order, crops).
+    #[arg(long, default_value_t = calibrate::DEFAULT_SEED)]
+    seed: u64,
+}
+
+impl Schedule {
+    /// A training run with this schedule (resumable, default patience, no time limit).
+    fn config(self, data: PathBuf, machine_type: String, out: PathBuf) -> train::TrainConfig {
+        train::TrainConfig {
+            data,
+            machine_type,
+            out,
+            epochs: self.epochs,
+            batch: self.batch,
+            lr: self.lr,
+            backend: self.backend.into(),
+            seed: self.seed,
+            resume: false,
+            patience: 5,
+            max_minutes: None,
+            exclude_ids: Vec::new(),
+        }
+    }
+}
 
 /// Command line of the trainer.
 #[derive(Parser)]
@@ -108,21 +147,8 @@ enum Command {
         /// Output model directory (the best model; checkpoints under `checkpoint/`).
         #[arg(long)]
         out: PathBuf,
-        /// Maximum epochs.
-        #[arg(long, default_value_t = 30)]
-        epochs: usize,
-        /// Clips per batch.
-        #[arg(long, default_value_t = 32)]
-        batch: usize,
-        /// Adam learning rate.
-        #[arg(long, default_value_t = 1e-4)]
-        lr: f64,
-        /// `wgpu` (GPU through Vulkan/Metal/DX12) or `ndarray` (the CPU).
-        #[arg(long, value_enum, default_value_t = BackendArg::Wgpu)]
-        backend: BackendArg,
-        /// Random seed.
-        #[arg(long, default_value_t = calibrate::DEFAULT_SEED)]
-        seed: u64,
+        #[command(flatten)]
+        schedule: Schedule,
         /// Continue from the checkpoint in OUT.
         #[arg(long)]
         resume: bool,
@@ -133,6 +159,9 @@ enum Command {
         /// many minutes of the run (for a machine lent for a fixed time).
         #[arg(long)]
         max_minutes: Option<f64>,
+        /// Machine IDs to leave out of training, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        exclude_ids: Vec<String>,
     },
     /// Evaluate a model on the test clips of a data directory: AUC, pAUC, accuracy and the
     /// stored thresholds' precision, recall and F1, per machine ID.
@@ -166,8 +195,12 @@ enum Command {
         #[arg(long)]
         model: PathBuf,
         /// Machine ID to score against (one of the model's classes).
+        #[arg(long, required_unless_present = "profile", conflicts_with = "profile")]
+        id: Option<String>,
+        /// Score against an enrolled machine's profile (from `trainer enroll` or exported by
+        /// the page) instead of a machine ID.
         #[arg(long)]
-        id: String,
+        profile: Option<PathBuf>,
         /// Channel of multichannel files (0 = first).
         #[arg(long, default_value_t = 0)]
         channel: usize,
@@ -180,6 +213,48 @@ enum Command {
         /// WAV files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Enroll a machine from its normal clips: a profile (JSON, the page's format) of the
+    /// network's features, with a threshold from the clips themselves.
+    Enroll {
+        /// Model directory of the machine's type.
+        #[arg(long)]
+        model: PathBuf,
+        /// Name of the machine.
+        #[arg(long)]
+        name: String,
+        /// Profile file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Normal WAV clips of the machine (at least 3).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Measure enrollment on machines the network never heard: per type, train without one
+    /// machine ID, enroll it from K of its normal clips, score its test clips; against the
+    /// baseline given the same clips.
+    EnrollEval {
+        /// Data directory (DCASE 2020 or MIMII layout).
+        #[arg(long)]
+        data: PathBuf,
+        /// Machine types, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "fan,pump,slider,valve")]
+        types: Vec<String>,
+        /// The machine ID left out of training and enrolled.
+        #[arg(long, default_value = "00")]
+        holdout: String,
+        /// Enrollment sizes, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "5,10,30")]
+        k: Vec<usize>,
+        /// Directory of the held-out models (trained if missing, reused otherwise).
+        #[arg(long)]
+        work: PathBuf,
+        /// How the held-out models are trained.
+        #[command(flatten)]
+        schedule: Schedule,
+        /// Write every measurement as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
     },
     /// Convert a checkpoint of the PyTorch reference implementation (marcpinet/mimimi) into a
     /// Mimimi model directory.
@@ -231,6 +306,15 @@ enum Command {
         #[arg(long, default_value = "f32", value_parser = ["f32", "f16"])]
         dtype: String,
     },
+}
+
+impl From<BackendArg> for train::Backend {
+    fn from(arg: BackendArg) -> Self {
+        match arg {
+            BackendArg::Wgpu => train::Backend::Wgpu,
+            BackendArg::Ndarray => train::Backend::Cpu,
+        }
+    }
 }
 
 /// `trainer export`: the model re-stored with `dtype` weights under `out`.
@@ -336,30 +420,18 @@ fn main() -> ExitCode {
             data,
             machine_type,
             out,
-            epochs,
-            batch,
-            lr,
-            backend,
-            seed,
+            schedule,
             resume,
             patience,
             max_minutes,
+            exclude_ids,
         } => {
             let config = train::TrainConfig {
-                data,
-                machine_type,
-                out,
-                epochs,
-                batch,
-                lr,
-                backend: match backend {
-                    BackendArg::Wgpu => train::Backend::Wgpu,
-                    BackendArg::Ndarray => train::Backend::Cpu,
-                },
-                seed,
                 resume,
                 patience,
                 max_minutes,
+                exclude_ids,
+                ..schedule.config(data, machine_type, out)
             };
             train::run(&config).map(|_| true)
         }
@@ -399,11 +471,46 @@ fn main() -> ExitCode {
         Command::Score {
             model,
             id,
+            profile,
             channel,
             whole_clip,
             json,
             files,
-        } => score::run(model, id, channel, whole_clip, json, files),
+        } => {
+            let against = match (id, profile) {
+                (Some(id), _) => score::Against::Id(id),
+                (None, Some(p)) => score::Against::Profile(p),
+                (None, None) => unreachable!("clap requires --id or --profile"),
+            };
+            score::run(model, against, channel, whole_clip, json, files)
+        }
+        Command::Enroll {
+            model,
+            name,
+            out,
+            files,
+        } => enroll::run_enroll(&model, &name, &files, &out).map(|()| true),
+        Command::EnrollEval {
+            data,
+            types,
+            holdout,
+            k,
+            work,
+            schedule,
+            json,
+        } => {
+            let config = enroll::EnrollEvalConfig {
+                data: data.clone(),
+                types,
+                holdout,
+                ks: k,
+                work: work.clone(),
+                // Type, output and the held-out ID are set per type.
+                train: schedule.config(data, String::new(), work),
+                json,
+            };
+            enroll::run_eval(&config).map(|_| true)
+        }
         Command::Import {
             pytorch,
             machine_type,

@@ -2,23 +2,45 @@
 
 use crate::data::prepare_file;
 use mimimi_dsp::FrontEnd;
-use mimimi_model::score::{Verdict, score_clip};
+use mimimi_model::embedding::embed_clip;
+use mimimi_model::score::{ClipScore, Verdict, score_clip};
 use mimimi_model::{Device, ModelFiles};
 use std::path::PathBuf;
 
-/// Scores each file against machine ID `id`; prints a line (or a JSON line) per file and the
-/// per-window scores. Returns whether every file could be scored.
+/// What a file is scored against.
+pub enum Against {
+    /// One of the model's machine IDs (the network's cross-entropy score).
+    Id(String),
+    /// An enrolled machine's profile file.
+    Profile(PathBuf),
+}
+
+/// Scores each file; prints a line (or a JSON line) per file and the per-window scores.
+/// Returns whether every file could be scored.
 pub fn run(
     model: PathBuf,
-    id: String,
+    against: Against,
     channel: usize,
     whole_clip: bool,
     json: bool,
     files: Vec<PathBuf>,
 ) -> Result<bool, String> {
     let model = ModelFiles::load(&model).map_err(|e| e.to_string())?;
-    let class = model.manifest.class_of(&id).map_err(|e| e.to_string())?;
-    let threshold = model.manifest.threshold_of(&id).ok();
+    let (id, class, profile) = match &against {
+        Against::Id(id) => (
+            id.clone(),
+            Some(model.manifest.class_of(id).map_err(|e| e.to_string())?),
+            None,
+        ),
+        Against::Profile(path) => {
+            let p = crate::enroll::load_profile(path, &model)?;
+            (p.name.clone(), None, Some(p))
+        }
+    };
+    let threshold = match &profile {
+        Some(p) => Some(p.threshold),
+        None => model.manifest.threshold_of(&id).ok(),
+    };
     let device = Device::flex();
     let network = model.network(&device).map_err(|e| e.to_string())?;
     let mut config = model.manifest.frontend;
@@ -27,8 +49,13 @@ pub fn run(
     let mut all_ok = true;
     for file in files {
         let result = prepare_file(&file, &frontend, channel).and_then(|prepared| {
-            score_clip(&network, &prepared, class, &device)
-                .map_err(|e| format!("{}: {e}", file.display()))
+            match (&profile, class) {
+                (Some(p), _) => embed_clip(&p.embedding, &network, &prepared, &device)
+                    .map(|rows| ClipScore::from_windows(p.window_scores(&rows))),
+                (None, Some(class)) => score_clip(&network, &prepared, class, &device),
+                (None, None) => unreachable!("an ID or a profile"),
+            }
+            .map_err(|e| format!("{}: {e}", file.display()))
         });
         match result {
             Ok(s) => {

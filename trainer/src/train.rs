@@ -66,6 +66,9 @@ pub struct TrainConfig {
     /// Time budget of the whole run in minutes: no epoch is started that would, at the pace
     /// of the last one, end after it.
     pub max_minutes: Option<f64>,
+    /// Machine IDs left out entirely (to measure enrollment on a machine the network never
+    /// heard).
+    pub exclude_ids: Vec<String>,
 }
 
 /// One epoch's numbers.
@@ -161,10 +164,21 @@ fn validate(
     )
 }
 
+/// Whether the run in `cfg.out` is over: its model is written and its checkpoint has either
+/// done `cfg.epochs` epochs or stopped early.
+pub fn finished(cfg: &TrainConfig) -> bool {
+    let state = std::fs::read(cfg.out.join("checkpoint").join("state.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<RunState>(&b).ok());
+    cfg.out.join(mimimi_model::file::MANIFEST_FILE).exists()
+        && state.is_some_and(|s| s.epochs_done >= cfg.epochs || s.epochs_since_best >= cfg.patience)
+}
+
 /// Runs the training; returns the history.
 pub fn run(cfg: &TrainConfig) -> Result<Vec<EpochStats>, String> {
     let run_start = Instant::now();
-    let clips = scan(&cfg.data, &cfg.machine_type, cfg.seed)?;
+    let mut clips = scan(&cfg.data, &cfg.machine_type, cfg.seed)?;
+    clips.retain(|c| !cfg.exclude_ids.contains(&c.id));
     let classes = crate::data::train_ids(&clips);
     if classes.len() < 2 {
         return Err(format!(

@@ -3,24 +3,10 @@
 
 use mimimi_model::ModelFiles;
 use std::path::Path;
-use std::process::Command;
 
-fn trainer(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_trainer"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+mod common;
 
-fn ok(out: std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use common::{ok, trainer};
 
 fn history(model: &Path) -> Vec<serde_json::Value> {
     let state: serde_json::Value =

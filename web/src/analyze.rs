@@ -4,9 +4,20 @@
 
 use crate::backend::Backend;
 use crate::fetch::{now_ms, yield_now};
-use mimimi_dsp::{Audio, FrontEnd, Spectrogram};
+use mimimi_dsp::{Audio, FrontEnd, Prepared, Spectrogram, Window};
+use mimimi_model::embedding::read_rows;
 use mimimi_model::score::{ClipScore, read_scores, score_windows};
-use mimimi_model::{Device, ModelFiles, Network, Verdict};
+use mimimi_model::{Device, EmbeddingSpec, ModelFiles, Network, Profile, Tensor, Verdict};
+use std::future::Future;
+
+/// What a clip is judged against.
+#[derive(Debug, Clone)]
+pub enum Judge {
+    /// A machine ID the model was trained on (the network's own score).
+    Id(String),
+    /// An enrolled machine (its profile of the network's features).
+    Profile(Box<Profile>),
+}
 
 /// Where the time went, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -65,6 +76,89 @@ pub struct Clip {
     pub decode_ms: f64,
 }
 
+/// Windows per batch: few on the CPU, where each batch blocks the page for a moment.
+fn batch_size(backend: Backend) -> usize {
+    match backend {
+        Backend::WebGpu => 16,
+        Backend::Cpu => 2,
+    }
+}
+
+/// Runs `f` over the windows a batch at a time, reporting progress and handing the page back
+/// to the browser between batches.
+async fn batched<T, F, Fut>(
+    windows: &[Window],
+    backend: Backend,
+    progress: &dyn Fn(usize, usize),
+    mut f: F,
+) -> Result<Vec<T>, String>
+where
+    F: FnMut(&[Window]) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, String>>,
+{
+    let total = windows.len();
+    let mut out = Vec::with_capacity(total);
+    progress(0, total);
+    for batch in windows.chunks(batch_size(backend)) {
+        out.extend(f(batch).await?);
+        progress(out.len(), total);
+        yield_now().await;
+    }
+    Ok(out)
+}
+
+/// The front end on a clip, with its errors worded for the page.
+fn prepare(clip: &Clip, model: &ModelFiles) -> Result<Prepared, String> {
+    FrontEnd::new(model.manifest.frontend)
+        .prepare(&clip.audio, 0)
+        .map_err(|e| {
+            let mut text = e.to_string();
+            if let Some(first) = text.get(..1) {
+                text = first.to_uppercase() + &text[1..];
+            }
+            format!("{}: {text}.", clip.source)
+        })
+}
+
+/// The network's features of every window of a clip (enrollment).
+pub async fn embed(
+    clip: &Clip,
+    model: &ModelFiles,
+    network: &Network,
+    device: &Device,
+    backend: Backend,
+    spec: &EmbeddingSpec,
+    progress: &dyn Fn(usize, usize),
+) -> Result<Vec<Vec<f32>>, String> {
+    let prepared = prepare(clip, model)?;
+    batched(&prepared.windows, backend, progress, |windows| {
+        let queued = spec.embed_windows(network, &prepared.spectrogram, windows, device);
+        async { read_rows(queued).await.map_err(|e| e.to_string()) }
+    })
+    .await
+}
+
+/// One batch of windows queued on the device.
+enum Queued<'a> {
+    /// The network's scores against a machine ID.
+    Scores(Tensor<1>),
+    /// Features, to be scored by a profile.
+    Features(&'a Profile, Tensor<2>),
+}
+
+impl Queued<'_> {
+    /// The batch's window scores, read back from the device.
+    async fn read(self) -> Result<Vec<f64>, String> {
+        match self {
+            Queued::Scores(t) => read_scores(t).await.map_err(|e| e.to_string()),
+            Queued::Features(p, t) => {
+                let rows = read_rows(t).await.map_err(|e| e.to_string())?;
+                Ok(p.window_scores(&rows))
+            }
+        }
+    }
+}
+
 /// Runs the check. `progress(done, total)` reports windows scored.
 #[allow(clippy::too_many_arguments)]
 pub async fn analyze(
@@ -73,12 +167,25 @@ pub async fn analyze(
     network: &Network,
     device: &Device,
     backend: Backend,
-    id: &str,
+    judge: &Judge,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Analysis, String> {
     let manifest = &model.manifest;
-    let class = manifest.class_of(id).map_err(|e| e.to_string())?;
-    let threshold = manifest.threshold_of(id).map_err(|e| e.to_string())?;
+    let (class, threshold, machine) = match judge {
+        Judge::Id(id) => (
+            Some(manifest.class_of(id).map_err(|e| e.to_string())?),
+            manifest.threshold_of(id).map_err(|e| e.to_string())?,
+            format!("{} · ID {id}", manifest.machine_type),
+        ),
+        Judge::Profile(p) => {
+            p.usable_with(&manifest.weights.sha256)?;
+            (
+                None,
+                p.threshold,
+                format!("{} · {} (enrolled)", p.machine_type, p.name),
+            )
+        }
+    };
     let mut notes = Vec::new();
     let channels = clip.audio.channels.len();
     if channels > 1 {
@@ -94,32 +201,28 @@ pub async fn analyze(
         ));
     }
     let start = now_ms();
-    let prepared = FrontEnd::new(manifest.frontend)
-        .prepare(&clip.audio, 0)
-        .map_err(|e| {
-            let mut text = e.to_string();
-            if let Some(first) = text.get(..1) {
-                text = first.to_uppercase() + &text[1..];
-            }
-            format!("{}: {text}.", clip.source)
-        })?;
+    let prepared = prepare(clip, model)?;
     let stft_ms = now_ms() - start;
     yield_now().await;
 
     let start = now_ms();
-    let batch = match backend {
-        Backend::WebGpu => 16,
-        Backend::Cpu => 2,
-    };
-    let total = prepared.windows.len();
-    let mut scores = Vec::with_capacity(total);
-    progress(0, total);
-    for windows in prepared.windows.chunks(batch) {
-        let queued = score_windows(network, &prepared.spectrogram, windows, class, device);
-        scores.extend(read_scores(queued).await.map_err(|e| e.to_string())?);
-        progress(scores.len(), total);
-        yield_now().await;
-    }
+    let scores = batched(&prepared.windows, backend, progress, |windows| {
+        let spectrogram = &prepared.spectrogram;
+        // Queue the batch now (synchronously), read it back in the future.
+        let queued = match (judge, class) {
+            (Judge::Profile(p), _) => Queued::Features(
+                p,
+                p.embedding
+                    .embed_windows(network, spectrogram, windows, device),
+            ),
+            (Judge::Id(_), Some(class)) => {
+                Queued::Scores(score_windows(network, spectrogram, windows, class, device))
+            }
+            (Judge::Id(_), None) => unreachable!("an ID has a class"),
+        };
+        queued.read()
+    })
+    .await?;
     let inference_ms = now_ms() - start;
     let clip_score = ClipScore::from_windows(scores);
     let hop_s = manifest.frontend.stft.hop as f64 / f64::from(manifest.frontend.sample_rate);
@@ -129,7 +232,7 @@ pub async fn analyze(
         .map(|w| (w.start as f64 * hop_s, (w.start + w.width) as f64 * hop_s))
         .collect();
     Ok(Analysis {
-        machine: format!("{} · ID {id}", manifest.machine_type),
+        machine,
         verdict: Verdict::new(clip_score.score, threshold),
         window_scores: clip_score.window_scores,
         window_spans,

@@ -4,22 +4,30 @@
 //!
 //! Data flow: [`input`] (decode or record) → [`analyze`] (STFT, windows, network on the
 //! [`backend`]'s device, score, verdict, pictures) → the result view below. Models come from
-//! [`catalog`], fetched and cached by [`fetch`].
+//! [`catalog`], fetched and cached by [`fetch`]. Field use: [`enroll`] learns a machine the
+//! models never heard, [`history`] keeps every check, both in [`store`] (IndexedDB);
+//! [`offline`] makes the page work with no network.
 
 mod analyze;
 mod backend;
 mod catalog;
+mod enroll;
 mod fetch;
+mod history;
 mod input;
+mod offline;
+mod store;
 mod view;
 
-use analyze::{Analysis, Clip, analyze};
+use analyze::{Analysis, Clip, Judge, analyze};
 use backend::{Backend, Choice, Engine};
 use catalog::{EXAMPLES_DIR, Entry, Example};
+use enroll::{PROFILE_PREFIX, TakeInfo};
 use fetch::{js_error, now_ms};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use mimimi_model::{ModelFiles, Network};
+use mimimi_dsp::Audio;
+use mimimi_model::{ModelFiles, Network, Profile};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use wasm_bindgen_futures::JsFuture;
@@ -34,6 +42,10 @@ struct Runtime {
     recorder: Option<input::Recorder>,
     /// The user pressed Stop: `record` ends the recording at its next look.
     stop_requested: bool,
+    /// Accepted enrollment takes (their summaries are in [`Ui::takes`]).
+    takes: Vec<Audio>,
+    /// Checks made since the page loaded (keeps history keys unique).
+    checks_made: u32,
 }
 
 thread_local! {
@@ -77,6 +89,24 @@ struct Ui {
     /// Checks finished (with a result or an error): lets tests and screen readers see that a
     /// new outcome arrived even when it reads like the last one.
     finished: RwSignal<u32>,
+    /// Enrolled machines.
+    profiles: RwSignal<Vec<Profile>>,
+    /// Enrollment: name, model directory of the closest type, accepted takes, keep the takes,
+    /// and the last message.
+    enroll_name: RwSignal<String>,
+    enroll_type: RwSignal<String>,
+    takes: RwSignal<Vec<TakeInfo>>,
+    enroll_keep: RwSignal<bool>,
+    enroll_message: RwSignal<Option<String>>,
+    /// Stored checks (key, check), oldest first; the machine whose checks are shown; keep
+    /// each check's audio; the last message.
+    history: RwSignal<Vec<(String, history::Check)>>,
+    history_machine: RwSignal<String>,
+    keep_audio: RwSignal<bool>,
+    history_message: RwSignal<Option<String>>,
+    /// A new deployment waits to take over; the service worker is active (works offline).
+    update_ready: RwSignal<bool>,
+    offline_ready: RwSignal<bool>,
 }
 
 impl Ui {
@@ -97,6 +127,18 @@ impl Ui {
             duration: RwSignal::new(10.0),
             bench: RwSignal::new(Vec::new()),
             finished: RwSignal::new(0),
+            profiles: RwSignal::new(Vec::new()),
+            enroll_name: RwSignal::new(String::new()),
+            enroll_type: RwSignal::new(String::new()),
+            takes: RwSignal::new(Vec::new()),
+            enroll_keep: RwSignal::new(true),
+            enroll_message: RwSignal::new(None),
+            history: RwSignal::new(Vec::new()),
+            history_machine: RwSignal::new(String::new()),
+            keep_audio: RwSignal::new(false),
+            history_message: RwSignal::new(None),
+            update_ready: RwSignal::new(false),
+            offline_ready: RwSignal::new(false),
         }
     }
 
@@ -113,14 +155,6 @@ impl Ui {
         self.finished.update(|n| *n += 1);
     }
 
-    fn entry(&self) -> Option<Entry> {
-        let dir = self.machine_type.get_untracked();
-        self.entries
-            .get_untracked()
-            .into_iter()
-            .find(|e| e.dir == dir)
-    }
-
     /// Selects a machine type and its first ID (or `id` if it has it).
     fn select(&self, dir: &str, id: Option<&str>) {
         self.machine_type.set(dir.to_string());
@@ -131,8 +165,23 @@ impl Ui {
             .find(|e| e.dir == dir)
             .map(|e| e.manifest.classes)
             .unwrap_or_default();
+        let machine_type = self
+            .entries
+            .get_untracked()
+            .into_iter()
+            .find(|e| e.dir == dir)
+            .map(|e| e.manifest.machine_type)
+            .unwrap_or_default();
+        let enrolled = |id: &str| {
+            id.strip_prefix(PROFILE_PREFIX).is_some_and(|name| {
+                self.profiles
+                    .get_untracked()
+                    .iter()
+                    .any(|p| p.name == name && p.machine_type == machine_type)
+            })
+        };
         let id = id
-            .filter(|id| classes.iter().any(|c| c == id))
+            .filter(|id| classes.iter().any(|c| c == id) || enrolled(id))
             .map(str::to_string)
             .or_else(|| classes.first().cloned())
             .unwrap_or_default();
@@ -140,10 +189,13 @@ impl Ui {
     }
 }
 
-/// The selected model's files, downloading (with progress) and verifying them if needed.
-async fn ensure_model(ui: Ui) -> Result<(Entry, ModelFiles), String> {
+/// The files of the model in `dir`, downloading (with progress) and verifying them if needed.
+async fn ensure_model(ui: Ui, dir: &str) -> Result<(Entry, ModelFiles), String> {
     let entry = ui
-        .entry()
+        .entries
+        .get_untracked()
+        .into_iter()
+        .find(|e| e.dir == dir)
         .ok_or("No model is loaded: the page's model files are missing.")?;
     if let Some(files) = runtime(|r| r.models.get(&entry.dir).cloned()) {
         return Ok((entry, files));
@@ -205,15 +257,52 @@ fn network_for(dir: &str, files: &ModelFiles, engine: &Engine) -> Result<Network
     Ok(network)
 }
 
-/// Runs one check of `clip` against the selected machine and shows the result or the error.
+/// Runs `f` with the model's network on the current engine; a GPU that fails while reading
+/// results back (driver reset, tab in the background on a phone) hands the work, and later
+/// work, to the CPU.
+async fn on_engine<T>(
+    ui: Ui,
+    dir: &str,
+    files: &ModelFiles,
+    f: impl AsyncFn(&Network, &Engine) -> Result<T, String>,
+) -> Result<T, String> {
+    let mut engine = ensure_engine(ui, files).await;
+    loop {
+        let network = network_for(dir, files, &engine)?;
+        match f(&network, &engine).await {
+            Err(e) if engine.backend == Backend::WebGpu && e.contains("reading the result") => {
+                engine = Engine::cpu("The GPU device was lost: switched to the CPU.", Some(e));
+                set_engine(ui, engine.clone());
+            }
+            other => return other,
+        }
+    }
+}
+
+/// What the selected machine ID means: a model class or an enrolled machine.
+fn judge(ui: Ui) -> Result<Judge, String> {
+    let id = ui.id.get_untracked();
+    match id.strip_prefix(PROFILE_PREFIX) {
+        None => Ok(Judge::Id(id)),
+        Some(name) => ui
+            .profiles
+            .get_untracked()
+            .into_iter()
+            .find(|p| p.name == name)
+            .map(|p| Judge::Profile(Box::new(p)))
+            .ok_or_else(|| format!("The enrolled machine \"{name}\" is gone.")),
+    }
+}
+
+/// Runs one check of `clip` against the selected machine, shows the result or the error, and
+/// keeps it in the history.
 async fn check(ui: Ui, clip: Clip) {
     ui.error.set(None);
     let outcome = async {
-        let (entry, files) = ensure_model(ui).await?;
-        let mut engine = ensure_engine(ui, &files).await;
-        let id = ui.id.get_untracked();
-        loop {
-            let network = network_for(&entry.dir, &files, &engine)?;
+        let judge = judge(ui)?;
+        let dir = ui.machine_type.get_untracked();
+        let (entry, files) = ensure_model(ui, &dir).await?;
+        on_engine(ui, &entry.dir, &files, async |network, engine| {
             ui.busy.set(Some((
                 format!("Checking on {}…", engine.backend.label()),
                 0.0,
@@ -223,53 +312,58 @@ async fn check(ui: Ui, clip: Clip) {
                 ui.busy
                     .set(Some((label, done as f64 / total.max(1) as f64)));
             };
-            let result = analyze(
+            analyze(
                 &clip,
                 &files,
-                &network,
+                network,
                 &engine.device,
                 engine.backend,
-                &id,
+                &judge,
                 &progress,
             )
-            .await;
-            match result {
-                Err(e) if engine.backend == Backend::WebGpu && e.contains("reading the result") => {
-                    // The GPU went away (driver reset, tab in background on a phone): carry on
-                    // with the CPU, now and for the next checks.
-                    engine = Engine::cpu("The GPU device was lost: switched to the CPU.", Some(e));
-                    set_engine(ui, engine.clone());
-                }
-                other => return other,
-            }
-        }
+            .await
+        })
+        .await
     }
     .await;
+    if let Ok(analysis) = &outcome {
+        history::record(ui, analysis, &clip.source, &clip.audio).await;
+    }
     ui.finish(outcome);
+}
+
+/// The bytes of an uploaded file.
+async fn read_bytes(file: &web_sys::File) -> Result<Vec<u8>, String> {
+    match JsFuture::from(file.array_buffer()).await {
+        Ok(buffer) => Ok(js_sys::Uint8Array::new(&buffer).to_vec()),
+        Err(e) => Err(format!(
+            "{} could not be read: {}",
+            file.name(),
+            js_error(e)
+        )),
+    }
+}
+
+/// Reads and decodes an uploaded file, refusing files too big to hold.
+async fn read_file(file: &web_sys::File) -> Result<Audio, String> {
+    let name = file.name();
+    if file.size() as u64 > input::MAX_FILE_BYTES {
+        return Err(format!(
+            "{name} is {:.0} MB; the page reads files up to {} MB. Trim the recording to a minute or less.",
+            file.size() / 1e6,
+            input::MAX_FILE_BYTES / 1_000_000
+        ));
+    }
+    input::decode_file(&name, read_bytes(file).await?).await
 }
 
 /// Reads an uploaded file and checks it.
 async fn check_file(ui: Ui, file: web_sys::File) {
     let name = file.name();
     ui.error.set(None);
-    if file.size() as u64 > input::MAX_FILE_BYTES {
-        ui.finish(Err(format!(
-            "{name} is {:.0} MB; the page reads files up to {} MB. Trim the recording to a minute or less.",
-            file.size() / 1e6,
-            input::MAX_FILE_BYTES / 1_000_000
-        )));
-        return;
-    }
     ui.busy.set(Some((format!("Reading {name}…"), 0.0)));
     let start = now_ms();
-    let bytes = match JsFuture::from(file.array_buffer()).await {
-        Ok(buffer) => js_sys::Uint8Array::new(&buffer).to_vec(),
-        Err(e) => {
-            ui.finish(Err(format!("{name} could not be read: {}", js_error(e))));
-            return;
-        }
-    };
-    match input::decode_file(&name, bytes).await {
+    match read_file(&file).await {
         Ok(audio) => {
             let decode_ms = now_ms() - start;
             check(
@@ -323,8 +417,18 @@ async fn sleep_ms(ms: i32) {
     let _ = JsFuture::from(promise).await;
 }
 
-/// Records from the microphone for the chosen duration (or until stopped), then checks.
-async fn record(ui: Ui) {
+/// What a recording is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// Check it against the selected machine.
+    Check,
+    /// Add it to the enrollment takes.
+    Enroll,
+}
+
+/// Records from the microphone for the chosen duration (or until stopped), then checks it or
+/// adds it to the enrollment.
+async fn record(ui: Ui, purpose: Purpose) {
     ui.error.set(None);
     let recorder = match input::Recorder::start().await {
         Ok(r) => r,
@@ -358,15 +462,24 @@ async fn record(ui: Ui) {
         return;
     };
     let audio = recorder.stop();
-    check(
-        ui,
-        Clip {
-            audio,
-            source: "The recording".into(),
-            decode_ms: 0.0,
-        },
-    )
-    .await;
+    match purpose {
+        Purpose::Check => {
+            let source = "The recording".into();
+            check(
+                ui,
+                Clip {
+                    audio,
+                    source,
+                    decode_ms: 0.0,
+                },
+            )
+            .await
+        }
+        Purpose::Enroll => {
+            let n = ui.takes.get_untracked().len() + 1;
+            enroll::add_take(ui, audio, format!("Recorded take {n}")).await;
+        }
+    }
 }
 
 /// `?bench[=N]`: scores the first example N times (default 5) on each backend and reports
@@ -378,7 +491,7 @@ async fn bench(ui: Ui, runs: usize) {
     };
     ui.select(&example.machine_type, Some(&example.id));
     let lines = async {
-        let (entry, files) = ensure_model(ui).await?;
+        let (entry, files) = ensure_model(ui, &example.machine_type).await?;
         let url = format!("{EXAMPLES_DIR}/{}", example.file);
         let audio = mimimi_dsp::decode_wav(&fetch::fetch_bytes(&url, &|_, _| {}).await?)
             .map_err(|e| e.to_string())?;
@@ -398,7 +511,7 @@ async fn bench(ui: Ui, runs: usize) {
                 continue;
             }
             let network = network_for(&entry.dir, &files, &engine)?;
-            let id = ui.id.get_untracked();
+            let judge = Judge::Id(ui.id.get_untracked());
             let (mut stft, mut infer) = (Vec::new(), Vec::new());
             for run in 0..=runs {
                 ui.busy.set(Some((
@@ -411,7 +524,7 @@ async fn bench(ui: Ui, runs: usize) {
                     &network,
                     &engine.device,
                     engine.backend,
-                    &id,
+                    &judge,
                     &|_, _| {},
                 )
                 .await?;
@@ -446,7 +559,10 @@ fn App() -> impl IntoView {
     let ui = Ui::new();
     let selftest = query("selftest").is_some();
     let bench_runs = query("bench").map(|v| v.parse().unwrap_or(5).clamp(1, 100));
+    spawn_local(offline::register(ui.update_ready, ui.offline_ready));
     spawn_local(async move {
+        enroll::load(ui).await;
+        history::load(ui).await;
         match catalog::load_manifests().await {
             Ok((entries, problems)) => {
                 if !problems.is_empty() {
@@ -455,6 +571,7 @@ fn App() -> impl IntoView {
                 let first = entries.first().map(|e| e.dir.clone());
                 ui.entries.set(entries);
                 if let Some(dir) = first {
+                    ui.enroll_type.set(dir.clone());
                     ui.select(&dir, None);
                 }
             }
@@ -472,11 +589,15 @@ fn App() -> impl IntoView {
             <h1>"Mimimi"</h1>
             <p class="tagline">"Does this machine sound wrong? Everything runs on this device: no audio is uploaded."</p>
         </header>
-        <main data-finished={move || ui.finished.get().to_string()}>
+        {offline::update_banner(ui.update_ready)}
+        <main data-finished={move || ui.finished.get().to_string()}
+            data-offline-ready={move || ui.offline_ready.get().to_string()}>
             {view::machine_picker(ui)}
             {view::input_panel(ui)}
             {view::status(ui)}
             {view::result(ui)}
+            {enroll::panel(ui)}
+            {history::panel(ui)}
             {view::backend_panel(ui)}
             {move || (!ui.bench.get().is_empty()).then(|| view! {
                 <section id="bench" aria-label="Benchmark">

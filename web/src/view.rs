@@ -3,7 +3,8 @@
 
 use crate::analyze::{Analysis, Picture};
 use crate::backend::{Choice, selftest};
-use crate::{Ui, check_example, check_file, record, runtime};
+use crate::enroll::PROFILE_PREFIX;
+use crate::{Purpose, Ui, check_example, check_file, record, runtime};
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -29,10 +30,21 @@ pub fn machine_picker(ui: Ui) -> impl IntoView {
                         on:change=move |ev| ui.id.set(event_target_value(&ev))>
                         {move || {
                             let dir = ui.machine_type.get();
-                            ui.entries.get().into_iter().find(|e| e.dir == dir)
-                                .map(|e| e.manifest.classes).unwrap_or_default()
+                            let entry = ui.entries.get().into_iter().find(|e| e.dir == dir);
+                            let machine_type = entry.as_ref().map(|e| e.manifest.machine_type.clone()).unwrap_or_default();
+                            let ids = entry.map(|e| e.manifest.classes).unwrap_or_default()
                                 .into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> })
-                                .collect_view()
+                                .collect_view();
+                            let enrolled = ui.profiles.get().into_iter()
+                                .filter(|p| p.machine_type == machine_type)
+                                .map(|p| view! {
+                                    <option value=format!("{PROFILE_PREFIX}{}", p.name)>{format!("{} (enrolled)", p.name)}</option>
+                                })
+                                .collect_view();
+                            view! {
+                                <optgroup label="Synthetic test machines">{ids}</optgroup>
+                                <optgroup label="Your machines">{enrolled}</optgroup>
+                            }
                         }}
                     </select>
                 </label>
@@ -45,6 +57,11 @@ pub fn machine_picker(ui: Ui) -> impl IntoView {
                 </p>
             })}
             <p class="small" id="model-line">{move || ui.model_line.get()}</p>
+            <p class="small" id="machine-note">{move || if ui.id.get().starts_with(PROFILE_PREFIX) {
+                "Judged against this machine's own normal sound, learnt from its enrollment takes."
+            } else {
+                "The bundled IDs are Mimimi's synthetic test machines: a real machine needs to be enrolled first (New machine, below)."
+            }}</p>
         </section>
     }
 }
@@ -70,7 +87,7 @@ pub fn input_panel(ui: Ui) -> impl IntoView {
                 {move || match ui.recording.get() {
                     None => view! {
                         <button id="record" prop:disabled=move || !idle()
-                            on:click=move |_| spawn_local(record(ui))>"Record"</button>
+                            on:click=move |_| spawn_local(record(ui, Purpose::Check))>"Record"</button>
                     }.into_any(),
                     Some((elapsed, target, level)) => view! {
                         <button id="stop" class="stop" on:click=move |_| {

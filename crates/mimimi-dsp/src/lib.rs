@@ -11,6 +11,8 @@
 //! 5. [`examples`]: cut the spectrogram into the fixed-width examples the network sees.
 //!
 //!
+//! [`quality`] checks that an enrollment take is long, loud and clean enough to learn from.
+//!
 //! [`mel`] gives the log-mel features of the classical baseline the trainer compares against.
 //!
 //! [`FrontEnd`] chains steps 2 to 4 with one serialisable configuration, which each model's
@@ -19,6 +21,7 @@
 pub mod examples;
 pub mod mel;
 pub mod normalize;
+pub mod quality;
 pub mod resample;
 pub mod stft;
 pub mod wav;

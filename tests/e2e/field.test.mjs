@@ -1,0 +1,220 @@
+// Field use in headless Chromium: enroll a machine the bundled models never heard (uploaded
+// takes, and takes recorded through the fake microphone), check a normal and an anomalous clip
+// of it with the verdicts the native `trainer enroll` + `trainer score --profile` give, keep the
+// history across a reload and export it as CSV, save the machines to a file, delete everything,
+// load them back, and work with no network at all after the first visit.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { serveDist, launch, launchWithProfile, finished, ROOT } from './harness.mjs';
+
+const TRAINER = join(process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache/mimimi/target'), 'debug/trainer');
+const MODEL = join(ROOT, 'web/assets/models/fan');
+const NAME = 'Fan 8, hall B';
+const WORK = join(tmpdir(), `mimimi-field-${process.pid}`);
+let server;
+let takes;
+let clips;
+
+// A fan the bundled model never heard (unit 08; the model knows 00–06): five normal takes to
+// enroll it from, and one normal and one anomalous clip to check, 6 s each.
+function fixtures() {
+  rmSync(WORK, { recursive: true, force: true });
+  execFileSync(TRAINER, ['synth', '--out', WORK, '--types', 'fan', '--ids', '08', '--train-per-id', '5',
+    '--test-normal-per-id', '1', '--test-anomaly-per-id', '1', '--seconds', '6', '--seed', '9']);
+  const dir = join(WORK, 'fan/train');
+  takes = readdirSync(dir).sort().map((f) => join(dir, f));
+  const profile = join(WORK, 'profile.json');
+  execFileSync(TRAINER, ['enroll', '--model', MODEL, '--name', NAME, '--out', profile, ...takes]);
+  clips = ['normal', 'anomaly'].map((kind) => {
+    const path = join(WORK, `fan/test/${kind}_id_08_00000000.wav`);
+    const out = execFileSync(TRAINER, ['score', '--json', '--model', MODEL, '--profile', profile, path]);
+    const line = JSON.parse(out.toString().trim().split('\n')[0]);
+    return { kind, path, score: line.score, anomalous: line.anomalous };
+  });
+  // The native numbers this test holds the page to: the anomaly must be caught, the normal
+  // clip must pass, or the fixture proves nothing.
+  assert.deepEqual(clips.map((c) => c.anomalous), [false, true], JSON.stringify(clips));
+}
+
+before(async () => {
+  fixtures();
+  server = await serveDist();
+});
+after(async () => {
+  await server?.close();
+  rmSync(WORK, { recursive: true, force: true });
+});
+
+async function open(context, url = server.url) {
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.waitForSelector('#machine-type option', { state: 'attached' });
+  return page;
+}
+
+async function enrollFromFiles(page, name, files) {
+  await page.fill('#enroll-name', name);
+  await page.selectOption('#enroll-type', 'fan');
+  await page.setInputFiles('#enroll-files', files);
+  await page.waitForFunction((n) => document.querySelectorAll('#enroll-takes li').length === n, files.length, { timeout: 60_000 });
+  await finished(page, () => page.click('#enroll-build'), 300_000);
+  assert.match(await page.textContent('#enroll-message'), /is enrolled from/);
+}
+
+/** Checks both fixture clips against the selected machine; returns [score, anomalous] pairs. */
+async function checkClips(page, label, compareScores = true) {
+  const got = [];
+  for (const c of clips) {
+    await finished(page, () => page.setInputFiles('#file-input', c.path));
+    assert.equal(await page.locator('#error').count(), 0, `${label}: ${await page.locator('#error').textContent().catch(() => '')}`);
+    const score = Number(await page.textContent('#score'));
+    const anomalous = await page.getAttribute('#verdict', 'data-anomalous');
+    assert.equal(anomalous, String(c.anomalous), `${label} ${c.kind}: page says anomalous=${anomalous} (score ${score}), trainer ${c.anomalous} (${c.score})`);
+    if (compareScores) {
+      assert.ok(Math.abs(score - c.score) <= 1e-3 * Math.abs(c.score) + 1e-6, `${label} ${c.kind}: page ${score} vs trainer ${c.score}`);
+    }
+    got.push([score, anomalous]);
+  }
+  return got;
+}
+
+async function download(page, selector) {
+  const [file] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
+  return readFileSync(await file.path(), 'utf8');
+}
+
+test('enroll by upload, check, history, export → delete all → import', { timeout: 1_200_000 }, async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const context = await browser.newContext({ viewport: { width: 360, height: 740 }, acceptDownloads: true });
+    let page = await open(context);
+    // A take that is too short is refused with the reason, and not kept.
+    const short = join(WORK, 'short.wav');
+    execFileSync('python3', ['-c', `import wave,struct;w=wave.open('${short}','wb');w.setnchannels(1);w.setsampwidth(2);w.setframerate(16000);w.writeframes(struct.pack('<48000h',*[int(3000*((i*37)%100-50)/50) for i in range(48000)]));w.close()`]);
+    await finished(page, () => page.setInputFiles('#enroll-files', short));
+    assert.match(await page.textContent('#enroll-message'), /not kept: too short \(3\.0 s\)/);
+    assert.equal(await page.locator('#enroll-takes li').count(), 0);
+
+    await enrollFromFiles(page, NAME, takes);
+    assert.equal(await page.inputValue('#machine-id'), `profile:${NAME}`);
+    const first = await checkClips(page, 'after enrollment');
+    assert.match(await page.textContent('#result'), /Fan 8, hall B \(enrolled\)/);
+    await page.screenshot({ path: join(ROOT, 'tests/e2e/screenshots/enrolled-360x740.png'), fullPage: true });
+
+    // The history holds both checks, in the CSV too, and survives a reload.
+    assert.equal(await page.locator('#history-list li').count(), 2);
+    const csv = (await download(page, '#history-csv')).trim().split('\n');
+    assert.equal(csv[0], 'time,machine,source,score,threshold,verdict,backend');
+    assert.equal(csv.length, 3, csv.join('\n'));
+    for (const [i, c] of clips.entries()) {
+      const cols = csv[i + 1];
+      assert.ok(cols.includes('"fan · Fan 8, hall B (enrolled)"') && cols.includes(c.anomalous ? 'anomalous' : 'normal'), cols);
+      assert.ok(Math.abs(Number(cols.split(',').at(-4)) - c.score) <= 1e-3 * c.score, cols);
+    }
+    await page.reload();
+    await page.waitForSelector('#machine-type option', { state: 'attached' });
+    await page.waitForFunction(() => document.querySelectorAll('#history-list li').length === 2);
+    assert.equal(await page.locator('#profiles li').count(), 1);
+    await page.locator('.history-delete').first().click();
+    await page.waitForFunction(() => document.querySelectorAll('#history-list li').length === 1);
+
+    // Save the machines to a file, delete everything, load the file: the same verdicts.
+    const saved = await download(page, '#profiles-export');
+    await page.click('#clear-data');
+    await finished(page, () => page.click('#clear-data'));
+    assert.equal(await page.locator('#profiles li').count(), 0);
+    assert.equal(await page.locator('#history-empty').count(), 1);
+    await page.reload();
+    await page.waitForSelector('#machine-type option', { state: 'attached' });
+    assert.equal(await page.locator('#profiles li').count(), 0, 'deleted machines came back after a reload');
+    const file = join(WORK, 'machines.json');
+    writeFileSync(file, saved);
+    await finished(page, () => page.setInputFiles('#profiles-import', file));
+    assert.match(await page.textContent('#enroll-message'), /^1 machine\(s\) imported\.$/);
+    await page.selectOption('#machine-type', 'fan');
+    await page.selectOption('#machine-id', `profile:${NAME}`);
+    const again = await checkClips(page, 'after import');
+    assert.deepEqual(again, first);
+
+    // A profile made with another model is refused, with the reason.
+    const other = JSON.parse(saved);
+    other.profiles[0].name = 'Other fan';
+    other.profiles[0].model_sha256 = '0'.repeat(64);
+    writeFileSync(file, JSON.stringify(other));
+    await finished(page, () => page.setInputFiles('#profiles-import', file));
+    assert.match(await page.textContent('#enroll-message'), /0 machine\(s\) imported\. Refused: .*"Other fan" was made with another fan model/);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('enroll and check through the (fake) microphone; offline after the first visit', { timeout: 1_500_000 }, async () => {
+  // One browser profile, launched again for each microphone sound (Chromium reads the fake
+  // microphone's file at launch), as a phone keeps its data between uses.
+  const profile = mkdtempSync(join(tmpdir(), 'mimimi-chromium-'));
+  const microphone = (file) => ({
+    webgpu: false,
+    extra: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+      `--use-file-for-fake-audio-capture=${file}`, '--autoplay-policy=no-user-gesture-required'],
+  });
+  // A server of its own, stopped later to prove the page needs no network.
+  const own = await serveDist();
+  let context;
+  try {
+    // Enroll from five takes, one per launch: Chromium's fake microphone starts its file
+    // again for every recording, so each take gets a file of its own. Takes wait on the
+    // device, so a closed browser loses none of them.
+    let page;
+    for (const [i, take] of takes.entries()) {
+      context = await launchWithProfile(profile, microphone(take));
+      page = await open(context, own.url);
+      await page.waitForFunction((n) => document.querySelectorAll('#enroll-takes li').length === n, i);
+      await page.fill('#duration', '6');
+      await page.dispatchEvent('#duration', 'change');
+      await finished(page, () => page.click('#enroll-record'), 60_000);
+      assert.equal(await page.locator('#enroll-takes li').count(), i + 1, await page.textContent('#enroll').catch(() => ''));
+      if (i < takes.length - 1) await context.close();
+    }
+    await page.fill('#enroll-name', 'Fan 8 by microphone');
+    await page.selectOption('#enroll-type', 'fan');
+    await finished(page, () => page.click('#enroll-build'), 300_000);
+    assert.match(await page.textContent('#enroll-message'), /is enrolled from 5 takes/);
+    await context.close();
+
+    // Check the normal and the anomalous clip through the microphone too.
+    for (const c of clips) {
+      context = await launchWithProfile(profile, microphone(c.path));
+      page = await open(context, own.url);
+      await page.selectOption('#machine-type', 'fan');
+      await page.waitForSelector('#machine-id option[value="profile:Fan 8 by microphone"]', { state: 'attached' });
+      await page.selectOption('#machine-id', 'profile:Fan 8 by microphone');
+      await page.fill('#duration', '6');
+      await page.dispatchEvent('#duration', 'change');
+      await finished(page, () => page.click('#record'));
+      assert.equal(await page.locator('#error').count(), 0, await page.locator('#error').textContent().catch(() => ''));
+      const anomalous = await page.getAttribute('#verdict', 'data-anomalous');
+      assert.equal(anomalous, String(c.anomalous),
+        `recorded ${c.kind}: page score ${await page.textContent('#score')} / ${await page.textContent('#threshold')}, trainer ${c.score}`);
+      if (c !== clips.at(-1)) await context.close();
+    }
+
+    // Offline: the service worker has cached the app; stop the server and cut the network.
+    await page.waitForSelector('main[data-offline-ready="true"]', { timeout: 120_000 });
+    await own.close();
+    await context.setOffline(true);
+    await page.reload();
+    await page.waitForSelector('#machine-type option', { state: 'attached', timeout: 60_000 });
+    assert.equal(await page.locator('#profiles li').count(), 1);
+    await enrollFromFiles(page, 'Fan 8 offline', takes.slice(0, 3));
+    await checkClips(page, 'offline', false);
+    assert.equal(await page.locator('#history-list li').count(), 2, 'the offline checks are in the history');
+  } finally {
+    await context?.close().catch(() => {});
+    await own.close().catch(() => {});
+    rmSync(profile, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Trunk post_build hook (Trunk.toml): writes sw.js, the service worker, into the build. It
+# precaches every file of the build (app shell, wasm, models, icons) except the example clips
+# and the self-test's reference files, which are cached when first used; its version is a hash
+# of those files, so any new deployment is a new worker with a new cache, installed whole in
+# the background before it may take over.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+cd "${TRUNK_STAGING_DIR:?run by trunk as a post_build hook}"
+mapfile -t files < <(find . -type f ! -name sw.js ! -path './examples/*' ! -path './selftest/*' \
+  | sed 's|^\./||' | LC_ALL=C sort)
+version=$(sha256sum "${files[@]}" | sha256sum | cut -c1-16)
+{
+  echo "// Written by web/pwa.sh at build time from web/sw.template.js."
+  echo "const VERSION = '$version';"
+  echo "const PRECACHE = ['./',"
+  printf "  './%s',\n" "${files[@]}"
+  echo "];"
+  cat "$here/sw.template.js"
+} > sw.js
+echo "pwa.sh: sw.js version $version precaches ${#files[@]} files"

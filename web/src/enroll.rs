@@ -1,0 +1,528 @@
+//! Enrolling a machine the bundled models never heard: the technician records (or uploads) a
+//! few clips of it running normally, each take is checked for length, level and clipping, and
+//! the network's features of every window become the machine's profile
+//! ([`mimimi_model::profile`]), kept on the device. Profiles can be saved to a file and loaded
+//! on another phone; a profile made with another model is refused, or rebuilt from its kept
+//! clips.
+
+use crate::analyze::{Clip, embed};
+use crate::store;
+use crate::{Ui, ensure_model, on_engine, runtime};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use mimimi_dsp::quality::QualityConfig;
+use mimimi_dsp::wav::{SampleFormat, encode_wav};
+use mimimi_dsp::{Audio, decode_wav};
+use mimimi_model::profile::{MIN_CLIPS, Method};
+use mimimi_model::threshold::ThresholdRule;
+use mimimi_model::{EmbeddingSpec, Enrollment, Profile};
+use serde::{Deserialize, Serialize};
+
+/// Takes the guide asks for.
+pub const SUGGESTED_TAKES: usize = 5;
+/// The `machine-id` value that selects an enrolled machine: this prefix, then its name.
+pub const PROFILE_PREFIX: &str = "profile:";
+
+/// A take accepted for enrollment, as listed on the page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TakeInfo {
+    /// Where the take waits on the device until the profile is built.
+    pub key: String,
+    /// Where it came from.
+    pub label: String,
+    /// Length, seconds.
+    pub seconds: f64,
+    /// Level, dBFS.
+    pub dbfs: f64,
+}
+
+/// The file format of exported profiles.
+#[derive(Debug, Serialize, Deserialize)]
+struct ProfilesFile {
+    /// Always `mimimi-profiles`.
+    format: String,
+    profiles: Vec<Profile>,
+}
+
+const FILE_FORMAT: &str = "mimimi-profiles";
+
+/// Key prefix of takes waiting for their profile: kept on the device at once, so that a phone
+/// browser that reloads the tab (or a crash) loses none of them.
+const PENDING: &str = "pending/";
+
+/// Checks a take and lists it, or says why it was refused.
+fn accept(ui: Ui, audio: Audio, label: String, key: String) -> Result<(), String> {
+    let samples = audio.channel(0).map_err(|e| e.to_string())?;
+    let q = QualityConfig::default()
+        .check(samples, audio.sample_rate)
+        .map_err(|e| format!("{label} was not kept: {e}."))?;
+    runtime(|r| r.takes.push(audio));
+    ui.takes.update(|t| {
+        t.push(TakeInfo {
+            key,
+            label,
+            seconds: q.seconds,
+            dbfs: q.dbfs,
+        })
+    });
+    Ok(())
+}
+
+/// Checks a new take, adds it to the enrollment and keeps it on the device, or says why it
+/// was refused.
+pub async fn add_take(ui: Ui, audio: Audio, label: String) {
+    let stamp: String = js_sys::Date::new_0().to_iso_string().into();
+    let key = format!("{PENDING}{stamp}");
+    // Label first, then the audio (lossless): the stored take is the take.
+    let mut bytes = label.clone().into_bytes();
+    bytes.push(0);
+    bytes.extend(encode_wav(&audio, SampleFormat::Float32));
+    let outcome = match accept(ui, audio, label, key.clone()) {
+        Ok(()) => store::put_bytes(store::CLIPS, &key, &bytes).await,
+        Err(e) => Err(e),
+    };
+    ui.enroll_message.set(outcome.err());
+    ui.finished.update(|n| *n += 1);
+}
+
+/// Restores the takes of an enrollment in progress.
+async fn load_pending(ui: Ui) -> Result<(), String> {
+    for key in store::keys(store::CLIPS).await? {
+        if !key.starts_with(PENDING) {
+            continue;
+        }
+        let Some(bytes) = store::get_bytes(store::CLIPS, &key).await? else {
+            continue;
+        };
+        let split = bytes.iter().position(|&b| b == 0).unwrap_or(0);
+        let label = String::from_utf8_lossy(&bytes[..split]).into_owned();
+        let audio = decode_wav(&bytes[(split + 1).min(bytes.len())..])
+            .map_err(|e| format!("a waiting take could not be read: {e}"))?;
+        accept(ui, audio, label, key)?;
+    }
+    Ok(())
+}
+
+/// Removes take `index`.
+pub async fn remove_take(ui: Ui, index: usize) {
+    let Some(take) = ui.takes.get_untracked().get(index).cloned() else {
+        return;
+    };
+    runtime(|r| {
+        if index < r.takes.len() {
+            r.takes.remove(index);
+        }
+    });
+    ui.takes.update(|t| {
+        t.remove(index);
+    });
+    if let Err(e) = store::delete(store::CLIPS, &take.key).await {
+        ui.enroll_message.set(Some(e));
+    }
+}
+
+/// Reads uploaded files as takes.
+pub async fn add_files(ui: Ui, files: Vec<web_sys::File>) {
+    for file in files {
+        let name = file.name();
+        ui.busy.set(Some((format!("Reading {name}…"), 0.0)));
+        match crate::read_file(&file).await {
+            Ok(audio) => add_take(ui, audio, name).await,
+            Err(e) => {
+                ui.enroll_message.set(Some(e));
+                ui.finished.update(|n| *n += 1);
+            }
+        }
+    }
+    ui.busy.set(None);
+}
+
+/// Builds the profile from the takes, stores it (and the takes if asked) and selects it.
+pub async fn build(ui: Ui) {
+    let outcome = async {
+        let name = ui.enroll_name.get_untracked().trim().to_string();
+        if name.is_empty() {
+            return Err("Give the machine a name first.".to_string());
+        }
+        if ui.profiles.get_untracked().iter().any(|p| p.name == name) {
+            return Err(format!(
+                "A machine named \"{name}\" is already enrolled: choose another name or delete it below."
+            ));
+        }
+        let takes = runtime(|r| r.takes.clone());
+        let dir = ui.enroll_type.get_untracked();
+        let profile = enroll(ui, &dir, &name, &takes).await?;
+        store::put_json(store::PROFILES, &name, &profile).await?;
+        if ui.enroll_keep.get_untracked() {
+            for (i, audio) in takes.iter().enumerate() {
+                let wav = encode_wav(audio, SampleFormat::Pcm16);
+                store::put_bytes(store::CLIPS, &format!("{name}/{i:02}"), &wav).await?;
+            }
+        }
+        for take in ui.takes.get_untracked() {
+            store::delete(store::CLIPS, &take.key).await?;
+        }
+        store::ask_persistence().await;
+        Ok(profile)
+    }
+    .await;
+    ui.busy.set(None);
+    match outcome {
+        Ok(profile) => {
+            runtime(|r| r.takes.clear());
+            ui.takes.set(Vec::new());
+            ui.enroll_message.set(Some(format!(
+                "\"{}\" is enrolled from {} takes ({} windows). Its threshold ({:.3}) comes from its own takes. Checks against it are selected above.",
+                profile.name,
+                profile.enrollment_scores.len(),
+                profile.windows,
+                profile.threshold
+            )));
+            let (dir, name) = (ui.enroll_type.get_untracked(), profile.name.clone());
+            ui.profiles.update(|p| p.push(profile));
+            ui.select(&dir, Some(&format!("{PROFILE_PREFIX}{name}")));
+        }
+        Err(e) => ui.enroll_message.set(Some(e)),
+    }
+    ui.finished.update(|n| *n += 1);
+}
+
+/// The profile of `takes` with the model in `dir`.
+async fn enroll(ui: Ui, dir: &str, name: &str, takes: &[Audio]) -> Result<Profile, String> {
+    if takes.len() < MIN_CLIPS {
+        return Err(format!(
+            "Enrollment needs at least {MIN_CLIPS} good takes ({SUGGESTED_TAKES} are better); there are {}.",
+            takes.len()
+        ));
+    }
+    let (entry, files) = ensure_model(ui, dir).await?;
+    let spec = EmbeddingSpec::default();
+    let mut rows = Vec::with_capacity(takes.len());
+    let n = takes.len();
+    for (i, audio) in takes.iter().enumerate() {
+        let clip = Clip {
+            audio: audio.clone(),
+            source: format!("Take {}", i + 1),
+            decode_ms: 0.0,
+        };
+        let take_rows = on_engine(ui, &entry.dir, &files, async |network, engine| {
+            let progress = move |done: usize, total: usize| {
+                let f = (i as f64 + done as f64 / total.max(1) as f64) / n as f64;
+                ui.busy
+                    .set(Some((format!("Learning take {} of {n}…", i + 1), f)));
+            };
+            embed(
+                &clip,
+                &files,
+                network,
+                &engine.device,
+                engine.backend,
+                &spec,
+                &progress,
+            )
+            .await
+        })
+        .await?;
+        rows.push(take_rows);
+    }
+    Enrollment {
+        name: name.to_string(),
+        machine_type: files.manifest.machine_type.clone(),
+        model_sha256: files.manifest.weights.sha256.clone(),
+        embedding: spec,
+        method: Method::CHOSEN,
+        rule: ThresholdRule::default(),
+        created: js_sys::Date::new_0().to_iso_string().into(),
+    }
+    .fit(&rows)
+}
+
+/// Loads the stored profiles, and the takes of an unfinished enrollment, at start-up.
+pub async fn load(ui: Ui) {
+    if let Err(e) = load_pending(ui).await {
+        ui.enroll_message.set(Some(e));
+    }
+    match store::all_json::<Profile>(store::PROFILES).await {
+        Ok((profiles, damaged)) => {
+            if !damaged.is_empty() {
+                ui.enroll_message.set(Some(format!(
+                    "These stored machines could not be read and were skipped: {}.",
+                    damaged.join(", ")
+                )));
+            }
+            ui.profiles
+                .set(profiles.into_iter().map(|(_, p)| p).collect());
+        }
+        Err(e) => ui.enroll_message.set(Some(e)),
+    }
+}
+
+/// The model directory whose model made `profile`, if the page still has that model.
+fn model_dir_of(ui: Ui, profile: &Profile) -> Option<String> {
+    ui.entries
+        .get_untracked()
+        .into_iter()
+        .find(|e| e.manifest.weights.sha256 == profile.model_sha256)
+        .map(|e| e.dir)
+}
+
+/// The model directory of `profile`'s machine type, whatever model made it.
+fn type_dir_of(ui: Ui, profile: &Profile) -> Option<String> {
+    ui.entries
+        .get_untracked()
+        .into_iter()
+        .find(|e| e.manifest.machine_type == profile.machine_type)
+        .map(|e| e.dir)
+}
+
+/// Deletes an enrolled machine, its kept clips and its selection.
+pub async fn delete(ui: Ui, name: String) {
+    let result = async {
+        store::delete(store::PROFILES, &name).await?;
+        for key in store::keys(store::CLIPS).await? {
+            if key.starts_with(&format!("{name}/")) {
+                store::delete(store::CLIPS, &key).await?;
+            }
+        }
+        Ok::<_, String>(())
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            ui.profiles.update(|p| p.retain(|p| p.name != name));
+            if ui.id.get_untracked() == format!("{PROFILE_PREFIX}{name}") {
+                let dir = ui.machine_type.get_untracked();
+                ui.select(&dir, None);
+            }
+            ui.enroll_message
+                .set(Some(format!("\"{name}\" was deleted.")));
+        }
+        Err(e) => ui.enroll_message.set(Some(e)),
+    }
+}
+
+/// Re-enrolls a profile made with another model from its kept clips.
+pub async fn rebuild(ui: Ui, name: String) {
+    let outcome = async {
+        let old = ui
+            .profiles
+            .get_untracked()
+            .into_iter()
+            .find(|p| p.name == name)
+            .ok_or("that machine is gone")?;
+        let dir = type_dir_of(ui, &old).ok_or(format!(
+            "the page has no {} model any more",
+            old.machine_type
+        ))?;
+        let mut takes = Vec::new();
+        for key in store::keys(store::CLIPS).await? {
+            if key.starts_with(&format!("{name}/"))
+                && let Some(bytes) = store::get_bytes(store::CLIPS, &key).await?
+            {
+                takes.push(decode_wav(&bytes).map_err(|e| format!("kept clip {key}: {e}"))?);
+            }
+        }
+        let profile = enroll(ui, &dir, &name, &takes).await?;
+        store::put_json(store::PROFILES, &name, &profile).await?;
+        Ok::<_, String>(profile)
+    }
+    .await;
+    ui.busy.set(None);
+    match outcome {
+        Ok(profile) => {
+            ui.profiles.update(|ps| {
+                for p in ps.iter_mut().filter(|p| p.name == profile.name) {
+                    *p = profile.clone();
+                }
+            });
+            ui.enroll_message.set(Some(format!(
+                "\"{name}\" was rebuilt with the current model."
+            )));
+        }
+        Err(e) => ui
+            .enroll_message
+            .set(Some(format!("\"{name}\" could not be rebuilt: {e}"))),
+    }
+    ui.finished.update(|n| *n += 1);
+}
+
+/// Saves every profile to a file.
+pub fn export(ui: Ui) {
+    let file = ProfilesFile {
+        format: FILE_FORMAT.into(),
+        profiles: ui.profiles.get_untracked(),
+    };
+    let json = serde_json::to_vec_pretty(&file).unwrap_or_default();
+    let day: String = js_sys::Date::new_0().to_iso_string().into();
+    store::download(
+        &format!("mimimi-machines-{}.json", day.get(..10).unwrap_or("")),
+        "application/json",
+        &json,
+    );
+}
+
+/// Loads profiles from an exported file; a profile of another model, or whose name is taken,
+/// is refused with the reason, the others are kept.
+pub async fn import(ui: Ui, file: web_sys::File) {
+    let outcome = async {
+        let bytes = crate::read_bytes(&file).await?;
+        let parsed: ProfilesFile = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("{} is not a Mimimi machines file: {e}", file.name()))?;
+        if parsed.format != FILE_FORMAT {
+            return Err(format!("{} is not a Mimimi machines file.", file.name()));
+        }
+        let (mut added, mut refused) = (Vec::new(), Vec::new());
+        for profile in parsed.profiles {
+            let usable = model_dir_of(ui, &profile).map(|_| ()).ok_or_else(|| {
+                let sha = type_dir_of(ui, &profile)
+                    .and_then(|dir| {
+                        ui.entries
+                            .get_untracked()
+                            .into_iter()
+                            .find(|e| e.dir == dir)
+                            .map(|e| e.manifest.weights.sha256)
+                    })
+                    .unwrap_or_default();
+                profile
+                    .usable_with(&sha)
+                    .err()
+                    .unwrap_or_else(|| "its model is not on this page".into())
+            });
+            let taken = ui
+                .profiles
+                .get_untracked()
+                .iter()
+                .any(|p| p.name == profile.name);
+            match (usable, taken) {
+                (Err(e), _) => refused.push(e),
+                (Ok(()), true) => refused.push(format!(
+                    "\"{}\" is already enrolled here (delete it first to replace it)",
+                    profile.name
+                )),
+                (Ok(()), false) => {
+                    store::put_json(store::PROFILES, &profile.name, &profile).await?;
+                    added.push(profile);
+                }
+            }
+        }
+        Ok((added, refused))
+    }
+    .await;
+    match outcome {
+        Ok((added, refused)) => {
+            let mut text = format!("{} machine(s) imported.", added.len());
+            if !refused.is_empty() {
+                text += &format!(" Refused: {}.", refused.join("; "));
+            }
+            ui.profiles.update(|p| p.extend(added));
+            ui.enroll_message.set(Some(text));
+        }
+        Err(e) => ui.enroll_message.set(Some(e)),
+    }
+    ui.finished.update(|n| *n += 1);
+}
+
+/// Whether `profile` works with the model the page has for its type.
+pub fn is_current(ui: Ui, profile: &Profile) -> bool {
+    model_dir_of(ui, profile).is_some()
+}
+
+/// The "New machine" section and the list of enrolled machines.
+pub fn panel(ui: Ui) -> impl IntoView {
+    let idle = move || ui.busy.get().is_none() && ui.recording.get().is_none();
+    view! {
+        <section aria-label="Enroll a machine" class="card" id="enroll">
+            <h2>"New machine"</h2>
+            <p class="small">
+                "The bundled models only know Mimimi's synthetic test machines. To check your own machine, enroll it: "
+                {format!("record {SUGGESTED_TAKES} takes of about 10 s (at least {MIN_CLIPS}) while it runs normally, at different moments. ")}
+                "Hold the phone 10–30 cm from the machine, always at the same spot, and keep still. From then on, every check is judged against this machine's own normal sound."
+            </p>
+            <div class="row">
+                <label>"Name "
+                    <input id="enroll-name" type="text" maxlength="60" placeholder="e.g. Pump 3, hall B"
+                        prop:value=move || ui.enroll_name.get()
+                        on:input=move |ev| ui.enroll_name.set(event_target_value(&ev)) />
+                </label>
+                <label>"Closest type "
+                    <select id="enroll-type" prop:value=move || ui.enroll_type.get()
+                        on:change=move |ev| ui.enroll_type.set(event_target_value(&ev))>
+                        {move || ui.entries.get().into_iter().map(|e| {
+                            view! { <option value=e.dir.clone()>{e.manifest.machine_type.clone()}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+            </div>
+            <div class="inputs">
+                {move || match ui.recording.get() {
+                    Some(_) => ().into_any(),
+                    None => view! {
+                        <button id="enroll-record" prop:disabled=move || !idle()
+                            on:click=move |_| spawn_local(crate::record(ui, crate::Purpose::Enroll))>"Record a take"</button>
+                    }.into_any(),
+                }}
+                <label class="button secondary" for="enroll-files">"Add files"</label>
+                <input id="enroll-files" type="file" multiple accept="audio/*,.wav" class="visually-hidden"
+                    prop:disabled=move || !idle()
+                    on:change=move |ev| {
+                        let input: web_sys::HtmlInputElement = event_target(&ev);
+                        let files: Vec<web_sys::File> = input.files()
+                            .map(|l| (0..l.length()).filter_map(|i| l.get(i)).collect())
+                            .unwrap_or_default();
+                        spawn_local(add_files(ui, files));
+                        input.set_value("");
+                    } />
+            </div>
+            <ol id="enroll-takes">
+                {move || ui.takes.get().into_iter().enumerate().map(|(i, t)| view! {
+                    <li>{format!("{} — {:.1} s, {:.0} dBFS ", t.label, t.seconds, t.dbfs)}
+                        <button class="link" aria-label=format!("Remove take {}", i + 1)
+                            on:click=move |_| spawn_local(remove_take(ui, i))>"remove"</button>
+                    </li>
+                }).collect_view()}
+            </ol>
+            <label class="small"><input id="enroll-keep" type="checkbox"
+                prop:checked=move || ui.enroll_keep.get()
+                on:change=move |ev| ui.enroll_keep.set(event_target_checked(&ev)) />
+                " Keep the takes on this device (lets Mimimi rebuild the profile when its model is updated)"</label>
+            <p>
+                <button id="enroll-build" prop:disabled=move || !idle() || ui.takes.get().len() < MIN_CLIPS
+                    on:click=move |_| spawn_local(build(ui))>
+                    {move || format!("Enroll from {} take(s)", ui.takes.get().len())}
+                </button>
+            </p>
+            {move || ui.enroll_message.get().map(|m| view! { <p id="enroll-message" role="status">{m}</p> })}
+            <h3>"Your machines"</h3>
+            <ul id="profiles">
+                {move || ui.profiles.get().into_iter().map(|p| {
+                    let current = is_current(ui, &p);
+                    let (del, reb) = (p.name.clone(), p.name.clone());
+                    view! {
+                        <li data-name=p.name.clone()>
+                            {format!("{} ({}, {} takes, {}) ", p.name, p.machine_type, p.enrollment_scores.len(), p.created.get(..10).unwrap_or(""))}
+                            {(!current).then(|| view! {
+                                <span class="small">"made with another model: "
+                                    <button class="link rebuild" on:click=move |_| spawn_local(rebuild(ui, reb.clone()))>"rebuild from kept takes"</button>
+                                " "</span>
+                            })}
+                            <button class="link profile-delete" on:click=move |_| spawn_local(delete(ui, del.clone()))>"delete"</button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <div class="inputs">
+                <button id="profiles-export" class="secondary" prop:disabled=move || ui.profiles.get().is_empty()
+                    on:click=move |_| export(ui)>"Save machines to a file"</button>
+                <label class="button secondary" for="profiles-import">"Load machines from a file"</label>
+                <input id="profiles-import" type="file" accept=".json,application/json" class="visually-hidden"
+                    on:change=move |ev| {
+                        let input: web_sys::HtmlInputElement = event_target(&ev);
+                        if let Some(file) = input.files().and_then(|f| f.get(0)) {
+                            spawn_local(import(ui, file));
+                        }
+                        input.set_value("");
+                    } />
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,316 @@
+//! The history of checks, kept on the device: every check with its time, machine, score,
+//! threshold, verdict and backend (and its audio if the user opts in). Per machine: a list and
+//! a trend of scores over time against the threshold. Export as CSV; delete one check, one
+//! machine's checks, or everything.
+
+use crate::analyze::Analysis;
+use crate::store;
+use crate::{Ui, runtime};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use mimimi_dsp::Audio;
+use mimimi_dsp::wav::{SampleFormat, encode_wav};
+use serde::{Deserialize, Serialize};
+
+/// One check as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    /// When (ISO 8601, UTC).
+    pub time: String,
+    /// The machine as shown ("fan · ID 06", "fan · Pump 3 (enrolled)").
+    pub machine: String,
+    /// What was checked (file name, "The recording", example).
+    pub source: String,
+    /// The clip's score.
+    pub score: f64,
+    /// The threshold it was judged against.
+    pub threshold: f64,
+    /// The verdict.
+    pub anomalous: bool,
+    /// The backend that computed it.
+    pub backend: String,
+    /// Whether its audio is kept (under the same key in the audio store).
+    pub audio: bool,
+}
+
+/// Records a finished check (and its audio if the user opted in).
+pub async fn record(ui: Ui, analysis: &Analysis, source: &str, audio: &Audio) {
+    let time: String = js_sys::Date::new_0().to_iso_string().into();
+    let n = runtime(|r| {
+        r.checks_made += 1;
+        r.checks_made
+    });
+    // Time first so that keys sort chronologically; the counter keeps them unique.
+    let key = format!("{time}#{n:04}");
+    let keep_audio = ui.keep_audio.get_untracked();
+    let check = Check {
+        time,
+        machine: analysis.machine.clone(),
+        source: source.to_string(),
+        score: analysis.verdict.score,
+        threshold: analysis.verdict.threshold,
+        anomalous: analysis.verdict.anomalous,
+        backend: analysis.backend.label().to_string(),
+        audio: keep_audio,
+    };
+    let mut result = store::put_json(store::HISTORY, &key, &check).await;
+    if keep_audio && result.is_ok() {
+        result =
+            store::put_bytes(store::AUDIO, &key, &encode_wav(audio, SampleFormat::Pcm16)).await;
+    }
+    match result {
+        Ok(()) => {
+            ui.history.update(|h| h.push((key, check.clone())));
+            ui.history_machine.set(check.machine);
+        }
+        Err(e) => ui
+            .history_message
+            .set(Some(format!("This check was not saved: {e}"))),
+    }
+}
+
+/// Loads the stored history at start-up.
+pub async fn load(ui: Ui) {
+    match store::all_json::<Check>(store::HISTORY).await {
+        Ok((checks, damaged)) => {
+            if !damaged.is_empty() {
+                ui.history_message.set(Some(format!(
+                    "{} stored checks could not be read and were skipped.",
+                    damaged.len()
+                )));
+            }
+            if let Some((_, last)) = checks.last() {
+                ui.history_machine.set(last.machine.clone());
+            }
+            ui.history.set(checks);
+        }
+        Err(e) => ui.history_message.set(Some(e)),
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The checks as CSV, oldest first.
+pub fn csv(checks: &[(String, Check)]) -> String {
+    let mut out = String::from("time,machine,source,score,threshold,verdict,backend\n");
+    for (_, c) in checks {
+        out += &format!(
+            "{},{},{},{},{},{},{}\n",
+            c.time,
+            csv_field(&c.machine),
+            csv_field(&c.source),
+            c.score,
+            c.threshold,
+            if c.anomalous { "anomalous" } else { "normal" },
+            csv_field(&c.backend)
+        );
+    }
+    out
+}
+
+/// Deletes the checks with these keys (and their audio).
+async fn delete_keys(ui: Ui, keys: Vec<String>) {
+    for key in &keys {
+        let result = async {
+            store::delete(store::HISTORY, key).await?;
+            store::delete(store::AUDIO, key).await
+        }
+        .await;
+        if let Err(e) = result {
+            ui.history_message.set(Some(e));
+            return;
+        }
+    }
+    ui.history.update(|h| h.retain(|(k, _)| !keys.contains(k)));
+}
+
+/// Offers a kept clip as a WAV download.
+async fn save_audio(ui: Ui, key: String) {
+    match store::get_bytes(store::AUDIO, &key).await {
+        Ok(Some(bytes)) => {
+            let name = format!(
+                "mimimi-check-{}.wav",
+                key.get(..19).unwrap_or(&key).replace(':', "-")
+            );
+            store::download(&name, "audio/wav", &bytes);
+        }
+        Ok(None) => ui
+            .history_message
+            .set(Some("That check's audio is gone.".into())),
+        Err(e) => ui.history_message.set(Some(e)),
+    }
+}
+
+/// Scores over time as a small SVG: score ÷ threshold on a log scale, the threshold as a
+/// dashed line, anomalous checks in red.
+fn trend(checks: &[(String, Check)]) -> impl IntoView + use<> {
+    let (w, h) = (300.0, 80.0);
+    let n = checks.len();
+    let y = |ratio: f64| {
+        let v = ratio.clamp(1e-2, 1e2).log10(); // −2 … 2
+        h / 2.0 - v / 2.0 * (h / 2.0 - 4.0)
+    };
+    let x = |i: usize| {
+        if n <= 1 {
+            w / 2.0
+        } else {
+            6.0 + i as f64 * (w - 12.0) / (n - 1) as f64
+        }
+    };
+    let points: Vec<(f64, f64, bool)> = checks
+        .iter()
+        .enumerate()
+        .map(|(i, (_, c))| (x(i), y(c.score / c.threshold), c.anomalous))
+        .collect();
+    let line: String = points
+        .iter()
+        .map(|(x, y, _)| format!("{x:.1},{y:.1} "))
+        .collect();
+    view! {
+        <svg id="trend" viewBox=format!("0 0 {w} {h}") preserveAspectRatio="none" role="img"
+            aria-label=format!("Scores of {n} checks over time against the threshold")>
+            <line class="threshold" x1="0" x2=w y1=h / 2.0 y2=h / 2.0></line>
+            <polyline class="trend-line" points=line></polyline>
+            {points.into_iter().map(|(x, y, bad)| view! {
+                <circle class=if bad { "dot bad" } else { "dot ok" } cx=x cy=y r="3"></circle>
+            }).collect_view()}
+        </svg>
+    }
+}
+
+/// The history section.
+pub fn panel(ui: Ui) -> impl IntoView {
+    let confirm_all = RwSignal::new(false);
+    let machines = move || {
+        let mut m: Vec<String> = ui
+            .history
+            .get()
+            .into_iter()
+            .map(|(_, c)| c.machine)
+            .collect();
+        m.sort();
+        m.dedup();
+        m
+    };
+    let shown = move || {
+        let machine = ui.history_machine.get();
+        ui.history
+            .get()
+            .into_iter()
+            .filter(|(_, c)| c.machine == machine)
+            .collect::<Vec<_>>()
+    };
+    view! {
+        <section aria-label="History" class="card" id="history">
+            <h2>"History"</h2>
+            <label class="small"><input id="history-keep-audio" type="checkbox"
+                prop:checked=move || ui.keep_audio.get()
+                on:change=move |ev| ui.keep_audio.set(event_target_checked(&ev)) />
+                " Also keep the audio of each check on this device"</label>
+            {move || if ui.history.get().is_empty() {
+                view! { <p class="small" id="history-empty">"No checks yet. Every check is kept here, on this device only."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="row">
+                        <label>"Machine "
+                            <select id="history-machine" prop:value=move || ui.history_machine.get()
+                                on:change=move |ev| ui.history_machine.set(event_target_value(&ev))>
+                                {machines().into_iter().map(|m| view! { <option value=m.clone()>{m.clone()}</option> }).collect_view()}
+                            </select>
+                        </label>
+                    </div>
+                    {move || trend(&shown())}
+                    <ol id="history-list" reversed>
+                        {move || shown().into_iter().rev().map(|(key, c)| {
+                            let (del, audio_key) = (key.clone(), key.clone());
+                            view! {
+                                <li class=if c.anomalous { "bad" } else { "ok" }>
+                                    {format!("{} · {} · {} · score {:.4} / threshold {:.4} · {} ",
+                                        c.time.get(..19).unwrap_or(&c.time).replace('T', " "),
+                                        if c.anomalous { "sounds wrong" } else { "normal" },
+                                        c.source, c.score, c.threshold, c.backend)}
+                                    {c.audio.then(|| view! {
+                                        <button class="link history-audio" on:click=move |_| spawn_local(save_audio(ui, audio_key.clone()))>"audio"</button>
+                                    })}
+                                    <button class="link history-delete" aria-label="Delete this check"
+                                        on:click=move |_| spawn_local(delete_keys(ui, vec![del.clone()]))>"delete"</button>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ol>
+                    <div class="inputs">
+                        <button id="history-csv" class="secondary"
+                            on:click=move |_| store::download("mimimi-history.csv", "text/csv", csv(&ui.history.get_untracked()).as_bytes())>
+                            "Export CSV"</button>
+                        <button id="history-delete-machine" class="secondary"
+                            on:click=move |_| spawn_local(delete_keys(ui, shown().into_iter().map(|(k, _)| k).collect()))>
+                            "Delete this machine's checks"</button>
+                    </div>
+                }.into_any()
+            }}
+            {move || ui.history_message.get().map(|m| view! { <p class="small" role="status">{m}</p> })}
+            <h3>"Data on this device"</h3>
+            <p class="small">"Enrolled machines, kept takes and the history stay in this browser until you delete them."</p>
+            <button id="clear-data" class="stop"
+                on:click=move |_| {
+                    if confirm_all.get_untracked() {
+                        confirm_all.set(false);
+                        spawn_local(clear_all(ui));
+                    } else {
+                        confirm_all.set(true);
+                    }
+                }>
+                {move || if confirm_all.get() { "Really delete everything? Press again" } else { "Delete all data on this device" }}
+            </button>
+        </section>
+    }
+}
+
+/// Deletes every stored profile, kept take, check and audio.
+pub async fn clear_all(ui: Ui) {
+    for s in store::ALL {
+        if let Err(e) = store::clear(s).await {
+            ui.history_message.set(Some(e));
+            return;
+        }
+    }
+    ui.history.set(Vec::new());
+    ui.profiles.set(Vec::new());
+    ui.takes.set(Vec::new());
+    runtime(|r| r.takes.clear());
+    let dir = ui.machine_type.get_untracked();
+    ui.select(&dir, None);
+    ui.history_message
+        .set(Some("All data on this device was deleted.".into()));
+    ui.finished.update(|n| *n += 1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_what_needs_quoting() {
+        let c = Check {
+            time: "2026-11-30T01:00:00.000Z".into(),
+            machine: "fan · Pump \"3\", hall B (enrolled)".into(),
+            source: "a.wav".into(),
+            score: 0.5,
+            threshold: 1.0,
+            anomalous: false,
+            backend: "CPU".into(),
+            audio: false,
+        };
+        let text = csv(&[("k".into(), c)]);
+        assert_eq!(
+            text.lines().nth(1).unwrap(),
+            "2026-11-30T01:00:00.000Z,\"fan · Pump \"\"3\"\", hall B (enrolled)\",a.wav,0.5,1,normal,CPU"
+        );
+    }
+}
