@@ -101,7 +101,11 @@ test('enroll by upload, check, history, export → delete all → import', { tim
 
     await enrollFromFiles(page, NAME, takes);
     assert.equal(await page.inputValue('#machine-id'), `profile:${NAME}`);
+    await page.check('#history-keep-audio');
     const first = await checkClips(page, 'after enrollment');
+    // Audio kept on request, and given back as a WAV file.
+    assert.equal(await page.locator('.history-audio').count(), 2);
+    assert.ok((await download(page, '.history-audio >> nth=0')).startsWith('RIFF'));
     assert.match(await page.textContent('#result'), /Fan 8, hall B \(enrolled\)/);
     await page.screenshot({ path: join(ROOT, 'tests/e2e/screenshots/enrolled-360x740.png'), fullPage: true });
 
@@ -201,6 +205,22 @@ test('enroll and check through the (fake) microphone; offline after the first vi
         `recorded ${c.kind}: page score ${await page.textContent('#score')} / ${await page.textContent('#threshold')}, trainer ${c.score}`);
       if (c !== clips.at(-1)) await context.close();
     }
+
+    // A new deployment: its service worker installs in the background, the page offers a
+    // reload, and after it only the new deployment's cache is left.
+    await page.waitForSelector('main[data-offline-ready="true"]', { timeout: 120_000 });
+    const cacheNames = () => page.evaluate(() => caches.keys().then((k) => k.filter((n) => /^mimimi-[0-9a-f]/.test(n))));
+    const [old] = await cacheNames();
+    const sw = readFileSync(join(ROOT, 'dist/sw.js'), 'utf8');
+    const version = sw.match(/const VERSION = '([0-9a-f]+)';/)[1];
+    assert.equal(old, `mimimi-${version}`);
+    own.overrides.set('/sw.js', sw.replace(`const VERSION = '${version}'`, `const VERSION = '${version}0'`));
+    await page.evaluate(() => navigator.serviceWorker.getRegistration().then((r) => r.update()));
+    await page.waitForSelector('#update-reload', { timeout: 120_000 });
+    await Promise.all([page.waitForNavigation(), page.click('#update-reload')]);
+    await page.waitForSelector('#machine-type option', { state: 'attached' });
+    assert.deepEqual(await cacheNames(), [`mimimi-${version}0`]);
+    assert.equal(await page.locator('#profiles li').count(), 1, 'the update keeps the enrolled machine');
 
     // Offline: the service worker has cached the app; stop the server and cut the network.
     await page.waitForSelector('main[data-offline-ready="true"]', { timeout: 120_000 });

@@ -15,11 +15,18 @@ const TYPES = {
   '.webmanifest': 'application/manifest+json', '.png': 'image/png',
 };
 
-/** Serves dist/ on a free port of 127.0.0.1 (or `port`). Resolves to { url, close }. */
-export async function serveDist(port = 0) {
+/** Serves dist/ on a free port of 127.0.0.1. Resolves to { url, close, overrides }: a Map
+ * from a path such as `/sw.js` to the body served instead of the file (a new deployment). */
+export async function serveDist() {
+  const overrides = new Map();
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
     let file = join(DIST, path);
+    if (overrides.has(path)) {
+      res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' });
+      res.end(overrides.get(path));
+      return;
+    }
     try {
       if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
       const body = await readFile(file);
@@ -29,10 +36,11 @@ export async function serveDist(port = 0) {
       res.writeHead(404).end('not found');
     }
   });
-  await new Promise((ok) => server.listen(port, '127.0.0.1', ok));
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   const { port: bound } = server.address();
   return {
     url: `http://127.0.0.1:${bound}/`,
+    overrides,
     close: () => { server.closeAllConnections(); return new Promise((ok) => server.close(ok)); },
   };
 }
