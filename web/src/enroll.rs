@@ -6,6 +6,7 @@
 //! clips.
 
 use crate::analyze::{Clip, embed};
+use crate::catalog::Entry;
 use crate::store;
 use crate::{Ui, ensure_model, on_engine, runtime};
 use leptos::prelude::*;
@@ -257,22 +258,17 @@ pub async fn load(ui: Ui) {
     }
 }
 
-/// The model directory whose model made `profile`, if the page still has that model.
-fn model_dir_of(ui: Ui, profile: &Profile) -> Option<String> {
-    ui.entries
-        .get_untracked()
-        .into_iter()
-        .find(|e| e.manifest.weights.sha256 == profile.model_sha256)
-        .map(|e| e.dir)
-}
-
-/// The model directory of `profile`'s machine type, whatever model made it.
-fn type_dir_of(ui: Ui, profile: &Profile) -> Option<String> {
+/// The page's model of `profile`'s machine type, whatever model made the profile.
+fn model_of_type(ui: Ui, profile: &Profile) -> Option<Entry> {
     ui.entries
         .get_untracked()
         .into_iter()
         .find(|e| e.manifest.machine_type == profile.machine_type)
-        .map(|e| e.dir)
+}
+
+/// Whether `profile` works with the model the page has for its type.
+pub fn is_current(ui: Ui, profile: &Profile) -> bool {
+    model_of_type(ui, profile).is_some_and(|e| e.manifest.weights.sha256 == profile.model_sha256)
 }
 
 /// Deletes an enrolled machine, its kept clips and its selection.
@@ -310,10 +306,12 @@ pub async fn rebuild(ui: Ui, name: String) {
             .into_iter()
             .find(|p| p.name == name)
             .ok_or("that machine is gone")?;
-        let dir = type_dir_of(ui, &old).ok_or(format!(
-            "the page has no {} model any more",
-            old.machine_type
-        ))?;
+        let dir = model_of_type(ui, &old)
+            .ok_or(format!(
+                "the page has no {} model any more",
+                old.machine_type
+            ))?
+            .dir;
         let mut takes = Vec::new();
         for key in store::keys(store::CLIPS).await? {
             if key.starts_with(&format!("{name}/"))
@@ -373,21 +371,13 @@ pub async fn import(ui: Ui, file: web_sys::File) {
         }
         let (mut added, mut refused) = (Vec::new(), Vec::new());
         for profile in parsed.profiles {
-            let usable = model_dir_of(ui, &profile).map(|_| ()).ok_or_else(|| {
-                let sha = type_dir_of(ui, &profile)
-                    .and_then(|dir| {
-                        ui.entries
-                            .get_untracked()
-                            .into_iter()
-                            .find(|e| e.dir == dir)
-                            .map(|e| e.manifest.weights.sha256)
-                    })
-                    .unwrap_or_default();
-                profile
-                    .usable_with(&sha)
-                    .err()
-                    .unwrap_or_else(|| "its model is not on this page".into())
-            });
+            let usable = match model_of_type(ui, &profile) {
+                None => Err(format!(
+                    "\"{}\" is a {} and this page has no {} model",
+                    profile.name, profile.machine_type, profile.machine_type
+                )),
+                Some(entry) => profile.usable_with(&entry.manifest.weights.sha256),
+            };
             let taken = ui
                 .profiles
                 .get_untracked()
@@ -420,11 +410,6 @@ pub async fn import(ui: Ui, file: web_sys::File) {
         Err(e) => ui.enroll_message.set(Some(e)),
     }
     ui.finished.update(|n| *n += 1);
-}
-
-/// Whether `profile` works with the model the page has for its type.
-pub fn is_current(ui: Ui, profile: &Profile) -> bool {
-    model_dir_of(ui, profile).is_some()
 }
 
 /// The "New machine" section and the list of enrolled machines.
