@@ -179,7 +179,12 @@ test('enroll and check through the (fake) microphone; offline after the first vi
       await page.waitForFunction((n) => document.querySelectorAll('#enroll-takes li').length === n, i);
       await page.fill('#duration', '6');
       await page.dispatchEvent('#duration', 'change');
-      await finished(page, () => page.click('#enroll-record'), 60_000);
+      // While a take records, its Stop button and level meter are next to the takes.
+      await finished(page, async () => {
+        await page.click('#enroll-record');
+        await page.waitForSelector('#enroll-stop', { timeout: 30_000 });
+        await page.waitForSelector('#enroll-level', { state: 'attached' });
+      }, 60_000);
       assert.equal(await page.locator('#enroll-takes li').count(), i + 1, await page.textContent('#enroll').catch(() => ''));
       if (i < takes.length - 1) await context.close();
     }

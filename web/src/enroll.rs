@@ -440,7 +440,7 @@ pub fn panel(ui: Ui) -> impl IntoView {
             </div>
             <div class="inputs">
                 {move || match ui.recording.get() {
-                    Some(_) => ().into_any(),
+                    Some(state) => crate::view::recording_controls(state, "enroll-stop", "enroll-level").into_any(),
                     None => view! {
                         <button id="enroll-record" prop:disabled=move || !idle()
                             on:click=move |_| spawn_local(crate::record(ui, crate::Purpose::Enroll))>"Record a take"</button>

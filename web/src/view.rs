@@ -66,6 +66,23 @@ pub fn machine_picker(ui: Ui) -> impl IntoView {
     }
 }
 
+/// Stop button with the time left and the level meter of a recording in progress (elapsed
+/// and target seconds, peak level); `stop_id` and `level_id` name the elements.
+pub fn recording_controls(
+    (elapsed, target, level): (f64, f64, f32),
+    stop_id: &'static str,
+    level_id: &'static str,
+) -> impl IntoView {
+    view! {
+        <button id=stop_id class="stop" on:click=move |_| {
+            // `record` ends the recording (and checks or keeps it) at its next look.
+            runtime(|r| r.stop_requested = true);
+        }>{format!("Stop ({:.0} s left)", (target - elapsed).max(0.0).ceil())}</button>
+        <meter id=level_id aria-label="Microphone level" min="0" max="1" low="0.05" high="0.9"
+            optimum="0.5" value={level as f64}></meter>
+    }
+}
+
 /// Upload, record, examples.
 pub fn input_panel(ui: Ui) -> impl IntoView {
     let idle = move || ui.busy.get().is_none() && ui.recording.get().is_none();
@@ -89,14 +106,7 @@ pub fn input_panel(ui: Ui) -> impl IntoView {
                         <button id="record" prop:disabled=move || !idle()
                             on:click=move |_| spawn_local(record(ui, Purpose::Check))>"Record"</button>
                     }.into_any(),
-                    Some((elapsed, target, level)) => view! {
-                        <button id="stop" class="stop" on:click=move |_| {
-                            // `record` ends the recording and checks it at its next look.
-                            runtime(|r| r.stop_requested = true);
-                        }>{format!("Stop ({:.0} s left)", (target - elapsed).max(0.0).ceil())}</button>
-                        <meter id="level" aria-label="Microphone level" min="0" max="1" low="0.05" high="0.9"
-                            optimum="0.5" value={level as f64}></meter>
-                    }.into_any(),
+                    Some(state) => recording_controls(state, "stop", "level").into_any(),
                 }}
                 <label class="small">"Length "
                     <input id="duration" type="number" min="3" max="60" step="1" inputmode="numeric"
