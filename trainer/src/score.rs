@@ -4,7 +4,7 @@ use crate::data::prepare_file;
 use mimimi_dsp::FrontEnd;
 use mimimi_model::embedding::embed_clip;
 use mimimi_model::score::{ClipScore, Verdict, score_clip};
-use mimimi_model::{Device, ModelFiles};
+use mimimi_model::{Device, ModelFiles, Profile};
 use std::path::PathBuf;
 
 /// What a file is scored against.
@@ -13,6 +13,14 @@ pub enum Against {
     Id(String),
     /// An enrolled machine's profile file.
     Profile(PathBuf),
+}
+
+/// How windows are scored, once `Against` is resolved against the model.
+enum Scorer {
+    /// The network's cross-entropy against this class.
+    Class(usize),
+    /// Distance from an enrolled machine's profile.
+    Profile(Box<Profile>),
 }
 
 /// Scores each file; prints a line (or a JSON line) per file and the per-window scores.
@@ -26,20 +34,18 @@ pub fn run(
     files: Vec<PathBuf>,
 ) -> Result<bool, String> {
     let model = ModelFiles::load(&model).map_err(|e| e.to_string())?;
-    let (id, class, profile) = match &against {
-        Against::Id(id) => (
-            id.clone(),
-            Some(model.manifest.class_of(id).map_err(|e| e.to_string())?),
-            None,
-        ),
-        Against::Profile(path) => {
-            let p = crate::enroll::load_profile(path, &model)?;
-            (p.name.clone(), None, Some(p))
+    // The name printed, how windows are scored, and the threshold.
+    let (id, scorer, threshold) = match against {
+        Against::Id(id) => {
+            let class = model.manifest.class_of(&id).map_err(|e| e.to_string())?;
+            let threshold = model.manifest.threshold_of(&id).ok();
+            (id, Scorer::Class(class), threshold)
         }
-    };
-    let threshold = match &profile {
-        Some(p) => Some(p.threshold),
-        None => model.manifest.threshold_of(&id).ok(),
+        Against::Profile(path) => {
+            let p = crate::enroll::load_profile(&path, &model)?;
+            let (name, threshold) = (p.name.clone(), p.threshold);
+            (name, Scorer::Profile(Box::new(p)), Some(threshold))
+        }
     };
     let device = Device::flex();
     let network = model.network(&device).map_err(|e| e.to_string())?;
@@ -49,11 +55,10 @@ pub fn run(
     let mut all_ok = true;
     for file in files {
         let result = prepare_file(&file, &frontend, channel).and_then(|prepared| {
-            match (&profile, class) {
-                (Some(p), _) => embed_clip(&p.embedding, &network, &prepared, &device)
+            match &scorer {
+                Scorer::Profile(p) => embed_clip(&p.embedding, &network, &prepared, &device)
                     .map(|rows| ClipScore::from_windows(p.window_scores(&rows))),
-                (None, Some(class)) => score_clip(&network, &prepared, class, &device),
-                (None, None) => unreachable!("an ID or a profile"),
+                Scorer::Class(class) => score_clip(&network, &prepared, *class, &device),
             }
             .map_err(|e| format!("{}: {e}", file.display()))
         });

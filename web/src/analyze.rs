@@ -138,6 +138,15 @@ pub async fn embed(
     .await
 }
 
+/// How windows are scored, once the judge is resolved against the model.
+#[derive(Clone, Copy)]
+enum Scorer<'a> {
+    /// The network's cross-entropy against this class.
+    Class(usize),
+    /// Distance from an enrolled machine's profile.
+    Profile(&'a Profile),
+}
+
 /// One batch of windows queued on the device.
 enum Queued<'a> {
     /// The network's scores against a machine ID.
@@ -171,16 +180,16 @@ pub async fn analyze(
     progress: &dyn Fn(usize, usize),
 ) -> Result<Analysis, String> {
     let manifest = &model.manifest;
-    let (class, threshold, machine) = match judge {
+    let (scorer, threshold, machine) = match judge {
         Judge::Id(id) => (
-            Some(manifest.class_of(id).map_err(|e| e.to_string())?),
+            Scorer::Class(manifest.class_of(id).map_err(|e| e.to_string())?),
             manifest.threshold_of(id).map_err(|e| e.to_string())?,
             format!("{} · ID {id}", manifest.machine_type),
         ),
         Judge::Profile(p) => {
             p.usable_with(&manifest.weights.sha256)?;
             (
-                None,
+                Scorer::Profile(p),
                 p.threshold,
                 format!("{} · {} (enrolled)", p.machine_type, p.name),
             )
@@ -209,16 +218,15 @@ pub async fn analyze(
     let scores = batched(&prepared.windows, backend, progress, |windows| {
         let spectrogram = &prepared.spectrogram;
         // Queue the batch now (synchronously), read it back in the future.
-        let queued = match (judge, class) {
-            (Judge::Profile(p), _) => Queued::Features(
+        let queued = match scorer {
+            Scorer::Profile(p) => Queued::Features(
                 p,
                 p.embedding
                     .embed_windows(network, spectrogram, windows, device),
             ),
-            (Judge::Id(_), Some(class)) => {
+            Scorer::Class(class) => {
                 Queued::Scores(score_windows(network, spectrogram, windows, class, device))
             }
-            (Judge::Id(_), None) => unreachable!("an ID has a class"),
         };
         queued.read()
     })

@@ -155,22 +155,21 @@ impl Ui {
         self.finished.update(|n| *n += 1);
     }
 
-    /// Selects a machine type and its first ID (or `id` if it has it).
+    /// The model entry in directory `dir`.
+    fn entry_of(&self, dir: &str) -> Option<Entry> {
+        self.entries
+            .get_untracked()
+            .into_iter()
+            .find(|e| e.dir == dir)
+    }
+
+    /// Selects a machine type and its first ID (or `id` if it has it: one of the model's
+    /// classes, or an enrolled machine of the type).
     fn select(&self, dir: &str, id: Option<&str>) {
         self.machine_type.set(dir.to_string());
-        let classes = self
-            .entries
-            .get_untracked()
-            .into_iter()
-            .find(|e| e.dir == dir)
-            .map(|e| e.manifest.classes)
-            .unwrap_or_default();
-        let machine_type = self
-            .entries
-            .get_untracked()
-            .into_iter()
-            .find(|e| e.dir == dir)
-            .map(|e| e.manifest.machine_type)
+        let (classes, machine_type) = self
+            .entry_of(dir)
+            .map(|e| (e.manifest.classes, e.manifest.machine_type))
             .unwrap_or_default();
         let enrolled = |id: &str| {
             id.strip_prefix(PROFILE_PREFIX).is_some_and(|name| {
@@ -192,10 +191,7 @@ impl Ui {
 /// The files of the model in `dir`, downloading (with progress) and verifying them if needed.
 async fn ensure_model(ui: Ui, dir: &str) -> Result<(Entry, ModelFiles), String> {
     let entry = ui
-        .entries
-        .get_untracked()
-        .into_iter()
-        .find(|e| e.dir == dir)
+        .entry_of(dir)
         .ok_or("No model is loaded: the page's model files are missing.")?;
     if let Some(files) = runtime(|r| r.models.get(&entry.dir).cloned()) {
         return Ok((entry, files));
