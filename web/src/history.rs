@@ -231,10 +231,12 @@ pub fn panel(ui: Ui) -> impl IntoView {
                             let (del, audio_key) = (key.clone(), key.clone());
                             view! {
                                 <li class=if c.anomalous { "bad" } else { "ok" }>
-                                    {format!("{} · {} · {} · score {:.4} / threshold {:.4} · {} ",
+                                    // The ratio reads the same whatever the scale of the scores
+                                    // (bundled models' thresholds are about 1e-4).
+                                    {format!("{} · {} · {} · {:.2}× threshold (score {:.3e}) · {} ",
                                         c.time.get(..19).unwrap_or(&c.time).replace('T', " "),
                                         if c.anomalous { "sounds wrong" } else { "normal" },
-                                        c.source, c.score, c.threshold, c.backend)}
+                                        c.source, c.score / c.threshold, c.score, c.backend)}
                                     {c.audio.then(|| view! {
                                         <button class="link history-audio" on:click=move |_| spawn_local(save_audio(ui, audio_key.clone()))>"audio"</button>
                                     })}
