@@ -14,8 +14,8 @@ import { writeWav, tone } from './wav.mjs';
 // The clips the page must score as the native trainer does, and the trainer's own numbers for
 // them (`trainer score --json`, the reference the page must agree with).
 const FIXTURES = [
-  { machine_type: 'fan', id: '06', path: 'web/assets/examples/fan_06_normal.wav' },
-  { machine_type: 'fan', id: '06', path: 'web/assets/examples/fan_06_anomalous.wav' },
+  { machine_type: 'fan', id: '02', path: 'web/assets/examples/fan_02_normal.wav' },
+  { machine_type: 'fan', id: '02', path: 'web/assets/examples/fan_02_anomalous.wav' },
 ];
 // The trainer binary that `cargo test --workspace` built (tests/run.sh runs that first; a
 // `cargo run -p trainer` would resolve other features and rebuild burn).

@@ -20,11 +20,14 @@ let takes;
 let clips;
 
 // A fan the bundled model never heard (unit 08; the model knows 00–06): five normal takes to
-// enroll it from, and one normal and one anomalous clip to check, 6 s each.
+// enroll it from, and one normal and one anomalous clip to check, 6 s each. The anomaly is a
+// blatant imbalance (strength 2): five 6 s takes do not make a profile that catches the
+// corpus's moderate one on this unit, and a fixture that is not caught proves nothing here.
 function fixtures() {
   rmSync(WORK, { recursive: true, force: true });
   execFileSync(TRAINER, ['synth', '--out', WORK, '--types', 'fan', '--ids', '08', '--train-per-id', '5',
-    '--test-normal-per-id', '1', '--test-anomaly-per-id', '1', '--seconds', '6', '--seed', '9']);
+    '--test-normal-per-id', '1', '--test-anomaly-per-id', '1', '--seconds', '6', '--seed', '9',
+    '--anomaly-strength', '2']);
   const dir = join(WORK, 'fan/train');
   takes = readdirSync(dir).sort().map((f) => join(dir, f));
   const profile = join(WORK, 'profile.json');
@@ -234,8 +237,9 @@ test('enroll and check through the (fake) microphone; offline after the first vi
     await page.reload();
     await page.waitForSelector('#machine-type option', { state: 'attached', timeout: 60_000 });
     assert.equal(await page.locator('#profiles li').count(), 1);
-    await enrollFromFiles(page, 'Fan 8 offline', takes.slice(0, 3));
-    await checkClips(page, 'offline', false);
+    // All five takes: the same profile as the trainer's, so the offline scores must match it.
+    await enrollFromFiles(page, 'Fan 8 offline', takes);
+    await checkClips(page, 'offline');
     assert.equal(await page.locator('#history-list li').count(), 2, 'the offline checks are in the history');
   } finally {
     await context?.close().catch(() => {});

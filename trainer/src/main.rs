@@ -107,8 +107,8 @@ enum Command {
         /// Random seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Scale of every anomaly's deviation from normal (1: full strength; smaller is
-        /// subtler and harder to detect).
+        /// Scale of every anomaly's deviation from normal (1: the documented moderate
+        /// strength; smaller is subtler, up to 2 is blatant, for demonstrations and tests).
         #[arg(long, default_value_t = 1.0)]
         anomaly_strength: f64,
     },
@@ -447,9 +447,10 @@ fn main() -> ExitCode {
             seed,
             anomaly_strength,
         } => {
-            if !(anomaly_strength > 0.0 && anomaly_strength <= 1.0) {
+            if !(anomaly_strength > 0.0 && anomaly_strength <= synth::MAX_ANOMALY_STRENGTH) {
                 return finish(Err(format!(
-                    "--anomaly-strength must be in (0, 1], got {anomaly_strength}"
+                    "--anomaly-strength must be in (0, {}], got {anomaly_strength}",
+                    synth::MAX_ANOMALY_STRENGTH
                 )));
             }
             let config = synth::SynthConfig {

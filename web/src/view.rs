@@ -171,6 +171,20 @@ fn draw(canvas: &web_sys::HtmlCanvasElement, picture: &Picture) {
 }
 
 /// Position 0..1 of `score` on a logarithmic scale centred on `threshold` (±2 decades).
+/// A score or threshold with six significant digits: a trained model's scores run from 1e-7
+/// to 10, and fixed decimals would print the small ones as 0.000001.
+fn significant(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let magnitude = x.abs().log10().floor() as i32;
+    if (-3..6).contains(&magnitude) {
+        format!("{x:.*}", (5 - magnitude).max(0) as usize)
+    } else {
+        format!("{x:.5e}")
+    }
+}
+
 fn scale_position(score: f64, threshold: f64) -> f64 {
     let ratio = (score.max(1e-12) / threshold.max(1e-12)).log10();
     ((ratio + 2.0) / 4.0).clamp(0.0, 1.0)
@@ -239,8 +253,8 @@ pub fn result(ui: Ui) -> impl IntoView {
                         <div class="threshold-mark"></div>
                     </div>
                     <p class="small">
-                        "Score " <output id="score">{format!("{:.6}", v.score)}</output>
-                        " · threshold " <output id="threshold">{format!("{:.6}", v.threshold)}</output>
+                        "Score " <output id="score">{significant(v.score)}</output>
+                        " · threshold " <output id="threshold">{significant(v.threshold)}</output>
                         " (scale: ÷100 … ×100 of the threshold)"
                     </p>
                     <h3>"Over time"</h3>
