@@ -4,7 +4,7 @@
 
 use crate::data::{Split, prepare_file, scan};
 use mimimi_dsp::FrontEnd;
-use mimimi_model::score::score_clip;
+use mimimi_model::score::{ScoreHeads, score_clip};
 use mimimi_model::threshold::ThresholdRule;
 use mimimi_model::{Device, ModelFiles};
 use std::path::Path;
@@ -13,9 +13,18 @@ use std::path::Path;
 /// the same files).
 pub const DEFAULT_SEED: u64 = 20_261_128;
 
-/// Scores each ID's validation normals and writes the thresholds into the model's manifest.
-pub fn run(model_dir: &Path, data: &Path, seed: u64) -> Result<(), String> {
+/// Scores each ID's validation normals and writes the thresholds into the model's manifest,
+/// after switching it to the score rule `heads` if one is given.
+pub fn run(
+    model_dir: &Path,
+    data: &Path,
+    seed: u64,
+    heads: Option<ScoreHeads>,
+) -> Result<(), String> {
     let mut model = ModelFiles::load(model_dir).map_err(|e| e.to_string())?;
+    if let Some(heads) = heads {
+        model.manifest.score_heads = heads;
+    }
     let manifest = &model.manifest;
     let clips = scan(data, &manifest.machine_type, seed)?;
     let device = Device::flex();
@@ -31,7 +40,8 @@ pub fn run(model_dir: &Path, data: &Path, seed: u64) -> Result<(), String> {
             .filter(|c| &c.id == id && c.split == Split::Validation)
         {
             let prepared = prepare_file(&clip.path, &frontend, 0)?;
-            let s = score_clip(&network, &prepared, class, &device).map_err(|e| e.to_string())?;
+            let s = score_clip(&network, manifest.score_heads, &prepared, class, &device)
+                .map_err(|e| e.to_string())?;
             scores.push(s.score);
         }
         let threshold = rule.threshold(&scores).ok_or_else(|| {

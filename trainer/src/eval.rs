@@ -11,8 +11,8 @@ use crate::data::{Split, prepare_file, scan};
 use crate::metrics::{auc, pauc, precision_recall_f1, roc};
 use mimimi_dsp::FrontEnd;
 use mimimi_model::input::batch_from_windows;
-use mimimi_model::score::cross_entropy_against;
-use mimimi_model::{Device, ModelFiles, Network, Tensor};
+use mimimi_model::score::ScoreHeads;
+use mimimi_model::{Device, ModelFiles, Network, Outputs, Tensor};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -68,18 +68,18 @@ pub struct Report {
     pub mean_accuracy: f64,
 }
 
-/// From a clip's total-head logits `[windows, N]`: its score against `class` (the mean over
-/// the windows) and the class the head picks (argmax of the mean logits).
-pub fn judge_logits(total: Tensor<2>, class: usize) -> (f64, usize) {
+/// From a clip's heads `[windows, N]`: its score against `class` under `heads` (the mean over
+/// the windows) and the class the total head picks (argmax of its mean logits).
+pub fn judge_outputs(outputs: Outputs, heads: ScoreHeads, class: usize) -> (f64, usize) {
     let read = |t: Tensor<1>| -> Vec<f32> { t.into_data().convert::<f32>().try_to_vec().unwrap() };
-    let [windows, n] = total.dims();
-    let logits = read(total.clone().mean_dim(0).reshape([n]));
+    let [windows, n] = outputs.total.dims();
+    let logits = read(outputs.total.clone().mean_dim(0).reshape([n]));
     let picked = logits
         .iter()
         .enumerate()
         .max_by(|a, b| a.1.total_cmp(b.1))
         .map_or(0, |(i, _)| i);
-    let scores = read(cross_entropy_against(total, class));
+    let scores = read(heads.score(outputs, class));
     (
         scores.iter().map(|&s| f64::from(s)).sum::<f64>() / windows as f64,
         picked,
@@ -89,12 +89,13 @@ pub fn judge_logits(total: Tensor<2>, class: usize) -> (f64, usize) {
 /// Score against `class` and the class the total head picks, for a prepared clip.
 pub fn judge(
     network: &Network,
+    heads: ScoreHeads,
     prepared: &mimimi_dsp::Prepared,
     class: usize,
     device: &Device,
 ) -> (f64, usize) {
     let (re, im) = batch_from_windows(&prepared.spectrogram, &prepared.windows, device);
-    judge_logits(network.forward(re, im).total, class)
+    judge_outputs(network.forward(re, im), heads, class)
 }
 
 fn mean(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
@@ -118,7 +119,7 @@ pub fn evaluate(model_dir: &Path, data: &Path, seed: u64) -> Result<Report, Stri
             .filter(|c| &c.id == id && c.split == Split::Test)
         {
             let prepared = prepare_file(&clip.path, &frontend, 0)?;
-            let (score, picked) = judge(&network, &prepared, class, &device);
+            let (score, picked) = judge(&network, manifest.score_heads, &prepared, class, &device);
             if clip.anomalous {
                 anomalous.push(score);
             } else {

@@ -7,6 +7,7 @@ use crate::{Gate, Pad};
 use mimimi_dsp::{FrontEndConfig, PadMode, StftConfig};
 use mimimi_model::file::{Manifest, ModelFiles, Provenance, WeightsInfo, sha256_hex};
 use mimimi_model::reference::network_from_state_dict;
+use mimimi_model::score::ScoreHeads;
 use mimimi_model::{AttentionGate, Device};
 use std::path::Path;
 
@@ -72,6 +73,8 @@ pub fn run(
         frontend,
         thresholds: Default::default(),
         threshold_rule: "not calibrated: run `trainer calibrate --model DIR --data DIR`".into(),
+        // The reference's own score, so that an imported model scores as the reference does.
+        score_heads: ScoreHeads::Total,
         metrics: serde_json::json!({ "reference_checkpoint": ckpt.metadata }),
         provenance: Provenance {
             source: "trainer import --pytorch".into(),

@@ -20,6 +20,7 @@ mod train;
 use clap::{Parser, Subcommand, ValueEnum};
 use mimimi_model::ModelFiles;
 use mimimi_model::file::MANIFEST_FILE;
+use mimimi_model::score::ScoreHeads;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -41,6 +42,9 @@ struct Schedule {
     /// Random seed (split, initialisation, order, crops).
     #[arg(long, default_value_t = calibrate::DEFAULT_SEED)]
     seed: u64,
+    /// Heads whose cross-entropies make the anomaly score (the thresholds follow it).
+    #[arg(long, value_enum, default_value_t = ScoreHeadsArg::Sum)]
+    score_heads: ScoreHeadsArg,
 }
 
 impl Schedule {
@@ -59,6 +63,7 @@ impl Schedule {
             patience: 5,
             max_minutes: None,
             exclude_ids: Vec::new(),
+            score_heads: self.score_heads.into(),
         }
     }
 }
@@ -292,6 +297,9 @@ enum Command {
         /// Seed of the train/validation split.
         #[arg(long, default_value_t = calibrate::DEFAULT_SEED)]
         seed: u64,
+        /// Switch the model to this score rule before calibrating (default: keep its own).
+        #[arg(long, value_enum)]
+        score_heads: Option<ScoreHeadsArg>,
     },
     /// Write a model directory for the page: the manifest (thresholds included) and the
     /// weights as f32 or f16; prints the file sizes.
@@ -352,6 +360,24 @@ pub enum BackendArg {
     Wgpu,
     /// The CPU (burn's pure-Rust backend; the name the issue tracker uses).
     Ndarray,
+}
+
+/// Score rule on the command line ([`mimimi_model::score::ScoreHeads`]).
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ScoreHeadsArg {
+    /// The total head alone (the paper's and the reference's score).
+    Total,
+    /// The sum of the three heads' cross-entropies (the training objective).
+    Sum,
+}
+
+impl From<ScoreHeadsArg> for ScoreHeads {
+    fn from(arg: ScoreHeadsArg) -> Self {
+        match arg {
+            ScoreHeadsArg::Total => ScoreHeads::Total,
+            ScoreHeadsArg::Sum => ScoreHeads::Sum,
+        }
+    }
 }
 
 /// Evaluation method on the command line.
@@ -520,9 +546,12 @@ fn main() -> ExitCode {
             pad,
             gate,
         } => import::run(&pytorch, &machine_type, &ids, &out, pad, gate).map(|()| true),
-        Command::Calibrate { model, data, seed } => {
-            calibrate::run(&model, &data, seed).map(|()| true)
-        }
+        Command::Calibrate {
+            model,
+            data,
+            seed,
+            score_heads,
+        } => calibrate::run(&model, &data, seed, score_heads.map(Into::into)).map(|()| true),
         Command::Export { model, out, dtype } => export(&model, &out, &dtype).map(|()| true),
     };
     finish(result)

@@ -48,6 +48,7 @@ pub fn run(
         }
     };
     let device = Device::flex();
+    let heads = model.manifest.score_heads;
     let network = model.network(&device).map_err(|e| e.to_string())?;
     let mut config = model.manifest.frontend;
     config.examples.whole_clip |= whole_clip;
@@ -58,7 +59,7 @@ pub fn run(
             match &scorer {
                 Scorer::Profile(p) => embed_clip(&p.embedding, &network, &prepared, &device)
                     .map(|rows| ClipScore::from_windows(p.window_scores(&rows))),
-                Scorer::Class(class) => score_clip(&network, &prepared, *class, &device),
+                Scorer::Class(class) => score_clip(&network, heads, &prepared, *class, &device),
             }
             .map_err(|e| format!("{}: {e}", file.display()))
         });

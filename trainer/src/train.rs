@@ -23,7 +23,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mimimi_dsp::{FrontEnd, FrontEndConfig, Spectrogram, Window};
 use mimimi_model::file::{Manifest, ModelFiles, Provenance, WeightsInfo};
 use mimimi_model::input::batch_from_windows;
-use mimimi_model::score::loss;
+use mimimi_model::score::{ScoreHeads, loss};
 use mimimi_model::threshold::ThresholdRule;
 use mimimi_model::{Device, Network, NetworkConfig};
 use serde::{Deserialize, Serialize};
@@ -69,6 +69,8 @@ pub struct TrainConfig {
     /// Machine IDs left out entirely (to measure enrollment on a machine the network never
     /// heard).
     pub exclude_ids: Vec<String>,
+    /// The anomaly score the validation scores, and so the thresholds, are computed with.
+    pub score_heads: ScoreHeads,
 }
 
 /// One epoch's numbers.
@@ -140,6 +142,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
 /// Validation: mean loss, accuracy, and each clip's anomaly score against its own ID.
 fn validate(
     model: &Network,
+    heads: ScoreHeads,
     examples: &[Example],
     device: &Device,
 ) -> (f64, f64, Vec<(String, f64)>) {
@@ -153,7 +156,7 @@ fn validate(
         let l: f32 = loss(&out, &labels).into_scalar();
         loss_sum += f64::from(l) * ex.windows.len() as f64;
         windows += ex.windows.len();
-        let (score, picked) = crate::eval::judge_logits(out.total, ex.class);
+        let (score, picked) = crate::eval::judge_outputs(out, heads, ex.class);
         correct += usize::from(picked == ex.class);
         scores.push((ex.id.clone(), score));
     }
@@ -295,7 +298,7 @@ pub fn run(cfg: &TrainConfig) -> Result<Vec<EpochStats>, String> {
             ));
         }
         let examples_per_s = train.len() as f64 / start.elapsed().as_secs_f64();
-        let (val_loss, val_accuracy, val_scores) = validate(&model, &val, &device);
+        let (val_loss, val_accuracy, val_scores) = validate(&model, cfg.score_heads, &val, &device);
         bar.finish_with_message(format!(
             "loss {:.3} | val loss {val_loss:.3} acc {:.1} % | {examples_per_s:.1} ex/s",
             head_sums.iter().sum::<f64>() / batches.max(1) as f64,
@@ -394,6 +397,7 @@ fn export(
         frontend: *frontend,
         thresholds,
         threshold_rule: rule.describe(),
+        score_heads: cfg.score_heads,
         metrics: serde_json::json!({ "training": state.history }),
         provenance: Provenance {
             source: "trainer train".into(),

@@ -4,7 +4,7 @@
 use mimimi_dsp::wav::{SampleFormat, encode_wav};
 use mimimi_dsp::{Audio, FrontEnd, FrontEndConfig};
 use mimimi_model::file::{Manifest, ModelFiles, Provenance, WeightsInfo};
-use mimimi_model::score::score_clip;
+use mimimi_model::score::{ScoreHeads, score_clip};
 use mimimi_model::{Device, Network, NetworkConfig};
 use std::process::Command;
 
@@ -32,6 +32,7 @@ fn score_prints_the_library_score() {
         frontend: FrontEndConfig::default(),
         thresholds: [("02".to_string(), 0.5)].into(),
         threshold_rule: "test".into(),
+        score_heads: ScoreHeads::Sum,
         metrics: serde_json::Value::Null,
         provenance: Provenance::default(),
         weights: WeightsInfo::unwritten(),
@@ -74,7 +75,15 @@ fn score_prints_the_library_score() {
         .unwrap()
         .network(&device)
         .unwrap();
-    let want = score_clip(&net, &prepared, 1, &device).unwrap();
+    // The manifest's rule (the sum of the heads), not the total head alone.
+    let want = score_clip(&net, ScoreHeads::Sum, &prepared, 1, &device).unwrap();
+    let total = score_clip(&net, ScoreHeads::Total, &prepared, 1, &device).unwrap();
+    assert!(
+        want.score > total.score * 1.5,
+        "{} vs {}",
+        want.score,
+        total.score
+    );
     let got = line["score"].as_f64().unwrap();
     assert!(
         (got - want.score).abs() <= 1e-9 * want.score.abs().max(1.0),

@@ -25,9 +25,15 @@ fn selftest_assets_reproduce_the_reference_score() {
     config.examples.whole_clip = true;
     let prepared = FrontEnd::new(config).prepare(&audio, 0).unwrap();
     let device = Device::flex();
-    let score = score_clip(&files.network(&device).unwrap(), &prepared, 1, &device)
-        .unwrap()
-        .score;
+    let score = score_clip(
+        &files.network(&device).unwrap(),
+        files.manifest.score_heads,
+        &prepared,
+        1,
+        &device,
+    )
+    .unwrap()
+    .score;
     let want = f64::from(fixtures["b.anomaly_score"].data[0]);
     assert!(
         (score - want).abs() <= 1e-4 * want.max(1.0),

@@ -1,7 +1,7 @@
 //! An end-to-end tiny training run: a synthetic corpus, one epoch on the CPU, a model
 //! directory that loads and scores, and a resumed run that keeps the finished epoch.
 
-use mimimi_model::ModelFiles;
+use mimimi_model::{ModelFiles, ScoreHeads};
 use std::path::Path;
 
 mod common;
@@ -71,6 +71,35 @@ fn tiny_training_run_exports_a_model_that_scores_and_resumes() {
         2,
         "thresholds from the validation normals"
     );
+    // The thresholds belong to the model's score rule (by default the sum of the heads):
+    // `calibrate` with the run's seed sets the same ones; switched to the total head alone,
+    // the scores and so the thresholds are lower.
+    assert_eq!(files.manifest.score_heads, ScoreHeads::Sum);
+    let recalibrated = dir.join("recalibrated");
+    files.save(&recalibrated).unwrap();
+    let calibrate = |heads: &[&str]| {
+        let mut args = vec!["calibrate", "--model"];
+        let dir = s(&recalibrated);
+        args.extend([dir.as_str(), "--data", &data_arg, "--seed", "3"]);
+        args.extend(heads);
+        ok(trainer(&args));
+        ModelFiles::load(&recalibrated).unwrap().manifest
+    };
+    let same = calibrate(&[]);
+    let total = calibrate(&["--score-heads", "total"]);
+    assert_eq!(total.score_heads, ScoreHeads::Total);
+    for (id, t) in &files.manifest.thresholds {
+        let again = same.thresholds[id];
+        assert!(
+            (again - t).abs() <= 1e-4 * t,
+            "ID {id}: train {t}, calibrate {again}"
+        );
+        assert!(
+            total.thresholds[id] < 0.9 * t,
+            "ID {id}: total head {}, sum {t}",
+            total.thresholds[id]
+        );
+    }
     let clip = data.join("pump/test/anomaly_id_02_00000000.wav");
     let out = ok(trainer(&[
         "score",

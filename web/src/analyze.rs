@@ -224,9 +224,14 @@ pub async fn analyze(
                 p.embedding
                     .embed_windows(network, spectrogram, windows, device),
             ),
-            Scorer::Class(class) => {
-                Queued::Scores(score_windows(network, spectrogram, windows, class, device))
-            }
+            Scorer::Class(class) => Queued::Scores(score_windows(
+                network,
+                manifest.score_heads,
+                spectrogram,
+                windows,
+                class,
+                device,
+            )),
         };
         queued.read()
     })

@@ -125,9 +125,15 @@ async fn score_on(
     let prepared = FrontEnd::new(config)
         .prepare(audio, 0)
         .map_err(|e| e.to_string())?;
-    let score = score_clip_async(&network, &prepared, class, device)
-        .await
-        .map_err(|e| e.to_string())?;
+    let score = score_clip_async(
+        &network,
+        files.manifest.score_heads,
+        &prepared,
+        class,
+        device,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     Ok(score.score)
 }
 

@@ -4,6 +4,7 @@
 
 use crate::config::NetworkConfig;
 use crate::network::Network;
+use crate::score::ScoreHeads;
 use burn::module::Module;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, DType, Device, TensorData};
@@ -83,6 +84,10 @@ pub struct Manifest {
     /// How the thresholds were chosen (never from test labels).
     #[serde(default)]
     pub threshold_rule: String,
+    /// Which heads make the anomaly score the thresholds apply to (absent in manifests written
+    /// before the field existed: the total head).
+    #[serde(default)]
+    pub score_heads: ScoreHeads,
     /// Evaluation metrics the model was shipped with (free-form JSON, see the README).
     #[serde(default)]
     pub metrics: serde_json::Value,

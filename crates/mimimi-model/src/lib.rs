@@ -30,7 +30,7 @@ pub use file::{Manifest, ModelError, ModelFiles};
 pub use gaussian::Gaussian;
 pub use network::{Network, Outputs, Trace};
 pub use profile::{Enrollment, Profile};
-pub use score::{ClipScore, Verdict};
+pub use score::{ClipScore, ScoreHeads, Verdict};
 
 /// burn's tensor and device types, re-exported so that users of this crate need no direct burn
 /// dependency for the common path.

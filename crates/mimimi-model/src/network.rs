@@ -101,7 +101,7 @@ pub struct Outputs {
     pub magnitude: Tensor<2>,
     /// Head on the complex branch.
     pub complex: Tensor<2>,
-    /// Head on the attention-fused map; the anomaly score uses this one.
+    /// Head on the attention-fused map; the reference scores with this one alone.
     pub total: Tensor<2>,
 }
 

@@ -1,9 +1,10 @@
 //! Anomaly scores and the training loss.
 //!
-//! The score of an example for machine ID k is the cross-entropy of the total head against k,
-//! `logsumexp(logits) − logits[k]`: a clip the network cannot attribute to its own machine
-//! sounds unlike that machine's normal sound. A clip's score is the mean over its windows
-//! (deterministic; or one whole-clip pass, see [`mimimi_dsp::ExampleConfig`]).
+//! The score of an example for machine ID k is a cross-entropy against k,
+//! `logsumexp(logits) − logits[k]`, of the total head (the reference's score) or summed over
+//! the three heads (Mimimi's models; see [`ScoreHeads`]): a clip the network cannot attribute
+//! to its own machine sounds unlike that machine's normal sound. A clip's score is the mean
+//! over its windows (deterministic; or one whole-clip pass, see [`mimimi_dsp::ExampleConfig`]).
 
 use crate::input::batch_from_windows;
 use crate::network::{Network, Outputs};
@@ -45,6 +46,36 @@ pub fn loss(outputs: &Outputs, labels: &[usize]) -> Tensor<1> {
     cross_entropy(outputs.magnitude.clone(), labels)
         + cross_entropy(outputs.complex.clone(), labels)
         + cross_entropy(outputs.total.clone(), labels)
+}
+
+/// Which heads' cross-entropies make an example's anomaly score. Stored in each manifest,
+/// since a model's thresholds only hold for the rule they were calibrated with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ScoreHeads {
+    /// The total (attention-fused) head alone: the paper's and the reference's score, and
+    /// what a manifest without the field means (models written before the field existed,
+    /// imported checkpoints).
+    #[default]
+    Total,
+    /// The sum of the three heads' cross-entropies, i.e. the training objective of one
+    /// example. What `trainer train` writes: on synthetic corpora it ranks anomalies better
+    /// than the total head alone (README, "Quality").
+    Sum,
+}
+
+impl ScoreHeads {
+    /// The score `[B]` of each example of `outputs` against `class`.
+    pub fn score(self, outputs: Outputs, class: usize) -> Tensor<1> {
+        match self {
+            ScoreHeads::Total => cross_entropy_against(outputs.total, class),
+            ScoreHeads::Sum => {
+                cross_entropy_against(outputs.magnitude, class)
+                    + cross_entropy_against(outputs.complex, class)
+                    + cross_entropy_against(outputs.total, class)
+            }
+        }
+    }
 }
 
 /// The score of a clip against one machine ID.
@@ -94,18 +125,20 @@ impl Verdict {
 /// the browser in between so that it never freezes.
 pub fn score_windows(
     network: &Network,
+    heads: ScoreHeads,
     spectrogram: &Spectrogram,
     windows: &[Window],
     class: usize,
     device: &Device,
 ) -> Tensor<1> {
     let (re, im) = batch_from_windows(spectrogram, windows, device);
-    cross_entropy_against(network.forward(re, im).total, class)
+    heads.score(network.forward(re, im), class)
 }
 
 /// The score tensors of a prepared clip, one `[b]` tensor per batch of windows.
 fn window_score_batches(
     network: &Network,
+    heads: ScoreHeads,
     prepared: &Prepared,
     class: usize,
     device: &Device,
@@ -113,7 +146,7 @@ fn window_score_batches(
     prepared
         .windows
         .chunks(WINDOWS_PER_BATCH)
-        .map(|batch| score_windows(network, &prepared.spectrogram, batch, class, device))
+        .map(|batch| score_windows(network, heads, &prepared.spectrogram, batch, class, device))
         .collect()
 }
 
@@ -140,12 +173,13 @@ fn to_scores<E: std::fmt::Display>(data: Result<TensorData, E>) -> Result<Vec<f6
 /// Scores a prepared clip against machine ID `class` (blocking read-back; native use).
 pub fn score_clip(
     network: &Network,
+    heads: ScoreHeads,
     prepared: &Prepared,
     class: usize,
     device: &Device,
 ) -> Result<ClipScore, ReadError> {
     let mut scores = Vec::with_capacity(prepared.windows.len());
-    for batch in window_score_batches(network, prepared, class, device) {
+    for batch in window_score_batches(network, heads, prepared, class, device) {
         scores.extend(to_scores(batch.try_into_data())?);
     }
     Ok(ClipScore::from_windows(scores))
@@ -155,13 +189,52 @@ pub fn score_clip(
 /// WebGPU requires.
 pub async fn score_clip_async(
     network: &Network,
+    heads: ScoreHeads,
     prepared: &Prepared,
     class: usize,
     device: &Device,
 ) -> Result<ClipScore, ReadError> {
     let mut scores = Vec::with_capacity(prepared.windows.len());
-    for batch in window_score_batches(network, prepared, class, device) {
+    for batch in window_score_batches(network, heads, prepared, class, device) {
         scores.extend(read_scores(batch).await?);
     }
     Ok(ClipScore::from_windows(scores))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn logits(rows: &[[f32; 2]], device: &Device) -> Tensor<2> {
+        let flat: Vec<f32> = rows.iter().flatten().copied().collect();
+        Tensor::from_data(TensorData::new(flat, [rows.len(), 2]), device)
+    }
+
+    #[test]
+    fn the_rules_read_their_heads() {
+        let device = Device::flex();
+        let outputs = Outputs {
+            magnitude: logits(&[[0.0, 0.0]], &device),
+            complex: logits(&[[1.0, 0.0]], &device),
+            total: logits(&[[0.0, 2.0]], &device),
+        };
+        let read = |t: Tensor<1>| t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()[0];
+        // Cross-entropy against class 1: ln 2, ln(1 + e), ln(1 + e⁻²).
+        let (m, c, t) = (
+            2f32.ln(),
+            (1.0 + 1f32.exp()).ln(),
+            (1.0 + (-2f32).exp()).ln(),
+        );
+        let total = read(ScoreHeads::Total.score(outputs.clone(), 1));
+        let sum = read(ScoreHeads::Sum.score(outputs, 1));
+        assert!((total - t).abs() < 1e-6, "{total} vs {t}");
+        assert!((sum - (m + c + t)).abs() < 1e-6, "{sum} vs {}", m + c + t);
+    }
+
+    #[test]
+    fn manifests_without_the_rule_mean_the_total_head() {
+        assert_eq!(ScoreHeads::default(), ScoreHeads::Total);
+        let sum: ScoreHeads = serde_json::from_str("\"sum\"").unwrap();
+        assert_eq!(sum, ScoreHeads::Sum);
+    }
 }

@@ -71,6 +71,7 @@ fn manifest() -> Manifest {
         frontend: FrontEndConfig::default(),
         thresholds: [("00".to_string(), 1.5)].into(),
         threshold_rule: "test".into(),
+        score_heads: Default::default(),
         metrics: serde_json::json!({}),
         provenance: Provenance {
             source: "test".into(),
