@@ -114,10 +114,20 @@ pub fn evaluate(model_dir: &Path, data: &Path, seed: u64) -> Result<Report, Stri
     let mut ids = Vec::new();
     for (class, id) in manifest.classes.iter().enumerate() {
         let (mut normal, mut anomalous, mut correct) = (Vec::new(), Vec::new(), 0usize);
-        for clip in clips
+        let test: Vec<_> = clips
             .iter()
             .filter(|c| &c.id == id && c.split == Split::Test)
-        {
+            .collect();
+        if test.is_empty() {
+            // A class the model tells apart but the data has no test clips of (a model trained
+            // on more units than are tested): nothing to report, and no hole in the means.
+            eprintln!(
+                "machine ID {id}: no test clips in {}, left out",
+                data.display()
+            );
+            continue;
+        }
+        for clip in test {
             let prepared = prepare_file(&clip.path, &frontend, 0)?;
             let (score, picked) = judge(&network, manifest.score_heads, &prepared, class, &device);
             if clip.anomalous {

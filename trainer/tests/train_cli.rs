@@ -160,6 +160,33 @@ fn tiny_training_run_exports_a_model_that_scores_and_resumes() {
             .contains("| **mean** |")
     );
 
+    // A test set without one of the model's IDs: that ID is left out, the means stand.
+    let partial = dir.join("partial");
+    std::fs::create_dir_all(partial.join("pump/test")).unwrap();
+    for entry in std::fs::read_dir(data.join("pump/test")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        if name.contains("_id_02_") {
+            std::fs::copy(&path, partial.join("pump/test").join(name)).unwrap();
+        }
+    }
+    let partial_json = dir.join("partial.json");
+    let out = ok(trainer(&[
+        "eval",
+        "--data",
+        &s(&partial),
+        "--model",
+        &model_arg,
+        "--json",
+        &s(&partial_json),
+    ]));
+    assert!(!out.contains("| 00 |"), "{out}");
+    let eval: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&partial_json).unwrap()).unwrap();
+    assert_eq!(eval["ids"].as_array().unwrap().len(), 1);
+    assert_eq!(eval["ids"][0]["id"], "02");
+    assert!(eval["mean_auc"].as_f64().is_some(), "{eval}");
+
     // The f16 export: half the bytes, loads, and scores within f16 rounding of the f32 model.
     let f16 = dir.join("f16");
     let out = ok(trainer(&[
