@@ -12,7 +12,7 @@ use crate::metrics::{auc, pauc, precision_recall_f1, roc};
 use mimimi_dsp::FrontEnd;
 use mimimi_model::input::batch_from_windows;
 use mimimi_model::score::ScoreHeads;
-use mimimi_model::{Device, ModelFiles, Network, Outputs, Tensor};
+use mimimi_model::{ClipScore, Device, ModelFiles, Network, Outputs, Tensor};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -72,7 +72,7 @@ pub struct Report {
 /// the windows) and the class the total head picks (argmax of its mean logits).
 pub fn judge_outputs(outputs: Outputs, heads: ScoreHeads, class: usize) -> (f64, usize) {
     let read = |t: Tensor<1>| -> Vec<f32> { t.into_data().convert::<f32>().try_to_vec().unwrap() };
-    let [windows, n] = outputs.total.dims();
+    let [_, n] = outputs.total.dims();
     let logits = read(outputs.total.clone().mean_dim(0).reshape([n]));
     let picked = logits
         .iter()
@@ -80,10 +80,8 @@ pub fn judge_outputs(outputs: Outputs, heads: ScoreHeads, class: usize) -> (f64,
         .max_by(|a, b| a.1.total_cmp(b.1))
         .map_or(0, |(i, _)| i);
     let scores = read(heads.score(outputs, class));
-    (
-        scores.iter().map(|&s| f64::from(s)).sum::<f64>() / windows as f64,
-        picked,
-    )
+    let clip = ClipScore::from_windows(scores.into_iter().map(f64::from).collect());
+    (clip.score, picked)
 }
 
 /// Score against `class` and the class the total head picks, for a prepared clip.

@@ -232,7 +232,7 @@ pub fn panel(ui: Ui) -> impl IntoView {
                             view! {
                                 <li class=if c.anomalous { "bad" } else { "ok" }>
                                     // The ratio reads the same whatever the scale of the scores
-                                    // (bundled models' thresholds run from about 1e-6 to 1e-3).
+                                    // (bundled models' thresholds run from about 1e-3 to 4).
                                     {format!("{} · {} · {} · {:.2}× threshold (score {:.3e}) · {} ",
                                         c.time.get(..19).unwrap_or(&c.time).replace('T', " "),
                                         if c.anomalous { "sounds wrong" } else { "normal" },

@@ -170,7 +170,6 @@ fn draw(canvas: &web_sys::HtmlCanvasElement, picture: &Picture) {
     }
 }
 
-/// Position 0..1 of `score` on a logarithmic scale centred on `threshold` (±2 decades).
 /// A score or threshold with six significant digits: a trained model's scores run from 1e-7
 /// to 10, and fixed decimals would print the small ones as 0.000001.
 fn significant(x: f64) -> String {
@@ -185,6 +184,7 @@ fn significant(x: f64) -> String {
     }
 }
 
+/// Position 0..1 of `score` on a logarithmic scale centred on `threshold` (±2 decades).
 fn scale_position(score: f64, threshold: f64) -> f64 {
     let ratio = (score.max(1e-12) / threshold.max(1e-12)).log10();
     ((ratio + 2.0) / 4.0).clamp(0.0, 1.0)
