@@ -16,6 +16,8 @@ import { writeWav, tone } from './wav.mjs';
 const FIXTURES = [
   { machine_type: 'fan', id: '02', path: 'web/assets/examples/fan_02_normal.wav' },
   { machine_type: 'fan', id: '02', path: 'web/assets/examples/fan_02_anomalous.wav' },
+  // The pump model hears a power-law compressed spectrum: the page must compress it as well.
+  { machine_type: 'pump', id: '02', path: 'web/assets/examples/pump_02_anomalous.wav' },
 ];
 // The trainer binary that `cargo test --workspace` built (tests/run.sh runs that first; a
 // `cargo run -p trainer` would resolve other features and rebuild burn).

@@ -18,6 +18,7 @@ mod synth;
 mod train;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use mimimi_dsp::Normalization;
 use mimimi_model::ModelFiles;
 use mimimi_model::file::MANIFEST_FILE;
 use mimimi_model::score::ScoreHeads;
@@ -45,6 +46,11 @@ struct Schedule {
     /// Heads whose cross-entropies make the anomaly score (the thresholds follow it).
     #[arg(long, value_enum, default_value_t = ScoreHeadsArg::Sum)]
     score_heads: ScoreHeadsArg,
+    /// Compress the spectrum's magnitude by this power (0 < P ≤ 1, phase kept) before the
+    /// per-clip standardisation, so that weak bands count; without it, the reference's
+    /// linear spectrum.
+    #[arg(long, value_name = "P")]
+    compress: Option<f64>,
 }
 
 impl Schedule {
@@ -64,6 +70,13 @@ impl Schedule {
             max_minutes: None,
             exclude_ids: Vec::new(),
             score_heads: self.score_heads.into(),
+            normalization: match self.compress {
+                Some(exponent) => Normalization::PowerLawPerClip {
+                    exponent,
+                    eps: 1e-8,
+                },
+                None => Normalization::default(),
+            },
         }
     }
 }

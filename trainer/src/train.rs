@@ -20,7 +20,7 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use indicatif::{ProgressBar, ProgressStyle};
-use mimimi_dsp::{FrontEnd, FrontEndConfig, Spectrogram, Window};
+use mimimi_dsp::{FrontEnd, FrontEndConfig, Normalization, Spectrogram, Window};
 use mimimi_model::file::{Manifest, ModelFiles, Provenance, WeightsInfo};
 use mimimi_model::input::batch_from_windows;
 use mimimi_model::score::{ScoreHeads, loss};
@@ -71,6 +71,8 @@ pub struct TrainConfig {
     pub exclude_ids: Vec<String>,
     /// The anomaly score the validation scores, and so the thresholds, are computed with.
     pub score_heads: ScoreHeads,
+    /// How each clip's spectrogram is scaled (stored in the manifest's front end).
+    pub normalization: Normalization,
 }
 
 /// One epoch's numbers.
@@ -95,6 +97,9 @@ struct RunState {
     best_val_loss: Option<f64>,
     epochs_since_best: usize,
     history: Vec<EpochStats>,
+    /// The run's normalisation (absent in checkpoints of older runs: the default).
+    #[serde(default)]
+    normalization: Normalization,
 }
 
 struct Example {
@@ -189,7 +194,11 @@ pub fn run(cfg: &TrainConfig) -> Result<Vec<EpochStats>, String> {
             cfg.machine_type
         ));
     }
-    let frontend_config = FrontEndConfig::default();
+    cfg.normalization.validate()?;
+    let frontend_config = FrontEndConfig {
+        normalization: cfg.normalization,
+        ..FrontEndConfig::default()
+    };
     let frontend = FrontEnd::new(frontend_config);
     let of = |split| {
         clips
@@ -220,13 +229,23 @@ pub fn run(cfg: &TrainConfig) -> Result<Vec<EpochStats>, String> {
     let mut model = Network::new(&net_config, &ad);
     let mut optim = AdamConfig::new().init();
     let ckpt = cfg.out.join("checkpoint");
-    let mut state = RunState::default();
+    let mut state = RunState {
+        normalization: cfg.normalization,
+        ..RunState::default()
+    };
     if cfg.resume && ckpt.join("state.json").exists() {
         let read = |name: &str| {
             std::fs::read(ckpt.join(name))
                 .map_err(|e| format!("{}: {e}", ckpt.join(name).display()))
         };
         state = serde_json::from_slice(&read("state.json")?).map_err(|e| e.to_string())?;
+        if state.normalization != cfg.normalization {
+            return Err(format!(
+                "the checkpoint was trained with normalisation {:?}, this run asks for {:?}: \
+                 resume with the same --compress",
+                state.normalization, cfg.normalization
+            ));
+        }
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(read("model.bpk")?))
             .map_err(|e| e.to_string())?;
         model = model

@@ -1,6 +1,7 @@
 //! An end-to-end tiny training run: a synthetic corpus, one epoch on the CPU, a model
 //! directory that loads and scores, and a resumed run that keeps the finished epoch.
 
+use mimimi_dsp::Normalization;
 use mimimi_model::{ModelFiles, ScoreHeads};
 use std::path::Path;
 
@@ -41,11 +42,15 @@ fn tiny_training_run_exports_a_model_that_scores_and_resumes() {
         "5",
     ]));
     let (data_arg, model_arg) = (s(&data), s(&model));
-    let train = |epochs: &str, resume: bool| {
+    let train_args = |out: &str, epochs: &str, extra: &[&str]| -> Vec<String> {
         let mut args = vec![
-            "train", "--data", &data_arg, "--type", "pump", "--out", &model_arg,
-        ];
-        args.extend([
+            "train",
+            "--data",
+            &data_arg,
+            "--type",
+            "pump",
+            "--out",
+            out,
             "--epochs",
             epochs,
             "--batch",
@@ -54,11 +59,14 @@ fn tiny_training_run_exports_a_model_that_scores_and_resumes() {
             "ndarray",
             "--seed",
             "3",
-        ]);
-        if resume {
-            args.push("--resume");
-        }
-        ok(trainer(&args))
+        ];
+        args.extend(extra);
+        args.into_iter().map(String::from).collect()
+    };
+    let run = |args: Vec<String>| trainer(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let train = |epochs: &str, resume: bool| {
+        let extra: &[&str] = if resume { &["--resume"] } else { &[] };
+        ok(run(train_args(&model_arg, epochs, extra)))
     };
     train("1", false);
     let first = history(&model);
@@ -257,5 +265,49 @@ fn tiny_training_run_exports_a_model_that_scores_and_resumes() {
     let second = history(&model);
     assert_eq!(second.len(), 2);
     assert_eq!(second[0], first[0]);
+    // Resuming with another normalisation would mix two inputs in one model: refused.
+    let out = run(train_args(
+        &model_arg,
+        "3",
+        &["--resume", "--compress", "0.3"],
+    ));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--compress"));
+    assert_eq!(history(&model).len(), 2, "nothing trained");
+
+    // A compressed spectrum: the manifest's front end carries it and scoring uses it (the
+    // same weights read with the linear spectrum score the clip differently).
+    let compressed = dir.join("compressed");
+    ok(run(train_args(
+        &s(&compressed),
+        "1",
+        &["--compress", "0.3"],
+    )));
+    let files = ModelFiles::load(&compressed).unwrap();
+    assert_eq!(
+        files.manifest.frontend.normalization,
+        Normalization::PowerLawPerClip {
+            exponent: 0.3,
+            eps: 1e-8
+        }
+    );
+    let linear = dir.join("compressed-read-linear");
+    let mut relabelled = files.clone();
+    relabelled.manifest.frontend.normalization = Normalization::default();
+    relabelled.save(&linear).unwrap();
+    let (with, without) = (score_with(&compressed), score_with(&linear));
+    assert!(
+        (with - without).abs() > 1e-3 * with.abs().max(without.abs()),
+        "compressed {with}, linear {without}"
+    );
+    assert!(
+        !run(train_args(
+            &s(&dir.join("bad")),
+            "1",
+            &["--compress", "1.5"]
+        ))
+        .status
+        .success()
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

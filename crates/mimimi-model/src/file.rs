@@ -217,7 +217,14 @@ impl ModelFiles {
                 expected: FORMAT_VERSION,
             });
         }
-        serde_json::from_slice(json).map_err(|e| ModelError::BadManifest(e.to_string()))
+        let manifest: Manifest =
+            serde_json::from_slice(json).map_err(|e| ModelError::BadManifest(e.to_string()))?;
+        manifest
+            .frontend
+            .normalization
+            .validate()
+            .map_err(ModelError::BadManifest)?;
+        Ok(manifest)
     }
 
     /// Checks the weights against the manifest's checksum.

@@ -1,7 +1,7 @@
 //! Structure of the network and the model file format.
 
 use burn::tensor::{Device, Distribution, Tensor};
-use mimimi_dsp::FrontEndConfig;
+use mimimi_dsp::{FrontEndConfig, Normalization};
 use mimimi_model::file::{Manifest, ModelError, ModelFiles, Provenance, WeightsInfo};
 use mimimi_model::{Network, NetworkConfig};
 
@@ -139,6 +139,21 @@ fn damaged_or_mismatched_models_are_refused_clearly() {
 
     let err = ModelFiles::from_bytes(b"<html>not found</html>", files.weights.clone()).unwrap_err();
     assert!(matches!(err, ModelError::BadManifest(_)), "{err}");
+
+    // A front end no spectrum can go through: a power-law exponent of 0 or beyond 1.
+    for exponent in [0.0, 2.0] {
+        let mut odd = files.manifest.clone();
+        odd.frontend.normalization = Normalization::PowerLawPerClip {
+            exponent,
+            eps: 1e-8,
+        };
+        let err = ModelFiles::from_bytes(&serde_json::to_vec(&odd).unwrap(), files.weights.clone())
+            .unwrap_err();
+        assert!(
+            matches!(&err, ModelError::BadManifest(m) if m.contains("exponent")),
+            "{err}"
+        );
+    }
 
     // Weights of a 4-class network under a manifest that claims 3 classes.
     let mut three = files.manifest.clone();
