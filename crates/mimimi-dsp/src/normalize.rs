@@ -157,6 +157,17 @@ mod tests {
         .apply(&mut a);
         Normalization::default().apply(&mut b);
         assert_eq!(a, b);
+        // Below 1, `apply` compresses before it standardises.
+        let (mut c, mut d) = (fresh(), fresh());
+        Normalization::PowerLawPerClip {
+            exponent: 0.5,
+            eps: 1e-8,
+        }
+        .apply(&mut c);
+        compress(&mut d, 0.5);
+        Normalization::default().apply(&mut d);
+        assert_eq!(c, d);
+        assert_ne!(c, b);
         assert!(
             Normalization::PowerLawPerClip {
                 exponent: 0.0,
