@@ -70,13 +70,9 @@ impl Schedule {
             max_minutes: None,
             exclude_ids: Vec::new(),
             score_heads: self.score_heads.into(),
-            normalization: match self.compress {
-                Some(exponent) => Normalization::PowerLawPerClip {
-                    exponent,
-                    eps: 1e-8,
-                },
-                None => Normalization::default(),
-            },
+            normalization: self
+                .compress
+                .map_or_else(Normalization::default, Normalization::power_law),
         }
     }
 }

@@ -300,14 +300,12 @@ fn tiny_training_run_exports_a_model_that_scores_and_resumes() {
         (with - without).abs() > 1e-3 * with.abs().max(without.abs()),
         "compressed {with}, linear {without}"
     );
-    assert!(
-        !run(train_args(
-            &s(&dir.join("bad")),
-            "1",
-            &["--compress", "1.5"]
-        ))
-        .status
-        .success()
-    );
+    let out = run(train_args(
+        &s(&dir.join("bad")),
+        "1",
+        &["--compress", "1.5"],
+    ));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exponent must be in (0, 1]"));
     std::fs::remove_dir_all(&dir).ok();
 }

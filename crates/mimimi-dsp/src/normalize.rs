@@ -30,9 +30,12 @@ pub enum Normalization {
     None,
 }
 
+/// The reference's `eps`, added to the standard deviation.
+const REFERENCE_EPS: f64 = 1e-8;
+
 impl Default for Normalization {
     fn default() -> Self {
-        Normalization::PerClipRealImag { eps: 1e-8 }
+        Normalization::PerClipRealImag { eps: REFERENCE_EPS }
     }
 }
 
@@ -80,6 +83,14 @@ fn compress(spec: &mut Spectrogram, exponent: f64) {
 }
 
 impl Normalization {
+    /// The power-law compressed spectrum at `exponent`, standardised with the reference's eps.
+    pub fn power_law(exponent: f64) -> Self {
+        Normalization::PowerLawPerClip {
+            exponent,
+            eps: REFERENCE_EPS,
+        }
+    }
+
     /// Normalises `spec` in place and returns the statistics of the standardisation.
     pub fn apply(&self, spec: &mut Spectrogram) -> NormStats {
         match *self {
