@@ -239,6 +239,7 @@ pub async fn analyze(
     let inference_ms = now_ms() - start;
     let clip_score = ClipScore::from_windows(scores);
     let hop_s = manifest.frontend.stft.hop as f64 / f64::from(manifest.frontend.sample_rate);
+    let exponent = manifest.frontend.normalization.magnitude_exponent();
     let window_spans = prepared
         .windows
         .iter()
@@ -257,11 +258,12 @@ pub async fn analyze(
         },
         backend,
         notes,
-        magnitude: magnitude_picture(&prepared.spectrogram),
+        magnitude: magnitude_picture(&prepared.spectrogram, exponent),
         phase: phase_picture(
             &prepared.spectrogram,
             manifest.frontend.stft.hop,
             manifest.frontend.stft.n_fft,
+            exponent,
         ),
     })
 }
@@ -301,14 +303,20 @@ fn heat(v: f64) -> [u8; 3] {
     out
 }
 
+/// Level in dB (up to an offset) of bin `f` of frame `t` of the sound itself: the
+/// normalised spectrum's level divided by the `exponent` its magnitudes were raised to
+/// ([`mimimi_dsp::Normalization::magnitude_exponent`]), so that a model that hears a
+/// compressed spectrum still shows the clip's real 80 dB.
+fn level_db(spec: &Spectrogram, exponent: f64, t: usize, f: usize) -> f64 {
+    let i = f * spec.frames + t;
+    let p = f64::from(spec.re[i]).powi(2) + f64::from(spec.im[i]).powi(2);
+    10.0 * (p + 1e-12).log10() / exponent
+}
+
 /// Magnitude in dB over an 80 dB range below the clip's loudest bin.
-pub fn magnitude_picture(spec: &Spectrogram) -> Picture {
+pub fn magnitude_picture(spec: &Spectrogram, exponent: f64) -> Picture {
     let width = picture_size(spec);
-    let db = |t: usize, f: usize| {
-        let i = f * spec.frames + t;
-        let p = f64::from(spec.re[i]).powi(2) + f64::from(spec.im[i]).powi(2);
-        10.0 * (p + 1e-12).log10()
-    };
+    let db = |t: usize, f: usize| level_db(spec, exponent, t, f);
     let top = (0..spec.bins * spec.frames)
         .map(|i| db(i % spec.frames, i / spec.frames))
         .fold(f64::MIN, f64::max);
@@ -331,20 +339,16 @@ pub fn magnitude_picture(spec: &Spectrogram) -> Picture {
 /// frame to the next differs from what a steady sinusoid at the bin's centre would give
 /// (−π..π, blue below, red above), faded where the bin is quiet. Steady tones show as flat
 /// bands; clicks, rattles and drifting pitch break them.
-pub fn phase_picture(spec: &Spectrogram, hop: usize, n_fft: usize) -> Picture {
+pub fn phase_picture(spec: &Spectrogram, hop: usize, n_fft: usize, exponent: f64) -> Picture {
     let width = picture_size(spec);
     let phase = |t: usize, f: usize| {
         let i = f * spec.frames + t;
         f64::from(spec.im[i]).atan2(f64::from(spec.re[i]))
     };
-    let power = |t: usize, f: usize| {
-        let i = f * spec.frames + t;
-        f64::from(spec.re[i]).powi(2) + f64::from(spec.im[i]).powi(2)
-    };
+    let db = |t: usize, f: usize| level_db(spec, exponent, t, f);
     let top = (0..spec.bins * spec.frames)
-        .map(|i| power(i % spec.frames, i / spec.frames))
-        .fold(0.0f64, f64::max)
-        .max(1e-12);
+        .map(|i| db(i % spec.frames, i / spec.frames))
+        .fold(f64::MIN, f64::max);
     let tau = std::f64::consts::TAU;
     let mut rgba = Vec::with_capacity(width * HEIGHT * 4);
     for y in 0..HEIGHT {
@@ -358,7 +362,7 @@ pub fn phase_picture(spec: &Spectrogram, hop: usize, n_fft: usize) -> Picture {
                 d - tau * (d / tau).round()
             };
             let v = deviation / std::f64::consts::PI; // −1..1
-            let loud = ((10.0 * (power(t, f) / top).log10() + 60.0) / 60.0).clamp(0.0, 1.0);
+            let loud = ((db(t, f) - top + 60.0) / 60.0).clamp(0.0, 1.0);
             let (r, g, b) = if v >= 0.0 {
                 (255.0, 255.0 * (1.0 - v), 255.0 * (1.0 - v))
             } else {
@@ -372,5 +376,63 @@ pub fn phase_picture(spec: &Spectrogram, hop: usize, n_fft: usize) -> Picture {
         width,
         height: HEIGHT,
         rgba,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mimimi_dsp::Normalization;
+
+    /// 256 bins whose levels fall from 0 to −120 dB, over 8 frames; each bin's phase turns
+    /// once around in them, so the mean the standardisation subtracts is zero.
+    fn falling_levels() -> Spectrogram {
+        let (bins, frames) = (256, 8);
+        let mut spec = Spectrogram {
+            bins,
+            frames,
+            re: vec![0.0; bins * frames],
+            im: vec![0.0; bins * frames],
+        };
+        for f in 0..bins {
+            let magnitude = 10f64.powf(-6.0 * f as f64 / bins as f64);
+            for t in 0..frames {
+                let angle = std::f64::consts::TAU * t as f64 / frames as f64 + 0.3 * f as f64;
+                spec.re[f * frames + t] = (magnitude * angle.cos()) as f32;
+                spec.im[f * frames + t] = (magnitude * angle.sin()) as f32;
+            }
+        }
+        spec
+    }
+
+    fn largest_difference(a: &Picture, b: &Picture) -> u8 {
+        a.rgba
+            .iter()
+            .zip(&b.rgba)
+            .map(|(x, y)| x.abs_diff(*y))
+            .max()
+            .unwrap()
+    }
+
+    #[test]
+    fn pictures_show_the_sound_not_the_compressed_network_input() {
+        let (mut linear, mut compressed) = (falling_levels(), falling_levels());
+        let power_law = Normalization::power_law(0.3);
+        Normalization::default().apply(&mut linear);
+        power_law.apply(&mut compressed);
+        let exponent = power_law.magnitude_exponent();
+        assert_eq!(exponent, 0.3);
+        assert_eq!(Normalization::default().magnitude_exponent(), 1.0);
+        let plain = magnitude_picture(&linear, 1.0);
+        // Undone, the compression leaves the picture as it was (up to rounding) ...
+        assert!(largest_difference(&plain, &magnitude_picture(&compressed, exponent)) <= 2);
+        assert!(
+            largest_difference(
+                &phase_picture(&linear, 512, 1024, 1.0),
+                &phase_picture(&compressed, 512, 1024, exponent)
+            ) <= 2
+        );
+        // ... and left in, it would squeeze 80 dB into 24 (most of the picture too bright).
+        assert!(largest_difference(&plain, &magnitude_picture(&compressed, 1.0)) > 50);
     }
 }

@@ -103,6 +103,16 @@ impl Normalization {
         }
     }
 
+    /// The power the magnitudes were raised to (1 but for the power-law spectrum). Dividing a
+    /// level in dB of the normalised spectrum by it gives the sound's own level (up to an
+    /// offset): what the page's pictures show, not the network's compressed view.
+    pub fn magnitude_exponent(&self) -> f64 {
+        match *self {
+            Normalization::PowerLawPerClip { exponent, .. } => exponent,
+            Normalization::PerClipRealImag { .. } | Normalization::None => 1.0,
+        }
+    }
+
     /// Checks the parameters (a manifest is read from a file, so they can be anything).
     pub fn validate(&self) -> Result<(), String> {
         match *self {
