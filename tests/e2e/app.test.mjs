@@ -81,7 +81,22 @@ async function scoreAndCompare(page, label) {
     const score = Number(await page.textContent('#score'));
     close(score, e.score, `${label} ${e.path}`);
     assert.equal(await page.getAttribute('#verdict', 'data-anomalous'), String(e.anomalous));
+    // The spectrogram shows the sound's own 80 dB, also for the pump's compressed input: the
+    // loud part (orange to yellow) is a band, not most of the picture.
+    const loud = await brightShare(page);
+    assert.ok(loud < 0.5, `${label} ${e.path}: ${(100 * loud).toFixed(0)} % of the spectrogram is orange or yellow`);
   }
+}
+
+/** Share of the magnitude spectrogram's pixels in the top quarter of its colour scale. */
+function brightShare(page) {
+  return page.evaluate(() => {
+    const canvas = document.querySelector('canvas[aria-label="Magnitude spectrogram"]');
+    const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+    let bright = 0;
+    for (let i = 0; i < data.length; i += 4) if (data[i + 1] >= 140) bright += 1;
+    return bright / (data.length / 4);
+  });
 }
 
 test('CPU: upload gives trainer score\'s numbers; bad inputs get clear messages; only own files', { timeout: 900_000 }, async () => {
