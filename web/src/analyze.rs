@@ -239,7 +239,10 @@ pub async fn analyze(
     let inference_ms = now_ms() - start;
     let clip_score = ClipScore::from_windows(scores);
     let hop_s = manifest.frontend.stft.hop as f64 / f64::from(manifest.frontend.sample_rate);
-    let exponent = manifest.frontend.normalization.magnitude_exponent();
+    let levels = Levels::new(
+        &prepared.spectrogram,
+        manifest.frontend.normalization.magnitude_exponent(),
+    );
     let window_spans = prepared
         .windows
         .iter()
@@ -258,12 +261,11 @@ pub async fn analyze(
         },
         backend,
         notes,
-        magnitude: magnitude_picture(&prepared.spectrogram, exponent),
+        magnitude: magnitude_picture(&levels),
         phase: phase_picture(
-            &prepared.spectrogram,
+            &levels,
             manifest.frontend.stft.hop,
             manifest.frontend.stft.n_fft,
-            exponent,
         ),
     })
 }
@@ -303,23 +305,44 @@ fn heat(v: f64) -> [u8; 3] {
     out
 }
 
-/// Level in dB (up to an offset) of bin `f` of frame `t` of the sound itself: the
-/// normalised spectrum's level divided by the `exponent` its magnitudes were raised to
+/// The levels of the sound itself, in dB (up to an offset), read from the normalised
+/// spectrum: its levels divided by the exponent its magnitudes were raised to
 /// ([`mimimi_dsp::Normalization::magnitude_exponent`]), so that a model that hears a
-/// compressed spectrum still shows the clip's real 80 dB.
-fn level_db(spec: &Spectrogram, exponent: f64, t: usize, f: usize) -> f64 {
-    let i = f * spec.frames + t;
-    let p = f64::from(spec.re[i]).powi(2) + f64::from(spec.im[i]).powi(2);
-    10.0 * (p + 1e-12).log10() / exponent
+/// compressed spectrum still shows the clip's real 80 dB. Both pictures share it.
+pub struct Levels<'a> {
+    spec: &'a Spectrogram,
+    exponent: f64,
+    /// The loudest bin's level: the top of both pictures' scales.
+    top: f64,
+}
+
+impl<'a> Levels<'a> {
+    /// The levels of `spec`, whose magnitudes were raised to `exponent`.
+    pub fn new(spec: &'a Spectrogram, exponent: f64) -> Self {
+        let mut levels = Self {
+            spec,
+            exponent,
+            top: f64::MIN,
+        };
+        levels.top = (0..spec.bins * spec.frames)
+            .map(|i| levels.db(i % spec.frames, i / spec.frames))
+            .fold(f64::MIN, f64::max);
+        levels
+    }
+
+    /// Level of bin `f` of frame `t`.
+    fn db(&self, t: usize, f: usize) -> f64 {
+        let i = f * self.spec.frames + t;
+        let p = f64::from(self.spec.re[i]).powi(2) + f64::from(self.spec.im[i]).powi(2);
+        10.0 * (p + 1e-12).log10() / self.exponent
+    }
 }
 
 /// Magnitude in dB over an 80 dB range below the clip's loudest bin.
-pub fn magnitude_picture(spec: &Spectrogram, exponent: f64) -> Picture {
+pub fn magnitude_picture(levels: &Levels) -> Picture {
+    let spec = levels.spec;
     let width = picture_size(spec);
-    let db = |t: usize, f: usize| level_db(spec, exponent, t, f);
-    let top = (0..spec.bins * spec.frames)
-        .map(|i| db(i % spec.frames, i / spec.frames))
-        .fold(f64::MIN, f64::max);
+    let (db, top) = (|t, f| levels.db(t, f), levels.top);
     let mut rgba = Vec::with_capacity(width * HEIGHT * 4);
     for y in 0..HEIGHT {
         for x in 0..width {
@@ -339,16 +362,14 @@ pub fn magnitude_picture(spec: &Spectrogram, exponent: f64) -> Picture {
 /// frame to the next differs from what a steady sinusoid at the bin's centre would give
 /// (−π..π, blue below, red above), faded where the bin is quiet. Steady tones show as flat
 /// bands; clicks, rattles and drifting pitch break them.
-pub fn phase_picture(spec: &Spectrogram, hop: usize, n_fft: usize, exponent: f64) -> Picture {
+pub fn phase_picture(levels: &Levels, hop: usize, n_fft: usize) -> Picture {
+    let spec = levels.spec;
     let width = picture_size(spec);
     let phase = |t: usize, f: usize| {
         let i = f * spec.frames + t;
         f64::from(spec.im[i]).atan2(f64::from(spec.re[i]))
     };
-    let db = |t: usize, f: usize| level_db(spec, exponent, t, f);
-    let top = (0..spec.bins * spec.frames)
-        .map(|i| db(i % spec.frames, i / spec.frames))
-        .fold(f64::MIN, f64::max);
+    let (db, top) = (|t, f| levels.db(t, f), levels.top);
     let tau = std::f64::consts::TAU;
     let mut rgba = Vec::with_capacity(width * HEIGHT * 4);
     for y in 0..HEIGHT {
@@ -423,16 +444,21 @@ mod tests {
         let exponent = power_law.magnitude_exponent();
         assert_eq!(exponent, 0.3);
         assert_eq!(Normalization::default().magnitude_exponent(), 1.0);
-        let plain = magnitude_picture(&linear, 1.0);
+        let (linear, undone) = (
+            Levels::new(&linear, 1.0),
+            Levels::new(&compressed, exponent),
+        );
+        let plain = magnitude_picture(&linear);
         // Undone, the compression leaves the picture as it was (up to rounding) ...
-        assert!(largest_difference(&plain, &magnitude_picture(&compressed, exponent)) <= 2);
+        assert!(largest_difference(&plain, &magnitude_picture(&undone)) <= 2);
         assert!(
             largest_difference(
-                &phase_picture(&linear, 512, 1024, 1.0),
-                &phase_picture(&compressed, 512, 1024, exponent)
+                &phase_picture(&linear, 512, 1024),
+                &phase_picture(&undone, 512, 1024)
             ) <= 2
         );
         // ... and left in, it would squeeze 80 dB into 24 (most of the picture too bright).
-        assert!(largest_difference(&plain, &magnitude_picture(&compressed, 1.0)) > 50);
+        let left_in = Levels::new(&compressed, 1.0);
+        assert!(largest_difference(&plain, &magnitude_picture(&left_in)) > 50);
     }
 }
