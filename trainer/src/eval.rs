@@ -10,9 +10,10 @@
 use crate::data::{Split, prepare_file, scan};
 use crate::metrics::{auc, pauc, precision_recall_f1, roc};
 use mimimi_dsp::FrontEnd;
+use mimimi_model::embedding::read_rows_blocking;
 use mimimi_model::input::batch_from_windows;
 use mimimi_model::score::ScoreHeads;
-use mimimi_model::{ClipScore, Device, ModelFiles, Network, Outputs, Tensor};
+use mimimi_model::{ClipScore, Device, Manifest, ModelFiles, Network, Outputs, Tensor};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -84,16 +85,26 @@ pub fn judge_outputs(outputs: Outputs, heads: ScoreHeads, class: usize) -> (f64,
     (clip.score, picked)
 }
 
-/// Score against `class` and the class the total head picks, for a prepared clip.
+/// Score against machine ID `id` by the manifest's rule and the class the total head picks,
+/// for a prepared clip: one forward pass serves both.
 pub fn judge(
     network: &Network,
-    heads: ScoreHeads,
+    manifest: &Manifest,
     prepared: &mimimi_dsp::Prepared,
-    class: usize,
+    id: &str,
     device: &Device,
-) -> (f64, usize) {
+) -> Result<(f64, usize), String> {
+    let class = manifest.class_of(id).map_err(|e| e.to_string())?;
     let (re, im) = batch_from_windows(&prepared.spectrogram, &prepared.windows, device);
-    judge_outputs(network.forward(re, im), heads, class)
+    let trace = network.forward_trace(re, im);
+    let Some(g) = &manifest.clip_gaussians else {
+        return Ok(judge_outputs(trace.outputs, manifest.score_heads, class));
+    };
+    let rows = read_rows_blocking(g.embedding.embed_trace(&trace)).map_err(|e| e.to_string())?;
+    let score = ClipScore::from_windows(g.window_scores(id, &rows)?).score;
+    // The class picked, as for the cross-entropy rule (the score part is not used).
+    let (_, picked) = judge_outputs(trace.outputs, ScoreHeads::Total, class);
+    Ok((score, picked))
 }
 
 fn mean(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
@@ -127,7 +138,8 @@ pub fn evaluate(model_dir: &Path, data: &Path, seed: u64) -> Result<Report, Stri
         }
         for clip in test {
             let prepared = prepare_file(&clip.path, &frontend, 0)?;
-            let (score, picked) = judge(&network, manifest.score_heads, &prepared, class, &device);
+            let (score, picked) = judge(&network, manifest, &prepared, id, &device)
+                .map_err(|e| format!("{}: {e}", clip.path.display()))?;
             if clip.anomalous {
                 anomalous.push(score);
             } else {

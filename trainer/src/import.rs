@@ -75,6 +75,7 @@ pub fn run(
         threshold_rule: "not calibrated: run `trainer calibrate --model DIR --data DIR`".into(),
         // The reference's own score, so that an imported model scores as the reference does.
         score_heads: ScoreHeads::Total,
+        clip_gaussians: None,
         metrics: serde_json::json!({ "reference_checkpoint": ckpt.metadata }),
         provenance: Provenance {
             source: "trainer import --pytorch".into(),

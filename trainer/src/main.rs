@@ -19,9 +19,9 @@ mod train;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use mimimi_dsp::Normalization;
-use mimimi_model::ModelFiles;
 use mimimi_model::file::MANIFEST_FILE;
 use mimimi_model::score::ScoreHeads;
+use mimimi_model::{EmbeddingSpec, ModelFiles};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -306,9 +306,14 @@ enum Command {
         /// Seed of the train/validation split.
         #[arg(long, default_value_t = calibrate::DEFAULT_SEED)]
         seed: u64,
-        /// Switch the model to this score rule before calibrating (default: keep its own).
-        #[arg(long, value_enum)]
+        /// Switch the model to the cross-entropy of these heads before calibrating
+        /// (default: keep its own rule).
+        #[arg(long, value_enum, conflicts_with = "clip_gaussians")]
         score_heads: Option<ScoreHeadsArg>,
+        /// Switch the model to Gaussians of these layers' clip-averaged features (e.g.
+        /// `fused`), fitted to each ID's training normals, before calibrating.
+        #[arg(long, value_parser = EmbeddingSpec::parse)]
+        clip_gaussians: Option<EmbeddingSpec>,
     },
     /// Write a model directory for the page: the manifest (thresholds included) and the
     /// weights as f32 or f16; prints the file sizes.
@@ -560,7 +565,15 @@ fn main() -> ExitCode {
             data,
             seed,
             score_heads,
-        } => calibrate::run(&model, &data, seed, score_heads.map(Into::into)).map(|()| true),
+            clip_gaussians,
+        } => {
+            let rule = match (score_heads, clip_gaussians) {
+                (Some(heads), _) => calibrate::Rule::CrossEntropy(heads.into()),
+                (None, Some(spec)) => calibrate::Rule::ClipGaussians(spec),
+                (None, None) => calibrate::Rule::Keep,
+            };
+            calibrate::run(&model, &data, seed, rule).map(|()| true)
+        }
         Command::Export { model, out, dtype } => export(&model, &out, &dtype).map(|()| true),
     };
     finish(result)

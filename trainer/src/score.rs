@@ -3,13 +3,13 @@
 use crate::data::prepare_file;
 use mimimi_dsp::FrontEnd;
 use mimimi_model::embedding::embed_clip;
-use mimimi_model::score::{ClipScore, Verdict, score_clip};
+use mimimi_model::score::{ClipScore, Verdict, score_id};
 use mimimi_model::{Device, ModelFiles, Profile};
 use std::path::PathBuf;
 
 /// What a file is scored against.
 pub enum Against {
-    /// One of the model's machine IDs (the network's cross-entropy score).
+    /// One of the model's machine IDs (the score rule of its manifest).
     Id(String),
     /// An enrolled machine's profile file.
     Profile(PathBuf),
@@ -17,8 +17,8 @@ pub enum Against {
 
 /// How windows are scored, once `Against` is resolved against the model.
 enum Scorer {
-    /// The network's cross-entropy against this class.
-    Class(usize),
+    /// One of the model's machine IDs, by the manifest's rule.
+    Id(String),
     /// Distance from an enrolled machine's profile.
     Profile(Box<Profile>),
 }
@@ -37,9 +37,9 @@ pub fn run(
     // The name printed, how windows are scored, and the threshold.
     let (id, scorer, threshold) = match against {
         Against::Id(id) => {
-            let class = model.manifest.class_of(&id).map_err(|e| e.to_string())?;
+            model.manifest.class_of(&id).map_err(|e| e.to_string())?;
             let threshold = model.manifest.threshold_of(&id).ok();
-            (id, Scorer::Class(class), threshold)
+            (id.clone(), Scorer::Id(id), threshold)
         }
         Against::Profile(path) => {
             let p = crate::enroll::load_profile(&path, &model)?;
@@ -48,7 +48,6 @@ pub fn run(
         }
     };
     let device = Device::flex();
-    let heads = model.manifest.score_heads;
     let network = model.network(&device).map_err(|e| e.to_string())?;
     let mut config = model.manifest.frontend;
     config.examples.whole_clip |= whole_clip;
@@ -58,8 +57,9 @@ pub fn run(
         let result = prepare_file(&file, &frontend, channel).and_then(|prepared| {
             match &scorer {
                 Scorer::Profile(p) => embed_clip(&p.embedding, &network, &prepared, &device)
-                    .map(|rows| ClipScore::from_windows(p.window_scores(&rows))),
-                Scorer::Class(class) => score_clip(&network, heads, &prepared, *class, &device),
+                    .map(|rows| ClipScore::from_windows(p.window_scores(&rows)))
+                    .map_err(|e| e.to_string()),
+                Scorer::Id(id) => score_id(&network, &model.manifest, &prepared, id, &device),
             }
             .map_err(|e| format!("{}: {e}", file.display()))
         });

@@ -417,6 +417,7 @@ fn export(
         thresholds,
         threshold_rule: rule.describe(),
         score_heads: cfg.score_heads,
+        clip_gaussians: None,
         metrics: serde_json::json!({ "training": state.history }),
         provenance: Provenance {
             source: "trainer train".into(),

@@ -33,6 +33,7 @@ fn score_prints_the_library_score() {
         thresholds: [("02".to_string(), 0.5)].into(),
         threshold_rule: "test".into(),
         score_heads: ScoreHeads::Sum,
+        clip_gaussians: None,
         metrics: serde_json::Value::Null,
         provenance: Provenance::default(),
         weights: WeightsInfo::unwritten(),

@@ -109,18 +109,67 @@ fn tiny_training_run_exports_a_model_that_scores_and_resumes() {
         );
     }
     let clip = data.join("pump/test/anomaly_id_02_00000000.wav");
-    let out = ok(trainer(&[
-        "score",
-        "--json",
-        "--id",
-        "02",
-        "--model",
-        &s(&model),
-        &s(&clip),
-    ]));
-    let line: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let score_json = |model: &Path| -> serde_json::Value {
+        let out = ok(trainer(&[
+            "score",
+            "--json",
+            "--id",
+            "02",
+            "--model",
+            &s(model),
+            &s(&clip),
+        ]));
+        serde_json::from_str(out.lines().next().unwrap()).unwrap()
+    };
+    let line = score_json(&model);
     assert!(line["score"].as_f64().unwrap().is_finite());
     assert!(line["anomalous"].is_boolean());
+
+    // Switched to clip Gaussians of the fused features: each ID's Gaussian is fitted to its
+    // training normals only (12 clips per ID less those the validation split holds out for
+    // the thresholds), and `score` then gives the distance the library computes.
+    let gaussian = calibrate(&["--clip-gaussians", "fused"]);
+    let g = gaussian.clip_gaussians.as_ref().expect("clip Gaussians");
+    for id in ["00", "02"] {
+        let held_out = gaussian.metrics["calibration"]["ids"][id]["validation_clips"]
+            .as_u64()
+            .unwrap() as usize;
+        assert!(held_out >= 2, "ID {id}: {held_out} validation clips");
+        assert_eq!(g.ids[id].samples + held_out, 12, "ID {id}");
+        assert_eq!(g.ids[id].dim(), 64, "fused: 8 channels × 8 rows");
+    }
+    let line = score_json(&recalibrated);
+    let switched = ModelFiles::load(&recalibrated).unwrap();
+    let device = mimimi_model::Device::flex();
+    let network = switched.network(&device).unwrap();
+    let decoded = mimimi_dsp::decode_wav(&std::fs::read(&clip).unwrap()).unwrap();
+    let prepared = mimimi_dsp::FrontEnd::new(switched.manifest.frontend)
+        .prepare(&decoded, 0)
+        .unwrap();
+    let rows =
+        mimimi_model::embedding::embed_clip(&g.embedding, &network, &prepared, &device).unwrap();
+    let mean: Vec<f32> = mimimi_model::clip_gaussian::clip_mean(&rows)
+        .into_iter()
+        .map(|v| v as f32)
+        .collect();
+    let want = g.ids["02"].mahalanobis2(&mean) / 64.0;
+    let got = line["score"].as_f64().unwrap();
+    assert!(
+        (got - want).abs() <= 1e-4 * want,
+        "score {got}, library {want}"
+    );
+    assert_eq!(line["threshold"].as_f64(), Some(gaussian.thresholds["02"]));
+    assert!(
+        (gaussian.thresholds["02"] - files.manifest.thresholds["02"]).abs()
+            > 1e-3 * files.manifest.thresholds["02"],
+        "the Gaussian rule's own thresholds"
+    );
+    // Back to cross-entropy: the Gaussians go, the thresholds return to the sum's.
+    let back = calibrate(&["--score-heads", "sum"]);
+    assert!(back.clip_gaussians.is_none());
+    for (id, t) in &files.manifest.thresholds {
+        assert!((back.thresholds[id] - t).abs() <= 1e-4 * t, "ID {id}");
+    }
 
     // Evaluation on the test clips: the JSON report and the SVG/Markdown report.
     let json = dir.join("eval.json");
@@ -212,19 +261,7 @@ fn tiny_training_run_exports_a_model_that_scores_and_resumes() {
     assert_eq!(half.manifest.thresholds, files.manifest.thresholds);
     let ratio = half.weights.len() as f64 / files.weights.len() as f64;
     assert!((0.45..0.56).contains(&ratio), "f16/f32 size {ratio}");
-    let score_with = |m: &Path| -> f64 {
-        let out = ok(trainer(&[
-            "score",
-            "--json",
-            "--id",
-            "02",
-            "--model",
-            &s(m),
-            &s(&clip),
-        ]));
-        let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
-        v["score"].as_f64().unwrap()
-    };
+    let score_with = |m: &Path| score_json(m)["score"].as_f64().unwrap();
     let (full, halved) = (score_with(&model), score_with(&f16));
     assert!(
         (full - halved).abs() <= 0.02 * full.abs().max(0.01),

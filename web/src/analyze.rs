@@ -7,7 +7,7 @@ use crate::fetch::{now_ms, yield_now};
 use mimimi_dsp::{Audio, FrontEnd, Prepared, Spectrogram, Window};
 use mimimi_model::embedding::read_rows;
 use mimimi_model::score::{ClipScore, read_scores, score_windows};
-use mimimi_model::{Device, EmbeddingSpec, ModelFiles, Network, Profile, Tensor, Verdict};
+use mimimi_model::{ClipGaussians, Device, EmbeddingSpec, ModelFiles, Network, Profile, Verdict};
 use std::future::Future;
 
 /// What a clip is judged against.
@@ -108,7 +108,7 @@ where
 }
 
 /// The front end on a clip, with its errors worded for the page.
-fn prepare(clip: &Clip, model: &ModelFiles) -> Result<Prepared, String> {
+pub fn prepare(clip: &Clip, model: &ModelFiles) -> Result<Prepared, String> {
     FrontEnd::new(model.manifest.frontend)
         .prepare(&clip.audio, 0)
         .map_err(|e| {
@@ -120,18 +120,18 @@ fn prepare(clip: &Clip, model: &ModelFiles) -> Result<Prepared, String> {
         })
 }
 
-/// The network's features of every window of a clip (enrollment).
+/// The features `spec` names of every window of a prepared clip, a batch at a time (a trained
+/// ID's clip Gaussians; enrollment).
 pub async fn embed(
-    clip: &Clip,
-    model: &ModelFiles,
+    prepared: &Prepared,
     network: &Network,
     device: &Device,
     backend: Backend,
     spec: &EmbeddingSpec,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Vec<Vec<f32>>, String> {
-    let prepared = prepare(clip, model)?;
     batched(&prepared.windows, backend, progress, |windows| {
+        // Queue the batch now (synchronously), read it back in the future.
         let queued = spec.embed_windows(network, &prepared.spectrogram, windows, device);
         async { read_rows(queued).await.map_err(|e| e.to_string()) }
     })
@@ -143,29 +143,11 @@ pub async fn embed(
 enum Scorer<'a> {
     /// The network's cross-entropy against this class.
     Class(usize),
+    /// Distance of the clip's averaged features from this machine ID's Gaussian: every
+    /// window's features first, the scores once the clip's mean is known.
+    ClipGaussian(&'a ClipGaussians, &'a str),
     /// Distance from an enrolled machine's profile.
     Profile(&'a Profile),
-}
-
-/// One batch of windows queued on the device.
-enum Queued<'a> {
-    /// The network's scores against a machine ID.
-    Scores(Tensor<1>),
-    /// Features, to be scored by a profile.
-    Features(&'a Profile, Tensor<2>),
-}
-
-impl Queued<'_> {
-    /// The batch's window scores, read back from the device.
-    async fn read(self) -> Result<Vec<f64>, String> {
-        match self {
-            Queued::Scores(t) => read_scores(t).await.map_err(|e| e.to_string()),
-            Queued::Features(p, t) => {
-                let rows = read_rows(t).await.map_err(|e| e.to_string())?;
-                Ok(p.window_scores(&rows))
-            }
-        }
-    }
 }
 
 /// Runs the check. `progress(done, total)` reports windows scored.
@@ -182,7 +164,10 @@ pub async fn analyze(
     let manifest = &model.manifest;
     let (scorer, threshold, machine) = match judge {
         Judge::Id(id) => (
-            Scorer::Class(manifest.class_of(id).map_err(|e| e.to_string())?),
+            match &manifest.clip_gaussians {
+                Some(g) => Scorer::ClipGaussian(g, id),
+                None => Scorer::Class(manifest.class_of(id).map_err(|e| e.to_string())?),
+            },
             manifest.threshold_of(id).map_err(|e| e.to_string())?,
             format!("{} · ID {id}", manifest.machine_type),
         ),
@@ -215,27 +200,31 @@ pub async fn analyze(
     yield_now().await;
 
     let start = now_ms();
-    let scores = batched(&prepared.windows, backend, progress, |windows| {
-        let spectrogram = &prepared.spectrogram;
-        // Queue the batch now (synchronously), read it back in the future.
-        let queued = match scorer {
-            Scorer::Profile(p) => Queued::Features(
-                p,
-                p.embedding
-                    .embed_windows(network, spectrogram, windows, device),
-            ),
-            Scorer::Class(class) => Queued::Scores(score_windows(
-                network,
-                manifest.score_heads,
-                spectrogram,
-                windows,
-                class,
-                device,
-            )),
-        };
-        queued.read()
-    })
-    .await?;
+    let scores = match scorer {
+        Scorer::Class(class) => {
+            batched(&prepared.windows, backend, progress, |windows| {
+                // Queue the batch now (synchronously), read it back in the future.
+                let queued = score_windows(
+                    network,
+                    manifest.score_heads,
+                    &prepared.spectrogram,
+                    windows,
+                    class,
+                    device,
+                );
+                async { read_scores(queued).await.map_err(|e| e.to_string()) }
+            })
+            .await?
+        }
+        Scorer::ClipGaussian(g, id) => {
+            let rows = embed(&prepared, network, device, backend, &g.embedding, progress).await?;
+            g.window_scores(id, &rows)?
+        }
+        Scorer::Profile(p) => {
+            let rows = embed(&prepared, network, device, backend, &p.embedding, progress).await?;
+            p.window_scores(&rows)
+        }
+    };
     let inference_ms = now_ms() - start;
     let clip_score = ClipScore::from_windows(scores);
     let hop_s = manifest.frontend.stft.hop as f64 / f64::from(manifest.frontend.sample_rate);

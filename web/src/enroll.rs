@@ -5,7 +5,7 @@
 //! on another phone; a profile made with another model is refused, or rebuilt from its kept
 //! clips.
 
-use crate::analyze::{Clip, embed};
+use crate::analyze::{Clip, embed, prepare};
 use crate::catalog::Entry;
 use crate::store;
 use crate::{Ui, ensure_model, on_engine, runtime};
@@ -213,8 +213,7 @@ async fn enroll(ui: Ui, dir: &str, name: &str, takes: &[Audio]) -> Result<Profil
                     .set(Some((format!("Learning take {} of {n}…", i + 1), f)));
             };
             embed(
-                &clip,
-                &files,
+                &prepare(&clip, &files)?,
                 network,
                 &engine.device,
                 engine.backend,

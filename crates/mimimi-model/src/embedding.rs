@@ -11,7 +11,7 @@
 //!   and frequency row (8 × 8 = 64 values).
 
 use crate::input::batch_from_windows;
-use crate::network::Network;
+use crate::network::{Network, Trace};
 use crate::score::ReadError;
 use burn::tensor::{Device, Tensor, TensorData};
 use mimimi_dsp::{Prepared, Spectrogram, Window};
@@ -94,8 +94,13 @@ impl EmbeddingSpec {
         device: &Device,
     ) -> Tensor<2> {
         let (re, im) = batch_from_windows(spectrogram, windows, device);
-        let trace = network.forward_trace(re, im);
-        let b = windows.len();
+        self.embed_trace(&network.forward_trace(re, im))
+    }
+
+    /// The embedding `[b, d]` of a batch from its forward pass (so that a caller that also
+    /// needs the heads runs the network once).
+    pub fn embed_trace(&self, trace: &Trace) -> Tensor<2> {
+        let [b, _] = trace.outputs.total.dims();
         let parts = self
             .layers
             .iter()
@@ -126,6 +131,12 @@ pub async fn read_rows(embedding: Tensor<2>) -> Result<Vec<Vec<f32>>, ReadError>
     to_rows(embedding.into_data_async().await, d)
 }
 
+/// Reads a `[b, d]` embedding back from the device as rows, blocking (native use).
+pub fn read_rows_blocking(embedding: Tensor<2>) -> Result<Vec<Vec<f32>>, ReadError> {
+    let [_, d] = embedding.dims();
+    to_rows(embedding.try_into_data(), d)
+}
+
 fn to_rows<E: std::fmt::Display>(
     data: Result<TensorData, E>,
     d: usize,
@@ -147,9 +158,12 @@ pub fn embed_clip(
 ) -> Result<Vec<Vec<f32>>, ReadError> {
     let mut rows = Vec::with_capacity(prepared.windows.len());
     for batch in prepared.windows.chunks(crate::score::WINDOWS_PER_BATCH) {
-        let t = spec.embed_windows(network, &prepared.spectrogram, batch, device);
-        let [_, d] = t.dims();
-        rows.extend(to_rows(t.try_into_data(), d)?);
+        rows.extend(read_rows_blocking(spec.embed_windows(
+            network,
+            &prepared.spectrogram,
+            batch,
+            device,
+        ))?);
     }
     Ok(rows)
 }

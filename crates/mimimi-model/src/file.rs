@@ -2,6 +2,7 @@
 //! metrics, where it came from, the checksum of its weights) and the weights file (a burn
 //! record in burnpack format, loadable from bytes inside wasm).
 
+use crate::clip_gaussian::ClipGaussians;
 use crate::config::NetworkConfig;
 use crate::network::Network;
 use crate::score::ScoreHeads;
@@ -88,6 +89,11 @@ pub struct Manifest {
     /// before the field existed: the total head).
     #[serde(default)]
     pub score_heads: ScoreHeads,
+    /// When present, clips are scored against the trained IDs by these Gaussians of the
+    /// network's clip-averaged features, not by cross-entropy (`score_heads` is then unused),
+    /// and the thresholds are of that score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip_gaussians: Option<ClipGaussians>,
     /// Evaluation metrics the model was shipped with (free-form JSON, see the README).
     #[serde(default)]
     pub metrics: serde_json::Value,
@@ -224,6 +230,10 @@ impl ModelFiles {
             .normalization
             .validate()
             .map_err(ModelError::BadManifest)?;
+        if let Some(g) = &manifest.clip_gaussians {
+            g.validate(&manifest.classes)
+                .map_err(ModelError::BadManifest)?;
+        }
         Ok(manifest)
     }
 

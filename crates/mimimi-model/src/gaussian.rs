@@ -108,6 +108,43 @@ impl Gaussian {
         sum
     }
 
+    /// `Σ⁻¹ v`, by two triangular solves with the Cholesky factor (`L y = v`, `Lᵀ z = y`).
+    pub fn precision_times(&self, v: &[f64]) -> Vec<f64> {
+        let d = self.dim();
+        assert_eq!(v.len(), d, "vector length");
+        let l = |i: usize, j: usize| self.chol[i * d + j];
+        let mut y = vec![0.0f64; d];
+        for i in 0..d {
+            let dot: f64 = (0..i).map(|k| l(i, k) * y[k]).sum();
+            y[i] = (v[i] - dot) / l(i, i);
+        }
+        let mut z = vec![0.0f64; d];
+        for i in (0..d).rev() {
+            let dot: f64 = (i + 1..d).map(|k| l(k, i) * z[k]).sum();
+            z[i] = (y[i] - dot) / l(i, i);
+        }
+        z
+    }
+
+    /// An error unless the stored mean and factor have consistent sizes and a usable
+    /// diagonal (a file may be damaged): the other methods assume it.
+    pub fn validate(&self) -> Result<(), String> {
+        let d = self.dim();
+        if d == 0 || self.chol.len() != d * d {
+            return Err(format!(
+                "a Gaussian of dimension {d} needs {} factor values, it has {}",
+                d * d,
+                self.chol.len()
+            ));
+        }
+        if (0..d).any(|i| !(self.chol[i * d + i] > 0.0 && self.chol[i * d + i].is_finite()))
+            || self.chol.iter().chain(&self.mean).any(|v| !v.is_finite())
+        {
+            return Err("a Gaussian's values are not finite or its factor is singular".into());
+        }
+        Ok(())
+    }
+
     /// Mean squared Mahalanobis distance of `vectors`, divided by the dimension (about 1 for
     /// vectors drawn from the fitted distribution): a clip's score from its frames.
     pub fn score<V: AsRef<[f32]>>(&self, vectors: &[V]) -> f64 {
@@ -183,6 +220,32 @@ mod tests {
         }
         // Vectors from the distribution score about 1 per dimension.
         assert!((g.score(&v) - 1.0).abs() < 0.02, "{}", g.score(&v));
+    }
+
+    #[test]
+    fn precision_times_inverts_the_covariance() {
+        let mut z = draws(11);
+        let v: Vec<Vec<f32>> = (0..200)
+            .map(|_| {
+                let a = z();
+                vec![a as f32, (a + z()) as f32, z() as f32]
+            })
+            .collect();
+        let g = Gaussian::fit(&v).unwrap();
+        g.validate().unwrap();
+        // xᵀ Σ⁻¹ x through the solves equals the Mahalanobis distance of μ + x.
+        let x = [0.7f64, -1.3, 2.0];
+        let p = g.precision_times(&x);
+        let quad: f64 = x.iter().zip(&p).map(|(a, b)| a * b).sum();
+        let shifted: Vec<f32> = x.iter().zip(&g.mean).map(|(a, m)| (a + m) as f32).collect();
+        let m2 = g.mahalanobis2(&shifted);
+        assert!((quad - m2).abs() < 1e-4 * m2, "{quad} vs {m2}");
+        let mut damaged = g.clone();
+        damaged.chol.pop();
+        assert!(damaged.validate().is_err());
+        damaged = g;
+        damaged.chol[0] = 0.0;
+        assert!(damaged.validate().is_err());
     }
 
     #[test]

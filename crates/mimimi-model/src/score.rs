@@ -6,6 +6,8 @@
 //! to its own machine sounds unlike that machine's normal sound. A clip's score is the mean
 //! over its windows (deterministic; or one whole-clip pass, see [`mimimi_dsp::ExampleConfig`]).
 
+use crate::embedding::embed_clip;
+use crate::file::Manifest;
 use crate::input::batch_from_windows;
 use crate::network::{Network, Outputs};
 use burn::tensor::activation::log_softmax;
@@ -183,6 +185,28 @@ pub fn score_clip(
         scores.extend(to_scores(batch.try_into_data())?);
     }
     Ok(ClipScore::from_windows(scores))
+}
+
+/// Scores a prepared clip against machine ID `id` of the model `manifest` describes, by the
+/// manifest's rule: its clip Gaussians when it has them ([`crate::clip_gaussian`]), else the
+/// cross-entropy of its `score_heads` (blocking read-back; native use).
+pub fn score_id(
+    network: &Network,
+    manifest: &Manifest,
+    prepared: &Prepared,
+    id: &str,
+    device: &Device,
+) -> Result<ClipScore, String> {
+    let class = manifest.class_of(id).map_err(|e| e.to_string())?;
+    match &manifest.clip_gaussians {
+        Some(g) => {
+            let rows =
+                embed_clip(&g.embedding, network, prepared, device).map_err(|e| e.to_string())?;
+            Ok(ClipScore::from_windows(g.window_scores(id, &rows)?))
+        }
+        None => score_clip(network, manifest.score_heads, prepared, class, device)
+            .map_err(|e| e.to_string()),
+    }
 }
 
 /// Scores a prepared clip against machine ID `class`, reading results back asynchronously as

@@ -72,6 +72,7 @@ fn manifest() -> Manifest {
         thresholds: [("00".to_string(), 1.5)].into(),
         threshold_rule: "test".into(),
         score_heads: Default::default(),
+        clip_gaussians: None,
         metrics: serde_json::json!({}),
         provenance: Provenance {
             source: "test".into(),
@@ -154,6 +155,36 @@ fn damaged_or_mismatched_models_are_refused_clearly() {
             "{err}"
         );
     }
+
+    // Clip Gaussians that miss a machine ID, or whose factor was cut short.
+    let gaussian =
+        mimimi_model::Gaussian::fit(&[vec![0.0f32, 1.0], vec![1.0, 0.5], vec![0.3, 0.2]]).unwrap();
+    let gaussians = |ids: &[&str]| mimimi_model::ClipGaussians {
+        embedding: Default::default(),
+        ids: ids
+            .iter()
+            .map(|id| (id.to_string(), gaussian.clone()))
+            .collect(),
+    };
+    let mut with = files.manifest.clone();
+    with.clip_gaussians = Some(gaussians(&["00", "02", "04", "06"]));
+    ModelFiles::from_bytes(&serde_json::to_vec(&with).unwrap(), files.weights.clone()).unwrap();
+    with.clip_gaussians = Some(gaussians(&["00", "02", "04"]));
+    let err = ModelFiles::from_bytes(&serde_json::to_vec(&with).unwrap(), files.weights.clone())
+        .unwrap_err();
+    assert!(
+        matches!(&err, ModelError::BadManifest(m) if m.contains("\"06\"")),
+        "{err}"
+    );
+    let mut cut = gaussians(&["00", "02", "04", "06"]);
+    cut.ids.get_mut("04").unwrap().chol.truncate(3);
+    with.clip_gaussians = Some(cut);
+    let err = ModelFiles::from_bytes(&serde_json::to_vec(&with).unwrap(), files.weights.clone())
+        .unwrap_err();
+    assert!(
+        matches!(&err, ModelError::BadManifest(m) if m.contains("machine ID 04")),
+        "{err}"
+    );
 
     // Weights of a 4-class network under a manifest that claims 3 classes.
     let mut three = files.manifest.clone();
