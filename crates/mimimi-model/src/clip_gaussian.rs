@@ -170,21 +170,25 @@ mod packed {
         ids: &BTreeMap<String, Gaussian>,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        let packed: BTreeMap<&String, Packed> = ids
-            .iter()
-            .map(|(id, g)| {
-                let d = g.dim();
-                let lower = (0..d).flat_map(|i| (0..=i).map(move |j| g.chol[i * d + j]));
-                let p = Packed {
-                    dim: d,
-                    samples: g.samples,
-                    shrinkage: g.shrinkage,
-                    mean: encode(g.mean.iter().copied()),
-                    chol_lower: encode(lower),
-                };
-                (id, p)
-            })
-            .collect();
+        let mut packed = BTreeMap::new();
+        for (id, g) in ids {
+            let d = g.dim();
+            if g.chol.len() != d * d {
+                return Err(serde::ser::Error::custom(format!(
+                    "clip Gaussian of machine ID {id}: factor of {} values for dimension {d}",
+                    g.chol.len()
+                )));
+            }
+            let lower = (0..d).flat_map(|i| (0..=i).map(move |j| g.chol[i * d + j]));
+            let p = Packed {
+                dim: d,
+                samples: g.samples,
+                shrinkage: g.shrinkage,
+                mean: encode(g.mean.iter().copied()),
+                chol_lower: encode(lower),
+            };
+            packed.insert(id, p);
+        }
         packed.serialize(serializer)
     }
 
@@ -296,5 +300,9 @@ mod tests {
         assert!(e.to_string().contains("machine ID 02, factor"), "{e}");
         v["ids"]["02"]["chol_lower"] = "not base64!".into();
         assert!(serde_json::from_value::<ClipGaussians>(v).is_err());
+        // A Gaussian damaged in memory is refused, not written.
+        let mut cut = g;
+        cut.ids.get_mut("00").unwrap().chol.pop();
+        assert!(serde_json::to_string(&cut).is_err());
     }
 }

@@ -176,9 +176,20 @@ fn damaged_or_mismatched_models_are_refused_clearly() {
         matches!(&err, ModelError::BadManifest(m) if m.contains("\"06\"")),
         "{err}"
     );
-    let mut cut = gaussians(&["00", "02", "04", "06"]);
-    cut.ids.get_mut("04").unwrap().chol.truncate(3);
-    with.clip_gaussians = Some(cut);
+    // A factor cut short in the file, and one with a zero on its diagonal.
+    with.clip_gaussians = Some(gaussians(&["00", "02", "04", "06"]));
+    let mut json = serde_json::to_value(&with).unwrap();
+    let factor = &mut json["clip_gaussians"]["ids"]["04"]["chol_lower"];
+    *factor = factor.as_str().unwrap()[..8].into();
+    let err = ModelFiles::from_bytes(&serde_json::to_vec(&json).unwrap(), files.weights.clone())
+        .unwrap_err();
+    assert!(
+        matches!(&err, ModelError::BadManifest(m) if m.contains("machine ID 04")),
+        "{err}"
+    );
+    let mut singular = gaussians(&["00", "02", "04", "06"]);
+    singular.ids.get_mut("04").unwrap().chol[0] = 0.0;
+    with.clip_gaussians = Some(singular);
     let err = ModelFiles::from_bytes(&serde_json::to_vec(&with).unwrap(), files.weights.clone())
         .unwrap_err();
     assert!(
