@@ -72,17 +72,24 @@ pub struct Report {
 /// From a clip's heads `[windows, N]`: its score against `class` under `heads` (the mean over
 /// the windows) and the class the total head picks (argmax of its mean logits).
 pub fn judge_outputs(outputs: Outputs, heads: ScoreHeads, class: usize) -> (f64, usize) {
-    let read = |t: Tensor<1>| -> Vec<f32> { t.into_data().convert::<f32>().try_to_vec().unwrap() };
-    let [_, n] = outputs.total.dims();
-    let logits = read(outputs.total.clone().mean_dim(0).reshape([n]));
-    let picked = logits
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map_or(0, |(i, _)| i);
+    let picked = picked_class(outputs.total.clone());
     let scores = read(heads.score(outputs, class));
     let clip = ClipScore::from_windows(scores.into_iter().map(f64::from).collect());
     (clip.score, picked)
+}
+
+fn read(t: Tensor<1>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_to_vec().unwrap()
+}
+
+/// The class a clip's total head `[windows, N]` picks: argmax of its mean logits.
+fn picked_class(total: Tensor<2>) -> usize {
+    let [_, n] = total.dims();
+    read(total.mean_dim(0).reshape([n]))
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(i, _)| i)
 }
 
 /// Score against machine ID `id` by the manifest's rule and the class the total head picks,
@@ -102,9 +109,7 @@ pub fn judge(
     };
     let rows = read_rows_blocking(g.embedding.embed_trace(&trace)).map_err(|e| e.to_string())?;
     let score = ClipScore::from_windows(g.window_scores(id, &rows)?).score;
-    // The class picked, as for the cross-entropy rule (the score part is not used).
-    let (_, picked) = judge_outputs(trace.outputs, ScoreHeads::Total, class);
-    Ok((score, picked))
+    Ok((score, picked_class(trace.outputs.total)))
 }
 
 fn mean(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {

@@ -159,6 +159,33 @@ fn tiny_training_run_exports_a_model_that_scores_and_resumes() {
         "score {got}, library {want}"
     );
     assert_eq!(line["threshold"].as_f64(), Some(gaussian.thresholds["02"]));
+    // `eval` scores the same clip the same way (its own single forward pass).
+    let gaussian_json = dir.join("gaussian-eval.json");
+    ok(trainer(&[
+        "eval",
+        "--data",
+        &data_arg,
+        "--model",
+        &s(&recalibrated),
+        "--seed",
+        "3",
+        "--json",
+        &s(&gaussian_json),
+    ]));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&gaussian_json).unwrap()).unwrap();
+    let id02 = report["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "02")
+        .unwrap();
+    let evaluated = id02["anomalous_scores"][0].as_f64().unwrap();
+    assert!(
+        (evaluated - got).abs() <= 1e-4 * got,
+        "eval {evaluated}, score {got}"
+    );
+    assert_eq!(id02["accuracy"].as_f64(), Some(1.0), "{id02}");
     assert!(
         (gaussian.thresholds["02"] - files.manifest.thresholds["02"]).abs()
             > 1e-3 * files.manifest.thresholds["02"],

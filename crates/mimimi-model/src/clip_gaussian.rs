@@ -172,13 +172,10 @@ mod packed {
     ) -> Result<S::Ok, S::Error> {
         let mut packed = BTreeMap::new();
         for (id, g) in ids {
+            g.validate().map_err(|e| {
+                serde::ser::Error::custom(format!("clip Gaussian of machine ID {id}: {e}"))
+            })?;
             let d = g.dim();
-            if g.chol.len() != d * d {
-                return Err(serde::ser::Error::custom(format!(
-                    "clip Gaussian of machine ID {id}: factor of {} values for dimension {d}",
-                    g.chol.len()
-                )));
-            }
             let lower = (0..d).flat_map(|i| (0..=i).map(move |j| g.chol[i * d + j]));
             let p = Packed {
                 dim: d,
