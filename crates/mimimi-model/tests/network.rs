@@ -187,10 +187,15 @@ fn damaged_or_mismatched_models_are_refused_clearly() {
         matches!(&err, ModelError::BadManifest(m) if m.contains("machine ID 04")),
         "{err}"
     );
-    let mut singular = gaussians(&["00", "02", "04", "06"]);
-    singular.ids.get_mut("04").unwrap().chol[0] = 0.0;
-    with.clip_gaussians = Some(singular);
-    let err = ModelFiles::from_bytes(&serde_json::to_vec(&with).unwrap(), files.weights.clone())
+    // (A singular factor cannot be written at all, so it is zeroed in the file.)
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut json = serde_json::to_value(&with).unwrap();
+    let factor = &mut json["clip_gaussians"]["ids"]["04"]["chol_lower"];
+    let mut bytes = b64.decode(factor.as_str().unwrap()).unwrap();
+    bytes[..4].fill(0);
+    *factor = b64.encode(bytes).into();
+    let err = ModelFiles::from_bytes(&serde_json::to_vec(&json).unwrap(), files.weights.clone())
         .unwrap_err();
     assert!(
         matches!(&err, ModelError::BadManifest(m) if m.contains("machine ID 04")),
