@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'n
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { homedir, tmpdir } from 'node:os';
-import { serveDist, launch, launchWithProfile, finished, ROOT } from './harness.mjs';
+import { serveDist, launch, launchWithProfile, finished, sameScore, ROOT } from './harness.mjs';
 
 const TRAINER = join(process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache/mimimi/target'), 'debug/trainer');
 const MODEL = join(ROOT, 'web/assets/models/fan');
@@ -21,19 +21,21 @@ let clips;
 
 // A fan the bundled model never heard (unit 08; the model knows 00–06): five normal takes to
 // enroll it from, and one normal and one anomalous clip to check, 6 s each. The anomaly is a
-// blatant imbalance (strength 2): five 6 s takes do not make a profile that catches the
-// corpus's moderate one on this unit, and a fixture that is not caught proves nothing here.
+// blatant bearing fault (strength 2, the corpus's second kind): five 6 s takes do not make a
+// profile that catches a moderate one on this unit, nor an imbalance (a shake at the shaft's
+// 20 Hz, which neither the log-mel levels nor the modulation below 4 Hz see), and a fixture
+// that is not caught proves nothing here.
 function fixtures() {
   rmSync(WORK, { recursive: true, force: true });
   execFileSync(TRAINER, ['synth', '--out', WORK, '--types', 'fan', '--ids', '08', '--train-per-id', '5',
-    '--test-normal-per-id', '1', '--test-anomaly-per-id', '1', '--seconds', '6', '--seed', '9',
+    '--test-normal-per-id', '1', '--test-anomaly-per-id', '2', '--seconds', '6', '--seed', '9',
     '--anomaly-strength', '2']);
   const dir = join(WORK, 'fan/train');
   takes = readdirSync(dir).sort().map((f) => join(dir, f));
   const profile = join(WORK, 'profile.json');
   execFileSync(TRAINER, ['enroll', '--model', MODEL, '--name', NAME, '--out', profile, ...takes]);
-  clips = ['normal', 'anomaly'].map((kind) => {
-    const path = join(WORK, `fan/test/${kind}_id_08_00000000.wav`);
+  clips = ['normal_id_08_00000000', 'anomaly_id_08_00000001_bearing'].map((kind) => {
+    const path = join(WORK, `fan/test/${kind}.wav`);
     const out = execFileSync(TRAINER, ['score', '--json', '--model', MODEL, '--profile', profile, path]);
     const line = JSON.parse(out.toString().trim().split('\n')[0]);
     return { kind, path, score: line.score, anomalous: line.anomalous };
@@ -78,7 +80,7 @@ async function checkClips(page, label, compareScores = true) {
     const anomalous = await page.getAttribute('#verdict', 'data-anomalous');
     assert.equal(anomalous, String(c.anomalous), `${label} ${c.kind}: page says anomalous=${anomalous} (score ${score}), trainer ${c.anomalous} (${c.score})`);
     if (compareScores) {
-      assert.ok(Math.abs(score - c.score) <= 1e-3 * Math.abs(c.score) + 1e-6, `${label} ${c.kind}: page ${score} vs trainer ${c.score}`);
+      assert.ok(sameScore(score, c.score), `${label} ${c.kind}: page ${score} vs trainer ${c.score}`);
     }
     got.push([score, anomalous]);
   }
@@ -120,7 +122,7 @@ test('enroll by upload, check, history, export → delete all → import', { tim
     for (const [i, c] of clips.entries()) {
       const cols = csv[i + 1];
       assert.ok(cols.includes('"fan · Fan 8, hall B (enrolled)"') && cols.includes(c.anomalous ? 'anomalous' : 'normal'), cols);
-      assert.ok(Math.abs(Number(cols.split(',').at(-4)) - c.score) <= 1e-3 * c.score, cols);
+      assert.ok(sameScore(Number(cols.split(',').at(-4)), c.score), cols);
     }
     await page.reload();
     await page.waitForSelector('#machine-type option', { state: 'attached' });

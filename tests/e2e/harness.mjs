@@ -89,3 +89,10 @@ export async function finished(page, action, timeout = 240_000) {
     (n) => Number(document.querySelector('main').dataset.finished) > n, done, { timeout },
   );
 }
+
+/** Whether the page's `got` equals the trainer's `want`: within 1e-3 of it, and at least 1e-4
+ * absolute (a combined score lies around 0 in units of the normal spread, where 1e-4 is
+ * nothing; a cross-entropy can be 1e-3, where it is a lot). */
+export function sameScore(got, want) {
+  return Math.abs(got - want) <= Math.max(1e-3 * Math.abs(want), 1e-4);
+}

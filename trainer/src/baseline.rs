@@ -9,7 +9,7 @@
 //! classification accuracy is the share of normal test clips nearest to their own ID.
 
 use crate::data::{Clip, Split, scan, train_ids};
-use crate::eval::{Report, id_report, report};
+use crate::eval::{Report, Scored, id_report, report};
 use mimimi_dsp::mel::{MelBank, MelConfig, stack_frames};
 use mimimi_dsp::{FrontEnd, FrontEndConfig, decode_wav, stft::stft};
 use mimimi_model::Gaussian;
@@ -107,27 +107,37 @@ pub fn evaluate(data: &Path, machine_type: &str, seed: u64) -> Result<Report, St
         for clip in of(Split::Validation).filter(|c| &c.id == id) {
             validation.push(models[class].score(&features.of_file(&clip.path)?));
         }
-        let (mut normal, mut anomalous, mut correct) = (Vec::new(), Vec::new(), 0usize);
+        let (mut scored, mut correct, mut normal) = (Vec::new(), 0usize, 0usize);
         for clip in of(Split::Test).filter(|c| &c.id == id) {
             let vectors = features.of_file(&clip.path)?;
             let scores: Vec<f64> = models.iter().map(|g| g.score(&vectors)).collect();
-            if clip.anomalous {
-                anomalous.push(scores[class]);
-            } else {
-                normal.push(scores[class]);
+            if !clip.anomalous {
+                normal += 1;
                 let nearest = (0..scores.len())
                     .min_by(|&a, &b| scores[a].total_cmp(&scores[b]))
                     .unwrap_or(class);
                 correct += usize::from(nearest == class);
             }
+            scored.push(Scored {
+                score: scores[class],
+                anomalous: clip.anomalous,
+                kind: clip.kind.clone(),
+                cannot_tell: false,
+            });
         }
+        let accuracy = Some(correct as f64 / normal.max(1) as f64);
         reports.push(id_report(
             id,
-            normal,
-            anomalous,
-            correct,
+            &scored,
+            accuracy,
             rule.threshold(&validation),
         ));
     }
-    Ok(report(machine_type, data, "baseline", reports))
+    Ok(report(
+        machine_type,
+        data,
+        "baseline",
+        "log-mel frames (5 stacked), a Gaussian per ID, mean Mahalanobis distance",
+        reports,
+    ))
 }

@@ -1,15 +1,25 @@
-//! `trainer calibrate`: set a model's decision thresholds from the validation normals of each
-//! machine ID ([`mimimi_model::threshold::ThresholdRule`]), never from test labels. Used after
-//! `trainer import`, so that an imported model scores like a native one, and to switch a model's
-//! score rule: cross-entropy of some heads, or Gaussians of its clip-averaged features
-//! ([`mimimi_model::clip_gaussian`], fitted here to each ID's training normals).
+//! `trainer calibrate`: fit a model's score rule and set its decision thresholds from the
+//! training and validation normals of each machine ID, never from test labels. Used after
+//! `trainer import`, so that an imported model scores like a native one, by `trainer train`
+//! once the network is trained, and to switch a model's rule:
+//!
+//! - cross-entropy of some heads: thresholds from the validation normals' scores by the gamma
+//!   rule ([`ThresholdRule`]);
+//! - clip Gaussians ([`mimimi_model::clip_gaussian`]): fitted to each ID's training normals,
+//!   thresholds as above;
+//! - a combined score ([`mimimi_model::combined`], the default): each member fitted to each
+//!   ID's training normals and standardised by its validation normals; the combined score's
+//!   normal spread pooled over the IDs (a few validation clips per ID give a noisy spread
+//!   each, and every ID's score is in the same units); the threshold at the rule's percentile
+//!   of it.
 
-use crate::data::{Split, prepare_file, scan};
-use mimimi_dsp::FrontEnd;
-use mimimi_model::embedding::embed_clip;
-use mimimi_model::score::{ScoreHeads, score_id};
+use crate::data::{Clip, Split, scan};
+use crate::model::Loaded;
+use mimimi_model::combined::{ClipRows, FitOn, Spread};
+use mimimi_model::rule::Needs;
+use mimimi_model::score::ScoreHeads;
 use mimimi_model::threshold::ThresholdRule;
-use mimimi_model::{ClipGaussians, Device, EmbeddingSpec, ModelFiles};
+use mimimi_model::{ClipGaussians, Combined, EmbeddingSpec, Member, ModelFiles, ScoreRule, Target};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -17,90 +27,194 @@ use std::path::Path;
 /// the same files).
 pub const DEFAULT_SEED: u64 = 20_261_128;
 
+pub use mimimi_model::combined::DEFAULT_MEMBERS;
+
 /// The score rule to switch a model to before calibrating.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rule {
-    /// Keep the model's own rule.
+    /// Keep the model's own rule (refit it where it is fitted to data).
     Keep,
-    /// Cross-entropy of these heads (drops any clip Gaussians).
+    /// Cross-entropy of these heads.
     CrossEntropy(ScoreHeads),
     /// Gaussians of these layers' clip-averaged features, fitted to the training normals.
     ClipGaussians(EmbeddingSpec),
+    /// A combined score of these members.
+    Combined(Vec<Member>),
 }
 
-/// Switches the model to `rule`, scores each ID's validation normals and writes the
-/// thresholds into the model's manifest.
+/// The evidence `needs` asks of each of `clips`.
+fn rows_of(loaded: &Loaded, clips: &[&Clip], needs: &Needs) -> Result<Vec<ClipRows>, String> {
+    clips
+        .iter()
+        .map(|clip| {
+            let prepared = loaded.prepare(&clip.path, 0)?;
+            loaded
+                .evidence(&prepared, needs, None)
+                .map(|e| e.rows)
+                .map_err(|e| format!("{}: {e}", clip.path.display()))
+        })
+        .collect()
+}
+
+/// Each ID's combined score of `members`, fitted to its training clips and standardised by its
+/// validation clips, with the normal spread pooled over the IDs.
+pub fn fit_combined(
+    loaded: &Loaded,
+    clips: &[Clip],
+    members: &[Member],
+) -> Result<BTreeMap<String, Combined>, String> {
+    let needs = Needs::of_members(members);
+    let mut ids = BTreeMap::new();
+    for id in &loaded.files.manifest.classes {
+        let of = |split| {
+            clips
+                .iter()
+                .filter(|c| &c.id == id && c.split == split)
+                .collect::<Vec<_>>()
+        };
+        let (train, validation) = (
+            rows_of(loaded, &of(Split::Train), &needs)?,
+            rows_of(loaded, &of(Split::Validation), &needs)?,
+        );
+        let c = Combined::fit(members, &train, &validation, FitOn::ClipMeans)
+            .map_err(|e| format!("machine ID {id}: {e}"))?;
+        println!(
+            "id {id}: {} members fitted to {} training normals, standardised by {} validation normals",
+            members.len(),
+            train.len(),
+            validation.len()
+        );
+        ids.insert(id.clone(), c);
+    }
+    let n = ids.len().max(1) as f64;
+    let pooled = Spread {
+        mean: ids.values().map(|c| c.normal.mean).sum::<f64>() / n,
+        std: (ids.values().map(|c| c.normal.std.powi(2)).sum::<f64>() / n).sqrt(),
+    };
+    for c in ids.values_mut() {
+        c.normal = pooled;
+    }
+    Ok(ids)
+}
+
+/// Switches the model in `model_dir` to `rule` (fitted to the training normals of `data`),
+/// sets its thresholds from the validation normals and writes its manifest.
 pub fn run(model_dir: &Path, data: &Path, seed: u64, rule: Rule) -> Result<(), String> {
-    let mut model = ModelFiles::load(model_dir).map_err(|e| e.to_string())?;
-    let clips = scan(data, &model.manifest.machine_type, seed)?;
-    let device = Device::flex();
-    let network = model.network(&device).map_err(|e| e.to_string())?;
-    let frontend = FrontEnd::new(model.manifest.frontend);
-    match rule {
-        Rule::Keep => {}
-        Rule::CrossEntropy(heads) => {
-            model.manifest.score_heads = heads;
-            model.manifest.clip_gaussians = None;
+    let files = ModelFiles::load(model_dir).map_err(|e| e.to_string())?;
+    let files = calibrate(files, data, seed, rule)?;
+    files.save(model_dir).map_err(|e| e.to_string())
+}
+
+/// [`run`] on model files in memory.
+pub fn calibrate(
+    files: ModelFiles,
+    data: &Path,
+    seed: u64,
+    rule: Rule,
+) -> Result<ModelFiles, String> {
+    let clips = scan(data, &files.manifest.machine_type, seed)?;
+    let mut loaded = Loaded::new(files)?;
+    let rule = match (rule, &loaded.files.manifest.score_rule) {
+        (Rule::Keep, ScoreRule::CrossEntropy { heads }) => Rule::CrossEntropy(*heads),
+        (Rule::Keep, ScoreRule::ClipGaussians(g)) => Rule::ClipGaussians(g.embedding.clone()),
+        (Rule::Keep, ScoreRule::Combined { ids }) => {
+            Rule::Combined(ids.values().next().map(Combined::needs).unwrap_or_default())
         }
+        (rule, _) => rule,
+    };
+    let threshold_rule = ThresholdRule::default();
+    let manifest_rule = match &rule {
+        Rule::Keep => unreachable!("resolved above"),
+        Rule::CrossEntropy(heads) => ScoreRule::CrossEntropy { heads: *heads },
         Rule::ClipGaussians(spec) => {
+            let needs = Needs {
+                layers: spec.layers.clone(),
+                ..Needs::default()
+            };
             let mut by_id = BTreeMap::new();
-            for id in &model.manifest.classes {
-                let mut rows = Vec::new();
-                for clip in clips
+            for id in &loaded.files.manifest.classes {
+                let train: Vec<&Clip> = clips
                     .iter()
                     .filter(|c| &c.id == id && c.split == Split::Train)
-                {
-                    let prepared = prepare_file(&clip.path, &frontend, 0)?;
-                    rows.push(
-                        embed_clip(&spec, &network, &prepared, &device)
-                            .map_err(|e| e.to_string())?,
-                    );
-                }
+                    .collect();
+                let windows = rows_of(&loaded, &train, &needs)?
+                    .into_iter()
+                    .map(|rows| {
+                        let windows = rows.values().next().map_or(0, Vec::len);
+                        (0..windows)
+                            .map(|w| {
+                                spec.layers
+                                    .iter()
+                                    .flat_map(|l| rows[&Member::Network(*l)][w].iter().copied())
+                                    .collect()
+                            })
+                            .collect()
+                    })
+                    .collect();
                 println!(
                     "id {id}: clip Gaussian from {} training normals",
-                    rows.len()
+                    train.len()
                 );
-                by_id.insert(id.clone(), rows);
+                by_id.insert(id.clone(), windows);
             }
-            model.manifest.clip_gaussians = Some(ClipGaussians::fit(spec, &by_id)?);
+            ScoreRule::ClipGaussians(ClipGaussians::fit(spec.clone(), &by_id)?)
         }
-    }
-    let manifest = &model.manifest;
-    let rule = ThresholdRule::default();
-    let mut thresholds = manifest.thresholds.clone();
+        Rule::Combined(members) => ScoreRule::Combined {
+            ids: fit_combined(&loaded, &clips, members)?,
+        },
+    };
+    loaded.files.manifest.score_rule = manifest_rule;
+    let mut thresholds = BTreeMap::new();
     let mut report = serde_json::Map::new();
-    for id in &manifest.classes {
-        let mut scores = Vec::new();
-        for clip in clips
+    for id in loaded.files.manifest.classes.clone() {
+        let validation: Vec<&Clip> = clips
             .iter()
-            .filter(|c| &c.id == id && c.split == Split::Validation)
-        {
-            let prepared = prepare_file(&clip.path, &frontend, 0)?;
-            let s = score_id(&network, manifest, &prepared, id, &device)?;
-            scores.push(s.score);
-        }
-        let threshold = rule.threshold(&scores).ok_or_else(|| {
-            format!("machine ID {id}: {} validation clip(s), at least 2 with different scores are needed", scores.len())
-        })?;
+            .filter(|c| c.id == id && c.split == Split::Validation)
+            .collect();
+        let threshold = match &loaded.files.manifest.score_rule {
+            ScoreRule::Combined { ids } => ids[&id].threshold(&threshold_rule),
+            _ => {
+                let target = Target::Id(id.clone());
+                let mut scores = Vec::new();
+                for clip in &validation {
+                    let prepared = loaded.prepare(&clip.path, 0)?;
+                    scores.push(
+                        loaded
+                            .score_prepared(&prepared, &target)
+                            .map_err(|e| format!("{}: {e}", clip.path.display()))?
+                            .score,
+                    );
+                }
+                threshold_rule.threshold(&scores).ok_or_else(|| {
+                    format!("machine ID {id}: {} validation clip(s), at least 2 with different scores are needed", scores.len())
+                })?
+            }
+        };
         println!(
             "id {id}: {} validation normals, threshold {threshold:.6}",
-            scores.len()
+            validation.len()
         );
         thresholds.insert(id.clone(), threshold);
         report.insert(
             id.clone(),
-            serde_json::json!({ "validation_clips": scores.len(), "threshold": threshold }),
+            serde_json::json!({ "validation_clips": validation.len(), "threshold": threshold }),
         );
     }
-    model.manifest.thresholds = thresholds;
-    model.manifest.threshold_rule = rule.describe();
-    if let serde_json::Value::Object(m) = &mut model.manifest.metrics {
-        m.insert(
-            "calibration".into(),
-            serde_json::json!({ "data": data.display().to_string(), "seed": seed, "ids": report }),
-        );
-    } else {
-        model.manifest.metrics = serde_json::json!({ "calibration": { "data": data.display().to_string(), "seed": seed, "ids": report } });
+    let manifest = &mut loaded.files.manifest;
+    manifest.thresholds = thresholds;
+    manifest.threshold_rule = match manifest.score_rule {
+        ScoreRule::Combined { .. } => format!(
+            "the {:.0}th percentile of a normal distribution with the mean and spread of the combined score of the validation normals (each left out of the member spreads that score it), pooled over the IDs",
+            threshold_rule.percentile * 100.0
+        ),
+        _ => threshold_rule.describe(),
+    };
+    let calibration = serde_json::json!({ "data": data.display().to_string(), "seed": seed, "rule": manifest.score_rule.describe(), "ids": report });
+    match &mut manifest.metrics {
+        serde_json::Value::Object(m) => {
+            m.insert("calibration".into(), calibration);
+        }
+        other => *other = serde_json::json!({ "calibration": calibration }),
     }
-    model.save(model_dir).map_err(|e| e.to_string())
+    Ok(loaded.files)
 }

@@ -35,6 +35,9 @@ pub struct Clip {
     pub split: Split,
     /// True for an anomalous sound (test clips only).
     pub anomalous: bool,
+    /// The kind of anomaly, where the file name says it (`anomaly_id_00_00000003_leak.wav`,
+    /// as `trainer synth` writes them); None for normal clips and other corpora.
+    pub kind: Option<String>,
 }
 
 /// Reads, decodes and prepares one audio file (channel `channel`) for the network; errors
@@ -62,14 +65,17 @@ fn wav_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// `normal_id_02_00000012.wav` → (`normal`, `02`).
-fn dcase_name(path: &Path) -> Option<(String, String)> {
+/// `normal_id_02_00000012.wav` → (`normal`, `02`, None);
+/// `anomaly_id_02_00000003_blade_jitter.wav` → (`anomaly`, `02`, `blade_jitter`).
+fn dcase_name(path: &Path) -> Option<(String, String, Option<String>)> {
     let stem = path.file_stem()?.to_str()?;
-    let mut parts = stem.split('_');
+    let mut parts = stem.splitn(5, '_');
     let label = parts.next()?.to_string();
     (parts.next()? == "id").then_some(())?;
     let id = parts.next()?.to_string();
-    Some((label, id))
+    let _number = parts.next();
+    let kind = parts.next().map(str::to_string);
+    Some((label, id, kind))
 }
 
 /// Moves a share of each ID's training clips to validation: a fixed-seed choice among the
@@ -117,7 +123,7 @@ pub fn scan(root: &Path, machine_type: &str, seed: u64) -> Result<Vec<Clip>, Str
     let dcase = root.join(machine_type);
     for (sub, split) in [("train", Split::Train), ("test", Split::Test)] {
         for path in wav_files(&dcase.join(sub)) {
-            let Some((label, id)) = dcase_name(&path) else {
+            let Some((label, id, kind)) = dcase_name(&path) else {
                 continue;
             };
             let anomalous = label == "anomaly";
@@ -129,6 +135,7 @@ pub fn scan(root: &Path, machine_type: &str, seed: u64) -> Result<Vec<Clip>, Str
                 id,
                 split,
                 anomalous,
+                kind: kind.filter(|_| anomalous),
             });
         }
     }
@@ -183,6 +190,7 @@ fn scan_mimii(root: &Path, machine_type: &str) -> Vec<Clip> {
                 id: id.clone(),
                 split,
                 anomalous,
+                kind: None,
             };
             clips.extend(train.iter().map(|p| clip(p, Split::Train, false)));
             clips.extend(test_normal.iter().map(|p| clip(p, Split::Test, false)));
@@ -216,7 +224,7 @@ mod tests {
         }
         touch(root.join("fan/test/normal_id_00_00000000.wav"));
         touch(root.join("fan/test/anomaly_id_00_00000000.wav"));
-        touch(root.join("fan/test/anomaly_id_02_00000001.wav"));
+        touch(root.join("fan/test/anomaly_id_02_00000001_blade_jitter.wav"));
         touch(root.join("fan/train/readme.txt"));
         touch(root.join("pump/train/normal_id_00_00000000.wav"));
         let clips = scan(&root, "fan", 7).unwrap();
@@ -241,6 +249,18 @@ mod tests {
                 .iter()
                 .filter(|c| c.anomalous)
                 .all(|c| c.split == Split::Test)
+        );
+        let kinds: Vec<Option<&str>> = clips
+            .iter()
+            .filter(|c| c.anomalous)
+            .map(|c| c.kind.as_deref())
+            .collect();
+        assert_eq!(kinds, [None, Some("blade_jitter")]);
+        assert!(
+            clips
+                .iter()
+                .filter(|c| !c.anomalous)
+                .all(|c| c.kind.is_none())
         );
         // Same seed, same split; another seed, another one.
         assert_eq!(scan(&root, "fan", 7).unwrap(), clips);

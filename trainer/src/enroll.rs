@@ -1,105 +1,108 @@
-//! Enrollment natively: `trainer enroll` makes a profile of one machine from its normal clips
+//! Enrollment natively: `trainer enroll` makes a profile of one machine from its normal takes
 //! (the same computation the page runs), and `trainer enroll-eval` measures whether enrollment
-//! works on a machine the network never heard.
+//! works on machines the model never heard.
 //!
-//! `enroll-eval`, per machine type: train a model without one machine ID (the held-out one),
-//! enroll that ID from the first K of its normal training clips (sorted by name), and score
-//! its test clips; the classical baseline (log-mel Gaussian, [`crate::baseline`]) gets the
-//! same K clips. Every embedding layer and detector is measured, so that the choice in
-//! [`mimimi_model::EmbeddingSpec::default`] and [`mimimi_model::profile::Method::CHOSEN`]
-//! rests on numbers.
+//! `enroll-eval`: for every machine ID of a corpus of units the model was not trained on, the
+//! first K of its normal training clips (sorted by name) are its takes; its test clips are
+//! judged against the profile made from them. The classical baseline (log-mel frames, a
+//! shrinkage Gaussian, [`crate::baseline`]) gets the same K clips. Per ID and K: AUC and pAUC,
+//! per kind of anomaly, and at the profile's own threshold the share of normal clips flagged
+//! (false alarms: the threshold's stated target is the rule's 1 − percentile, 10 %) and of
+//! anomalous clips caught, and the clips called "cannot tell".
 
 use crate::baseline::{BaselineConfig, Features};
-use crate::data::{Split, prepare_file, scan};
-use crate::metrics::{auc, pauc};
-use crate::train::{self, TrainConfig};
-use mimimi_dsp::FrontEnd;
-use mimimi_model::embedding::{EmbeddingSpec, Layer, embed_clip};
-use mimimi_model::profile::Method;
+use crate::data::{Clip, Split, scan};
+use crate::eval::{Scored, id_report};
+use crate::model::Loaded;
 use mimimi_model::threshold::ThresholdRule;
-use mimimi_model::{Device, Enrollment, Gaussian, ModelFiles, Network, Profile};
-use serde::Serialize;
+use mimimi_model::{
+    Call, ClipRows, Enrollment, Gaussian, Member, ModelFiles, Needs, Profile, Target,
+};
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// A loaded model ready to embed clips.
-pub struct Embedder {
-    /// The model's files (its manifest names the front end and the weights' sha256).
-    pub files: ModelFiles,
-    network: Network,
-    frontend: FrontEnd,
-    device: Device,
-}
+/// Largest profile file read (a profile is some tens of kB; a file far larger is not one).
+pub const MAX_PROFILE_BYTES: u64 = 4 << 20;
 
-impl Embedder {
-    /// Loads the model in `dir` on the CPU.
-    pub fn load(dir: &Path) -> Result<Self, String> {
-        let files = ModelFiles::load(dir).map_err(|e| e.to_string())?;
-        let device = Device::flex();
-        let network = files.network(&device).map_err(|e| e.to_string())?;
-        let frontend = FrontEnd::new(files.manifest.frontend);
-        Ok(Self {
-            files,
-            network,
-            frontend,
-            device,
-        })
-    }
-
-    /// The embedding of every window of `path` (channel `channel`).
-    pub fn embed(
-        &self,
-        spec: &EmbeddingSpec,
-        path: &Path,
-        channel: usize,
-    ) -> Result<Vec<Vec<f32>>, String> {
-        let prepared = prepare_file(path, &self.frontend, channel)?;
-        embed_clip(spec, &self.network, &prepared, &self.device)
-            .map_err(|e| format!("{}: {e}", path.display()))
-    }
-}
-
-/// `trainer enroll`: a profile named `name` from `clips`, written to `out` as JSON.
-pub fn run_enroll(model: &Path, name: &str, clips: &[PathBuf], out: &Path) -> Result<(), String> {
-    let embedder = Embedder::load(model)?;
-    let spec = EmbeddingSpec::default();
-    let windows = clips
+/// The takes' evidence for a profile of `members`.
+fn takes_rows(
+    loaded: &Loaded,
+    members: &[Member],
+    files: &[&Path],
+) -> Result<Vec<ClipRows>, String> {
+    let needs = Needs::of_members(members);
+    files
         .iter()
-        .map(|c| embedder.embed(&spec, c, 0))
-        .collect::<Result<Vec<_>, _>>()?;
-    let manifest = &embedder.files.manifest;
-    let profile = Enrollment {
+        .map(|f| {
+            let prepared = loaded.prepare(f, 0)?;
+            loaded
+                .evidence(&prepared, &needs, None)
+                .map(|e| e.rows)
+                .map_err(|e| format!("{}: {e}", f.display()))
+        })
+        .collect()
+}
+
+/// The profile of `members` named `name` from `takes`.
+fn profile(
+    loaded: &Loaded,
+    name: &str,
+    members: &[Member],
+    takes: &[ClipRows],
+) -> Result<Profile, String> {
+    let manifest = &loaded.files.manifest;
+    Enrollment {
         name: name.to_string(),
         machine_type: manifest.machine_type.clone(),
         model_sha256: manifest.weights.sha256.clone(),
-        embedding: spec,
-        method: Method::CHOSEN,
+        members: members.to_vec(),
         rule: ThresholdRule::default(),
         created: crate::import::today(),
     }
-    .fit(&windows)?;
+    .fit(takes)
+}
+
+/// `trainer enroll`: a profile named `name` from `clips`, written to `out` as JSON.
+pub fn run_enroll(
+    model: &Path,
+    name: &str,
+    members: &[Member],
+    clips: &[PathBuf],
+    out: &Path,
+) -> Result<(), String> {
+    let loaded = Loaded::load(model)?;
+    let files: Vec<&Path> = clips.iter().map(PathBuf::as_path).collect();
+    let takes = takes_rows(&loaded, members, &files)?;
+    let profile = profile(&loaded, name, members, &takes)?;
     let json = serde_json::to_vec_pretty(&profile).map_err(|e| e.to_string())?;
     std::fs::write(out, json).map_err(|e| format!("{}: {e}", out.display()))?;
-    let loo: Vec<String> = profile
-        .enrollment_scores
-        .iter()
-        .map(|s| format!("{s:.4}"))
-        .collect();
+    let names: Vec<String> = members.iter().map(|m| m.name()).collect();
     println!(
-        "{}: {} clips, {} windows, {} embedding, threshold {:.6}; leave-one-out scores {}",
+        "{}: {} takes, {} windows, {}; threshold {:.4} (normal takes score {:.3} ± {:.3})",
         out.display(),
-        clips.len(),
+        profile.takes,
         profile.windows,
-        profile.embedding.name(),
+        names.join(" + "),
         profile.threshold,
-        loo.join(" ")
+        profile.detector.normal.mean,
+        profile.detector.normal.std
     );
     Ok(())
 }
 
-/// Reads a profile and checks that it belongs to `model`.
+/// Reads a profile (size-capped), validates it and checks that it belongs to `model`.
 pub fn load_profile(path: &Path, model: &ModelFiles) -> Result<Profile, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let profile = Profile::from_json(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let named = |e: String| format!("{}: {e}", path.display());
+    let size = std::fs::metadata(path)
+        .map_err(|e| named(e.to_string()))?
+        .len();
+    if size > MAX_PROFILE_BYTES {
+        return Err(named(format!(
+            "{size} bytes is not a profile (at most {MAX_PROFILE_BYTES})"
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| named(e.to_string()))?;
+    let profile = Profile::from_json(&bytes).map_err(named)?;
     profile.usable_with(&model.manifest.weights.sha256)?;
     Ok(profile)
 }
@@ -107,190 +110,144 @@ pub fn load_profile(path: &Path, model: &ModelFiles) -> Result<Profile, String> 
 /// What `trainer enroll-eval` needs.
 #[derive(Debug, Clone)]
 pub struct EnrollEvalConfig {
-    /// Data directory (DCASE 2020 or MIMII layout).
+    /// The model that enrolls (one that never heard these units).
+    pub model: PathBuf,
+    /// The corpus of the units to enroll (DCASE 2020 or MIMII layout).
     pub data: PathBuf,
-    /// Machine types.
-    pub types: Vec<String>,
-    /// The machine ID left out of training and enrolled.
-    pub holdout: String,
-    /// Enrollment sizes (clips).
+    /// Enrollment sizes (takes).
     pub ks: Vec<usize>,
-    /// Where the held-out models are trained (reused when already trained).
-    pub work: PathBuf,
-    /// Training settings of the held-out models (data, type, out and exclusions are set
-    /// per type).
-    pub train: TrainConfig,
+    /// Members of the profiles.
+    pub members: Vec<Member>,
+    /// Seed of the validation split (which clips are "training" clips, the takes' pool).
+    pub seed: u64,
     /// Write every measurement as JSON here.
     pub json: Option<PathBuf>,
 }
 
-/// One measurement: a type, an enrollment size and a detector.
-#[derive(Debug, Clone, Serialize)]
+/// One enrollment measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Row {
     /// Machine type.
     pub machine_type: String,
-    /// Held-out machine ID.
+    /// Enrolled machine ID.
     pub id: String,
-    /// Enrollment clips.
+    /// Takes.
     pub k: usize,
-    /// `network:<layers>:<method>` or `baseline`.
+    /// `profile` or `baseline`.
     pub method: String,
-    /// AUC on the held-out ID's test clips.
-    pub auc: f64,
+    /// AUC of its test clips.
+    pub auc: Option<f64>,
     /// pAUC (FPR ≤ 0.1).
-    pub pauc: f64,
-    /// Share of normal test clips above the leave-one-out threshold (network rows only).
+    pub pauc: Option<f64>,
+    /// Per kind of anomaly: (kind, AUC).
+    pub kinds: Vec<(String, Option<f64>)>,
+    /// Share of normal test clips above the profile's threshold (profile rows only).
     pub false_alarm_rate: Option<f64>,
     /// Share of anomalous test clips above it.
     pub detection_rate: Option<f64>,
+    /// Normal and anomalous test clips called "cannot tell" (profile rows only).
+    pub cannot_tell: [usize; 2],
 }
 
-/// Trains (or reuses) the held-out model of `machine_type`; returns its directory.
-fn held_out_model(cfg: &EnrollEvalConfig, machine_type: &str) -> Result<PathBuf, String> {
-    let out = cfg
-        .work
-        .join(format!("{machine_type}-without-{}", cfg.holdout));
-    let train_cfg = TrainConfig {
-        data: cfg.data.clone(),
-        machine_type: machine_type.to_string(),
-        out: out.clone(),
-        resume: true,
-        exclude_ids: vec![cfg.holdout.clone()],
-        ..cfg.train.clone()
-    };
-    if !train::finished(&train_cfg) {
-        println!(
-            "training {machine_type} without ID {} into {}",
-            cfg.holdout,
-            out.display()
-        );
-        train::run(&train_cfg)?;
-    }
-    Ok(out)
-}
-
-/// `trainer enroll-eval`: every measurement, printed as Markdown tables.
+/// `trainer enroll-eval`: every measurement, printed as a Markdown table.
 pub fn run_eval(cfg: &EnrollEvalConfig) -> Result<Vec<Row>, String> {
-    let mut rows = Vec::new();
+    let loaded = Loaded::load(&cfg.model)?;
+    let machine_type = loaded.files.manifest.machine_type.clone();
+    let clips = scan(&cfg.data, &machine_type, cfg.seed)?;
+    let mut ids: Vec<&str> = clips.iter().map(|c| c.id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
     let kmax = cfg.ks.iter().copied().max().unwrap_or(0);
-    let all = EmbeddingSpec {
-        layers: Layer::ALL.to_vec(),
-    };
-    let variants: Vec<EmbeddingSpec> = ["block5", "fused", "block5+fused"]
-        .iter()
-        .map(|n| EmbeddingSpec::parse(n).expect("known layers"))
-        .collect();
-    for machine_type in &cfg.types {
-        let model_dir = held_out_model(cfg, machine_type)?;
-        let embedder = Embedder::load(&model_dir)?;
-        let clips = scan(&cfg.data, machine_type, cfg.train.seed)?;
-        let mut enroll: Vec<&PathBuf> = clips
+    let features = Features::new(BaselineConfig::default());
+    let mut rows = Vec::new();
+    for id in ids {
+        let mut pool: Vec<&Clip> = clips
             .iter()
-            .filter(|c| c.id == cfg.holdout && c.split != Split::Test)
-            .map(|c| &c.path)
+            .filter(|c| c.id == id && c.split != Split::Test)
             .collect();
-        enroll.sort();
-        if enroll.len() < kmax {
+        pool.sort_by(|a, b| a.path.cmp(&b.path));
+        if pool.len() < kmax {
             return Err(format!(
-                "{machine_type} ID {} has {} normal training clips; K = {kmax} needs that many",
-                cfg.holdout,
-                enroll.len()
+                "{machine_type} ID {id} has {} normal training clips; K = {kmax} needs that many",
+                pool.len()
             ));
         }
-        enroll.truncate(kmax);
-        let test = |anomalous: bool| {
-            clips
-                .iter()
-                .filter(move |c| c.id == cfg.holdout && c.split == Split::Test)
-                .filter(move |c| c.anomalous == anomalous)
-                .map(|c| &c.path)
-                .collect::<Vec<_>>()
-        };
-        let (normal, anomalous) = (test(false), test(true));
+        let test: Vec<&Clip> = clips
+            .iter()
+            .filter(|c| c.id == id && c.split == Split::Test)
+            .collect();
         println!(
-            "{machine_type}: embedding {} enrollment and {}+{} test clips of ID {}",
-            enroll.len(),
-            normal.len(),
-            anomalous.len(),
-            cfg.holdout
+            "{machine_type} ID {id}: enrolling from up to {kmax} takes, judging {} test clips",
+            test.len()
         );
-        let embed_all = |paths: &[&PathBuf]| {
-            paths
-                .iter()
-                .map(|p| embedder.embed(&all, p, 0))
-                .collect::<Result<Vec<_>, _>>()
-        };
-        let (enroll_emb, normal_emb, anomalous_emb) = (
-            embed_all(&enroll)?,
-            embed_all(&normal)?,
-            embed_all(&anomalous)?,
-        );
-        let features = Features::new(BaselineConfig::default());
-        let mel = |paths: &[&PathBuf]| {
-            paths
-                .iter()
-                .map(|p| features.of_file(p))
-                .collect::<Result<Vec<_>, _>>()
-        };
-        let (enroll_mel, normal_mel, anomalous_mel) =
-            (mel(&enroll)?, mel(&normal)?, mel(&anomalous)?);
+        let pool_files: Vec<&Path> = pool[..kmax].iter().map(|c| c.path.as_path()).collect();
+        let takes = takes_rows(&loaded, &cfg.members, &pool_files)?;
+        let test_files: Vec<&Path> = test.iter().map(|c| c.path.as_path()).collect();
+        let test_rows = takes_rows(&loaded, &cfg.members, &test_files)?;
+        let take_mel = pool_files
+            .iter()
+            .map(|p| features.of_file(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let test_mel = test_files
+            .iter()
+            .map(|p| features.of_file(p))
+            .collect::<Result<Vec<_>, _>>()?;
         for &k in &cfg.ks {
-            for spec in &variants {
-                let pick = |clips: &[Vec<Vec<f32>>]| -> Vec<Vec<Vec<f32>>> {
-                    clips.iter().map(|c| select(&all, spec, c)).collect()
+            let p = profile(
+                &loaded,
+                &format!("{machine_type} {id}"),
+                &cfg.members,
+                &takes[..k],
+            )?;
+            let target = Target::Enrolled(Box::new(p));
+            let mut scored = Vec::new();
+            for (clip, rows) in test.iter().zip(&test_rows) {
+                let evidence = mimimi_model::Evidence {
+                    rows: rows.clone(),
+                    ..Default::default()
                 };
-                let (e, n, a) = (
-                    pick(&enroll_emb[..k]),
-                    pick(&normal_emb),
-                    pick(&anomalous_emb),
-                );
-                for method in Method::ALL {
-                    let profile = Enrollment {
-                        name: format!("{machine_type} {}", cfg.holdout),
-                        machine_type: machine_type.clone(),
-                        model_sha256: embedder.files.manifest.weights.sha256.clone(),
-                        embedding: spec.clone(),
-                        method,
-                        rule: ThresholdRule::default(),
-                        created: crate::import::today(),
-                    }
-                    .fit(&e)?;
-                    let score = |c: &Vec<Vec<f32>>| {
-                        let w = profile.window_scores(c);
-                        w.iter().sum::<f64>() / w.len().max(1) as f64
-                    };
-                    let ns: Vec<f64> = n.iter().map(score).collect();
-                    let an: Vec<f64> = a.iter().map(score).collect();
-                    let rate = |s: &[f64]| {
-                        s.iter().filter(|&&x| x > profile.threshold).count() as f64
-                            / s.len().max(1) as f64
-                    };
-                    rows.push(Row {
-                        machine_type: machine_type.clone(),
-                        id: cfg.holdout.clone(),
-                        k,
-                        method: format!("network:{}:{}", spec.name(), method.name()),
-                        auc: auc(&ns, &an).unwrap_or(f64::NAN),
-                        pauc: pauc(&ns, &an, 0.1).unwrap_or(f64::NAN),
-                        false_alarm_rate: Some(rate(&ns)),
-                        detection_rate: Some(rate(&an)),
-                    });
-                }
+                let j = mimimi_model::judge(&loaded.files.manifest, &target, &evidence)
+                    .map_err(|e| format!("{}: {e}", clip.path.display()))?;
+                scored.push((
+                    j.verdict,
+                    Scored {
+                        score: j.score.score,
+                        anomalous: clip.anomalous,
+                        kind: clip.kind.clone(),
+                        cannot_tell: j.verdict.call == Call::CannotTell,
+                    },
+                ));
             }
-            let vectors: Vec<Vec<f32>> = enroll_mel[..k].iter().flatten().cloned().collect();
-            let g = Gaussian::fit(&vectors).map_err(|e| format!("baseline: {e}"))?;
-            let ns: Vec<f64> = normal_mel.iter().map(|v| g.score(v)).collect();
-            let an: Vec<f64> = anomalous_mel.iter().map(|v| g.score(v)).collect();
-            rows.push(Row {
-                machine_type: machine_type.clone(),
-                id: cfg.holdout.clone(),
+            let rate = |anomalous: bool| {
+                let of: Vec<_> = scored
+                    .iter()
+                    .filter(|(_, s)| s.anomalous == anomalous)
+                    .collect();
+                of.iter().filter(|(v, _)| v.anomalous()).count() as f64 / of.len().max(1) as f64
+            };
+            let (false_alarms, detections) = (rate(false), rate(true));
+            let scored: Vec<Scored> = scored.into_iter().map(|(_, s)| s).collect();
+            rows.push(row(
+                &machine_type,
+                id,
                 k,
-                method: "baseline".into(),
-                auc: auc(&ns, &an).unwrap_or(f64::NAN),
-                pauc: pauc(&ns, &an, 0.1).unwrap_or(f64::NAN),
-                false_alarm_rate: None,
-                detection_rate: None,
-            });
+                "profile",
+                &scored,
+                Some((false_alarms, detections)),
+            ));
+            let vectors: Vec<Vec<f32>> = take_mel[..k].iter().flatten().cloned().collect();
+            let g = Gaussian::fit(&vectors).map_err(|e| format!("baseline: {e}"))?;
+            let baseline: Vec<Scored> = test
+                .iter()
+                .zip(&test_mel)
+                .map(|(clip, v)| Scored {
+                    score: g.score(v),
+                    anomalous: clip.anomalous,
+                    kind: clip.kind.clone(),
+                    cannot_tell: false,
+                })
+                .collect();
+            rows.push(row(&machine_type, id, k, "baseline", &baseline, None));
         }
     }
     println!("{}", markdown(&rows));
@@ -301,111 +258,64 @@ pub fn run_eval(cfg: &EnrollEvalConfig) -> Result<Vec<Row>, String> {
     Ok(rows)
 }
 
-/// The columns of `spec` out of an embedding made with `all` (layers concatenated in
-/// [`Layer::ALL`] order).
-fn select(all: &EmbeddingSpec, spec: &EmbeddingSpec, rows: &[Vec<f32>]) -> Vec<Vec<f32>> {
-    let width = |l: &Layer| match l {
-        Layer::Block5 => mimimi_model::config::BLOCKS[4].channels,
-        Layer::Fused => 64,
-    };
-    let mut ranges = Vec::new();
-    let mut at = 0;
-    for layer in &all.layers {
-        if spec.layers.contains(layer) {
-            ranges.push(at..at + width(layer));
-        }
-        at += width(layer);
+fn row(
+    machine_type: &str,
+    id: &str,
+    k: usize,
+    method: &str,
+    scored: &[Scored],
+    rates: Option<(f64, f64)>,
+) -> Row {
+    let r = id_report(id, scored, None, None);
+    Row {
+        machine_type: machine_type.to_string(),
+        id: id.to_string(),
+        k,
+        method: method.to_string(),
+        auc: r.auc,
+        pauc: r.pauc,
+        kinds: r.kinds.into_iter().map(|k| (k.kind, k.auc)).collect(),
+        false_alarm_rate: rates.map(|r| r.0),
+        detection_rate: rates.map(|r| r.1),
+        cannot_tell: r.cannot_tell,
     }
-    rows.iter()
-        .map(|r| {
-            ranges
-                .iter()
-                .flat_map(|g| r[g.clone()].iter().copied())
-                .collect()
-        })
-        .collect()
 }
 
-/// The chosen detector against the baseline, then every detector's mean over the types.
+fn mean(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+    let v: Vec<f64> = values.flatten().collect();
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+fn fmt(v: Option<f64>) -> String {
+    v.map_or("—".into(), |v| format!("{v:.3}"))
+}
+
+/// Per K: the profile against the baseline, means over the IDs.
 pub fn markdown(rows: &[Row]) -> String {
-    let chosen = format!(
-        "network:{}:{}",
-        EmbeddingSpec::default().name(),
-        Method::CHOSEN.name()
-    );
-    let mut out = String::from(
-        "| type | held-out ID | K | network AUC | network pAUC | baseline AUC | baseline pAUC | false alarms | detections |\n|---|---|---|---|---|---|---|---|---|\n",
-    );
-    for r in rows.iter().filter(|r| r.method == chosen) {
-        let Some(b) = rows
-            .iter()
-            .find(|b| b.method == "baseline" && b.machine_type == r.machine_type && b.k == r.k)
-        else {
-            continue;
-        };
-        out += &format!(
-            "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.0} % | {:.0} % |\n",
-            r.machine_type,
-            r.id,
-            r.k,
-            r.auc,
-            r.pauc,
-            b.auc,
-            b.pauc,
-            100.0 * r.false_alarm_rate.unwrap_or(f64::NAN),
-            100.0 * r.detection_rate.unwrap_or(f64::NAN)
-        );
-    }
-    let mut methods: Vec<&str> = rows.iter().map(|r| r.method.as_str()).collect();
-    methods.sort();
-    methods.dedup();
     let mut ks: Vec<usize> = rows.iter().map(|r| r.k).collect();
     ks.sort();
     ks.dedup();
-    out += "\nMean over the types, AUC / pAUC:\n\n| method |";
-    for k in &ks {
-        out += &format!(" K = {k} |");
-    }
-    out += "\n|---|";
-    out += &"---|".repeat(ks.len());
-    out += "\n";
-    for m in methods {
-        out += &format!("| {m} |");
-        for &k in &ks {
-            let sel: Vec<&Row> = rows.iter().filter(|r| r.method == m && r.k == k).collect();
-            let n = sel.len().max(1) as f64;
-            let a = sel.iter().map(|r| r.auc).sum::<f64>() / n;
-            let p = sel.iter().map(|r| r.pauc).sum::<f64>() / n;
-            out += &format!(" {a:.3} / {p:.3} |");
-        }
-        out += "\n";
+    let mut out = String::from(
+        "| type | K | profile AUC | profile pAUC | baseline AUC | baseline pAUC | false alarms | detections | cannot tell (normal / anomalous) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let machine_type = rows.first().map_or("", |r| r.machine_type.as_str());
+    for k in ks {
+        let of = |method: &'static str| rows.iter().filter(move |r| r.k == k && r.method == method);
+        let (p, b) = (of("profile"), of("baseline"));
+        let ct: [usize; 2] = of("profile").fold([0, 0], |a, r| {
+            [a[0] + r.cannot_tell[0], a[1] + r.cannot_tell[1]]
+        });
+        out += &format!(
+            "| {machine_type} | {k} | {} | {} | {} | {} | {:.0} % | {:.0} % | {} / {} |\n",
+            fmt(mean(p.clone().map(|r| r.auc))),
+            fmt(mean(p.clone().map(|r| r.pauc))),
+            fmt(mean(b.clone().map(|r| r.auc))),
+            fmt(mean(b.map(|r| r.pauc))),
+            100.0 * mean(p.clone().map(|r| r.false_alarm_rate)).unwrap_or(f64::NAN),
+            100.0 * mean(p.map(|r| r.detection_rate)).unwrap_or(f64::NAN),
+            ct[0],
+            ct[1]
+        );
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn select_takes_the_columns_of_each_layer() {
-        let all = EmbeddingSpec {
-            layers: Layer::ALL.to_vec(),
-        };
-        let row: Vec<f32> = (0..109).map(|i| i as f32).collect();
-        let fused = select(
-            &all,
-            &EmbeddingSpec::parse("fused").unwrap(),
-            std::slice::from_ref(&row),
-        );
-        assert_eq!(fused[0].len(), 64);
-        assert_eq!(fused[0][0], 45.0);
-        let block5 = select(
-            &all,
-            &EmbeddingSpec::parse("block5").unwrap(),
-            std::slice::from_ref(&row),
-        );
-        assert_eq!(block5[0], row[..45].to_vec());
-        assert_eq!(select(&all, &all, std::slice::from_ref(&row))[0], row);
-    }
 }

@@ -1,32 +1,45 @@
-//! `trainer eval`: how well a model separates normal from anomalous test clips, per machine ID.
+//! `trainer eval`: how well a model separates normal from anomalous test clips, per machine ID
+//! and per kind of anomaly.
 //!
-//! For each ID: AUC and pAUC (FPR ≤ 0.1, [`crate::metrics`]) of the anomaly scores, the
-//! classification accuracy of the total head on the ID's normal test clips, and the
-//! precision / recall / F1 that the model's stored threshold gives (chosen from validation
-//! normals when the model was trained or calibrated: never from these test labels). `--json`
-//! writes all of it; `--report` adds ROC curves and score histograms as SVG and a Markdown
-//! table.
+//! For each ID: AUC and pAUC (FPR ≤ 0.1, [`crate::metrics`]) of the scores by the model's rule
+//! (what `trainer score` and the page compute), the same per kind of anomaly where the file
+//! names say it (`trainer synth`'s corpora), the classification accuracy of the total head on
+//! the ID's normal test clips, the precision / recall / F1 of the model's stored threshold
+//! (chosen from validation normals when the model was trained or calibrated: never from these
+//! test labels), and how many clips the verdict called "cannot tell". `--json` writes all of
+//! it; `--report` adds ROC curves and score histograms as SVG and a Markdown table.
 
-use crate::data::{Split, prepare_file, scan};
+use crate::data::{Clip, Split, scan};
 use crate::metrics::{auc, pauc, precision_recall_f1, roc};
-use mimimi_dsp::FrontEnd;
-use mimimi_model::embedding::read_rows_blocking;
-use mimimi_model::input::batch_from_windows;
-use mimimi_model::score::ScoreHeads;
-use mimimi_model::{ClipScore, Device, Manifest, ModelFiles, Network, Outputs, Tensor};
-use serde::Serialize;
+use crate::model::Loaded;
+use mimimi_model::{Call, Target};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
 /// The pAUC's false-positive-rate bound (DCASE 2020 Task 2).
 pub const MAX_FPR: f64 = 0.1;
 
+/// One kind of anomaly's results (its clips against all the normal clips).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KindReport {
+    /// The kind (from the file names).
+    pub kind: String,
+    /// Its anomalous clips.
+    pub anomalous_clips: usize,
+    /// AUC.
+    pub auc: Option<f64>,
+    /// pAUC.
+    pub pauc: Option<f64>,
+}
+
 /// One machine ID's results.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IdReport {
     /// Machine ID.
     pub id: String,
-    /// Normal and anomalous test clips.
+    /// Normal test clips.
     pub normal_clips: usize,
     /// Anomalous test clips.
     pub anomalous_clips: usize,
@@ -34,8 +47,10 @@ pub struct IdReport {
     pub auc: Option<f64>,
     /// Partial AUC over FPR ≤ 0.1, normalised by 0.1.
     pub pauc: Option<f64>,
+    /// Per kind of anomaly.
+    pub kinds: Vec<KindReport>,
     /// Share of normal test clips the total head attributes to this ID.
-    pub accuracy: f64,
+    pub accuracy: Option<f64>,
     /// The stored threshold, if any.
     pub threshold: Option<f64>,
     /// Precision at the threshold.
@@ -44,19 +59,34 @@ pub struct IdReport {
     pub recall: Option<f64>,
     /// F1 at the threshold.
     pub f1: Option<f64>,
+    /// Normal and anomalous test clips the verdict called "cannot tell".
+    pub cannot_tell: [usize; 2],
     /// Scores of the normal test clips.
     pub normal_scores: Vec<f64>,
     /// Scores of the anomalous test clips.
     pub anomalous_scores: Vec<f64>,
 }
 
+/// A kind's mean over the IDs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KindMean {
+    /// The kind.
+    pub kind: String,
+    /// Mean AUC over the IDs.
+    pub mean_auc: Option<f64>,
+    /// Mean pAUC over the IDs.
+    pub mean_pauc: Option<f64>,
+}
+
 /// The whole evaluation (the `--json` schema).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// Machine type.
     pub machine_type: String,
-    /// `network` (the model's score) or `baseline` (log-mel Gaussian, see `baseline`).
+    /// `network` (the model's score rule) or `baseline` (log-mel Gaussian, see `baseline`).
     pub method: String,
+    /// The score rule (the model's, or the baseline's).
+    pub rule: String,
     /// Data directory.
     pub data: String,
     /// Per ID.
@@ -65,51 +95,10 @@ pub struct Report {
     pub mean_auc: Option<f64>,
     /// Mean pAUC over the IDs.
     pub mean_pauc: Option<f64>,
+    /// Per kind of anomaly, means over the IDs.
+    pub kinds: Vec<KindMean>,
     /// Mean accuracy over the IDs.
-    pub mean_accuracy: f64,
-}
-
-/// From a clip's heads `[windows, N]`: its score against `class` under `heads` (the mean over
-/// the windows) and the class the total head picks (argmax of its mean logits).
-pub fn judge_outputs(outputs: Outputs, heads: ScoreHeads, class: usize) -> (f64, usize) {
-    let picked = picked_class(outputs.total.clone());
-    let scores = read(heads.score(outputs, class));
-    let clip = ClipScore::from_windows(scores.into_iter().map(f64::from).collect());
-    (clip.score, picked)
-}
-
-fn read(t: Tensor<1>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_to_vec().unwrap()
-}
-
-/// The class a clip's total head `[windows, N]` picks: argmax of its mean logits.
-fn picked_class(total: Tensor<2>) -> usize {
-    let [_, n] = total.dims();
-    read(total.mean_dim(0).reshape([n]))
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map_or(0, |(i, _)| i)
-}
-
-/// Score against machine ID `id` by the manifest's rule and the class the total head picks,
-/// for a prepared clip: one forward pass serves both.
-pub fn judge(
-    network: &Network,
-    manifest: &Manifest,
-    prepared: &mimimi_dsp::Prepared,
-    id: &str,
-    device: &Device,
-) -> Result<(f64, usize), String> {
-    let class = manifest.class_of(id).map_err(|e| e.to_string())?;
-    let (re, im) = batch_from_windows(&prepared.spectrogram, &prepared.windows, device);
-    let trace = network.forward_trace(re, im);
-    let Some(g) = &manifest.clip_gaussians else {
-        return Ok(judge_outputs(trace.outputs, manifest.score_heads, class));
-    };
-    let rows = read_rows_blocking(g.embedding.embed_trace(&trace)).map_err(|e| e.to_string())?;
-    let score = ClipScore::from_windows(g.window_scores(id, &rows)?).score;
-    Ok((score, picked_class(trace.outputs.total)))
+    pub mean_accuracy: Option<f64>,
 }
 
 fn mean(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
@@ -117,18 +106,26 @@ fn mean(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
+/// A test clip's score, and for anomalous clips its kind.
+pub struct Scored {
+    /// The score.
+    pub score: f64,
+    /// Anomalous?
+    pub anomalous: bool,
+    /// The kind of anomaly, where known.
+    pub kind: Option<String>,
+    /// The verdict said "cannot tell".
+    pub cannot_tell: bool,
+}
+
 /// Evaluates `model_dir` on the test clips of `data`.
 pub fn evaluate(model_dir: &Path, data: &Path, seed: u64) -> Result<Report, String> {
-    let model = ModelFiles::load(model_dir).map_err(|e| e.to_string())?;
-    let manifest = &model.manifest;
+    let loaded = Loaded::load(model_dir)?;
+    let manifest = &loaded.files.manifest;
     let clips = scan(data, &manifest.machine_type, seed)?;
-    let device = Device::flex();
-    let network = model.network(&device).map_err(|e| e.to_string())?;
-    let frontend = FrontEnd::new(manifest.frontend);
     let mut ids = Vec::new();
     for (class, id) in manifest.classes.iter().enumerate() {
-        let (mut normal, mut anomalous, mut correct) = (Vec::new(), Vec::new(), 0usize);
-        let test: Vec<_> = clips
+        let test: Vec<&Clip> = clips
             .iter()
             .filter(|c| &c.id == id && c.split == Split::Test)
             .collect();
@@ -141,58 +138,141 @@ pub fn evaluate(model_dir: &Path, data: &Path, seed: u64) -> Result<Report, Stri
             );
             continue;
         }
+        let target = Target::Id(id.clone());
+        let mut needs = target.needs(manifest);
+        needs.classify = true;
+        let (mut scored, mut correct, mut normal_clips) = (Vec::new(), 0usize, 0usize);
         for clip in test {
-            let prepared = prepare_file(&clip.path, &frontend, 0)?;
-            let (score, picked) = judge(&network, manifest, &prepared, id, &device)
-                .map_err(|e| format!("{}: {e}", clip.path.display()))?;
-            if clip.anomalous {
-                anomalous.push(score);
-            } else {
-                normal.push(score);
-                correct += usize::from(picked == class);
+            let named = |e: String| format!("{}: {e}", clip.path.display());
+            let prepared = loaded.prepare(&clip.path, 0)?;
+            let evidence = loaded
+                .evidence(&prepared, &needs, Some(class))
+                .map_err(named)?;
+            let j = mimimi_model::judge(manifest, &target, &evidence)
+                .map_err(|e| named(e.to_string()))?;
+            if !clip.anomalous {
+                normal_clips += 1;
+                correct += usize::from(evidence.picked() == Some(class));
             }
+            scored.push(Scored {
+                score: j.score.score,
+                anomalous: clip.anomalous,
+                kind: clip.kind.clone(),
+                cannot_tell: j.verdict.call == Call::CannotTell,
+            });
         }
-        let threshold = manifest.thresholds.get(id).copied();
-        ids.push(id_report(id, normal, anomalous, correct, threshold));
+        let accuracy = Some(correct as f64 / normal_clips.max(1) as f64);
+        ids.push(id_report(
+            id,
+            &scored,
+            accuracy,
+            manifest.thresholds.get(id).copied(),
+        ));
     }
-    Ok(report(&manifest.machine_type, data, "network", ids))
+    Ok(report(
+        &manifest.machine_type,
+        data,
+        "network",
+        &manifest.score_rule.describe(),
+        ids,
+    ))
 }
 
-/// One ID's report from its test scores, the number of its normal test clips classified as
-/// itself, and its threshold.
+/// One ID's report from its test clips' scores, its accuracy and its threshold.
 pub fn id_report(
     id: &str,
-    normal: Vec<f64>,
-    anomalous: Vec<f64>,
-    correct: usize,
+    scored: &[Scored],
+    accuracy: Option<f64>,
     threshold: Option<f64>,
 ) -> IdReport {
+    let of = |anomalous: bool| {
+        scored
+            .iter()
+            .filter(|s| s.anomalous == anomalous)
+            .map(|s| s.score)
+            .collect::<Vec<f64>>()
+    };
+    let (normal, anomalous) = (of(false), of(true));
+    let mut by_kind: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for s in scored.iter().filter(|s| s.anomalous) {
+        if let Some(k) = &s.kind {
+            by_kind.entry(k).or_default().push(s.score);
+        }
+    }
+    let kinds = by_kind
+        .into_iter()
+        .map(|(kind, scores)| KindReport {
+            kind: kind.to_string(),
+            anomalous_clips: scores.len(),
+            auc: auc(&normal, &scores),
+            pauc: pauc(&normal, &scores, MAX_FPR),
+        })
+        .collect();
     let prf = threshold.map(|t| precision_recall_f1(&normal, &anomalous, t));
+    let cannot_tell = |anomalous: bool| {
+        scored
+            .iter()
+            .filter(|s| s.anomalous == anomalous && s.cannot_tell)
+            .count()
+    };
     IdReport {
         id: id.to_string(),
         normal_clips: normal.len(),
         anomalous_clips: anomalous.len(),
         auc: auc(&normal, &anomalous),
         pauc: pauc(&normal, &anomalous, MAX_FPR),
-        accuracy: correct as f64 / normal.len().max(1) as f64,
+        kinds,
+        accuracy,
         threshold,
         precision: prf.map(|p| p.0),
         recall: prf.map(|p| p.1),
         f1: prf.map(|p| p.2),
+        cannot_tell: [cannot_tell(false), cannot_tell(true)],
         normal_scores: normal,
         anomalous_scores: anomalous,
     }
 }
 
 /// The type's report from its IDs' reports (means over the IDs).
-pub fn report(machine_type: &str, data: &Path, method: &str, ids: Vec<IdReport>) -> Report {
+pub fn report(
+    machine_type: &str,
+    data: &Path,
+    method: &str,
+    rule: &str,
+    ids: Vec<IdReport>,
+) -> Report {
+    let mut kind_names: Vec<&str> = ids
+        .iter()
+        .flat_map(|r| r.kinds.iter().map(|k| k.kind.as_str()))
+        .collect();
+    kind_names.sort();
+    kind_names.dedup();
+    let kinds = kind_names
+        .iter()
+        .map(|&kind| {
+            let of = |f: fn(&KindReport) -> Option<f64>| {
+                mean(
+                    ids.iter()
+                        .filter_map(|r| r.kinds.iter().find(|k| k.kind == kind))
+                        .map(f),
+                )
+            };
+            KindMean {
+                kind: kind.to_string(),
+                mean_auc: of(|k| k.auc),
+                mean_pauc: of(|k| k.pauc),
+            }
+        })
+        .collect();
     Report {
         machine_type: machine_type.to_string(),
         method: method.to_string(),
+        rule: rule.to_string(),
         data: data.display().to_string(),
         mean_auc: mean(ids.iter().map(|r| r.auc)),
         mean_pauc: mean(ids.iter().map(|r| r.pauc)),
-        mean_accuracy: ids.iter().map(|r| r.accuracy).sum::<f64>() / ids.len().max(1) as f64,
+        kinds,
+        mean_accuracy: mean(ids.iter().map(|r| r.accuracy)),
         ids,
     }
 }
@@ -219,31 +299,46 @@ pub fn markdown(report: &Report) -> String {
         "# {} ({}) — {}\n\n",
         report.machine_type, report.method, report.data
     );
-    s += "| ID | normal | anomalous | AUC | pAUC | accuracy | threshold | precision | recall | F1 |\n";
-    s += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    let _ = writeln!(s, "Score rule: {}.\n", report.rule);
+    s += "| ID | normal | anomalous | AUC | pAUC | accuracy | threshold | precision | recall | F1 | cannot tell (normal / anomalous) |\n";
+    s += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     for r in &report.ids {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {:.3} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} |",
             r.id,
             r.normal_clips,
             r.anomalous_clips,
             fmt(r.auc),
             fmt(r.pauc),
-            r.accuracy,
+            fmt(r.accuracy),
             fmt_threshold(r.threshold),
             fmt(r.precision),
             fmt(r.recall),
-            fmt(r.f1)
+            fmt(r.f1),
+            r.cannot_tell[0],
+            r.cannot_tell[1]
         );
     }
     let _ = writeln!(
         s,
-        "| **mean** | | | {} | {} | {:.3} | | | | |",
+        "| **mean** | | | {} | {} | {} | | | | | |",
         fmt(report.mean_auc),
         fmt(report.mean_pauc),
-        report.mean_accuracy
+        fmt(report.mean_accuracy)
     );
+    if !report.kinds.is_empty() {
+        s += "\n| kind of anomaly | mean AUC | mean pAUC |\n|---|---:|---:|\n";
+        for k in &report.kinds {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} |",
+                k.kind,
+                fmt(k.mean_auc),
+                fmt(k.mean_pauc)
+            );
+        }
+    }
     s
 }
 
@@ -374,7 +469,7 @@ pub fn run(
         Method::Baseline { machine_type } => crate::baseline::evaluate(data, machine_type, seed)?,
     };
     let table = markdown(&report);
-    println!("{table}");
+    crate::out::line(&table)?;
     if let Some(path) = json {
         std::fs::write(path, serde_json::to_vec_pretty(&report).unwrap())
             .map_err(|e| format!("{}: {e}", path.display()))?;

@@ -5,6 +5,7 @@
 use crate::pytorch::read_checkpoint;
 use crate::{Gate, Pad};
 use mimimi_dsp::{FrontEndConfig, PadMode, StftConfig};
+use mimimi_model::ScoreRule;
 use mimimi_model::file::{Manifest, ModelFiles, Provenance, WeightsInfo, sha256_hex};
 use mimimi_model::reference::network_from_state_dict;
 use mimimi_model::score::ScoreHeads;
@@ -74,8 +75,9 @@ pub fn run(
         thresholds: Default::default(),
         threshold_rule: "not calibrated: run `trainer calibrate --model DIR --data DIR`".into(),
         // The reference's own score, so that an imported model scores as the reference does.
-        score_heads: ScoreHeads::Total,
-        clip_gaussians: None,
+        score_rule: ScoreRule::CrossEntropy {
+            heads: ScoreHeads::Total,
+        },
         metrics: serde_json::json!({ "reference_checkpoint": ckpt.metadata }),
         provenance: Provenance {
             source: "trainer import --pytorch".into(),

@@ -11,6 +11,9 @@ mod enroll;
 mod eval;
 mod import;
 mod metrics;
+mod model;
+mod out;
+mod protocol;
 mod pytorch;
 mod rng;
 mod score;
@@ -21,7 +24,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use mimimi_dsp::Normalization;
 use mimimi_model::file::MANIFEST_FILE;
 use mimimi_model::score::ScoreHeads;
-use mimimi_model::{EmbeddingSpec, ModelFiles};
+use mimimi_model::{EmbeddingSpec, Member, ModelFiles};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -29,13 +32,14 @@ use std::process::ExitCode;
 #[derive(clap::Args)]
 struct Schedule {
     /// Maximum epochs.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 20)]
     epochs: usize,
-    /// Clips per batch.
-    #[arg(long, default_value_t = 32)]
+    /// Clips per batch (small batches: a corpus of a few hundred clips still gives the
+    /// optimiser hundreds of steps).
+    #[arg(long, default_value_t = 16)]
     batch: usize,
     /// Adam learning rate.
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, default_value_t = 1e-3)]
     lr: f64,
     /// `wgpu` (GPU through Vulkan/Metal/DX12) or `ndarray` (the CPU).
     #[arg(long, value_enum, default_value_t = BackendArg::Wgpu)]
@@ -43,7 +47,17 @@ struct Schedule {
     /// Random seed (split, initialisation, order, crops).
     #[arg(long, default_value_t = calibrate::DEFAULT_SEED)]
     seed: u64,
-    /// Heads whose cross-entropies make the anomaly score (the thresholds follow it).
+    /// The score rule of the finished model: a combined score of `--members` (fitted and
+    /// calibrated on the training data once training ends), or the cross-entropy of
+    /// `--score-heads`.
+    #[arg(long, value_enum, default_value_t = RuleArg::Combined)]
+    rule: RuleArg,
+    /// Members of the combined score, `+`-separated (logmel, modulation, network:block5,
+    /// network:fused).
+    #[arg(long, default_value = calibrate::DEFAULT_MEMBERS, value_parser = Members::parse)]
+    members: Members,
+    /// Heads whose cross-entropies make the score during training (and of `--rule
+    /// cross-entropy`).
     #[arg(long, value_enum, default_value_t = ScoreHeadsArg::Sum)]
     score_heads: ScoreHeadsArg,
     /// Compress the spectrum's magnitude by this power (0 < P ≤ 1, phase kept) before the
@@ -51,6 +65,10 @@ struct Schedule {
     /// linear spectrum.
     #[arg(long, value_name = "P")]
     compress: Option<f64>,
+    /// Give every training example a random recording channel (smooth gains over frequency),
+    /// so that IDs cannot be told apart by their microphone and room.
+    #[arg(long)]
+    augment_channel: bool,
 }
 
 impl Schedule {
@@ -70,9 +88,14 @@ impl Schedule {
             max_minutes: None,
             exclude_ids: Vec::new(),
             score_heads: self.score_heads.into(),
+            rule: match self.rule {
+                RuleArg::Combined => calibrate::Rule::Combined(self.members.0),
+                RuleArg::CrossEntropy => calibrate::Rule::CrossEntropy(self.score_heads.into()),
+            },
             normalization: self
                 .compress
                 .map_or_else(Normalization::default, Normalization::power_law),
+            augment_channel: self.augment_channel,
         }
     }
 }
@@ -99,7 +122,11 @@ enum Command {
         out: PathBuf,
         /// Machine types, comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "fan,pump,slider,valve")]
-        types: Vec<String>,
+        types: Vec<synth::MachineType>,
+        /// Family of physical models of every type (0, 1, 2; `synth` docs: 0 and 1 are
+        /// for development, 2 is held out for reporting).
+        #[arg(long, default_value_t = 0)]
+        family: usize,
         /// Machine IDs, comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "00,02,04,06")]
         ids: Vec<String>,
@@ -109,18 +136,24 @@ enum Command {
         /// Normal test clips per machine ID.
         #[arg(long, default_value_t = 20)]
         test_normal_per_id: usize,
-        /// Anomalous test clips per machine ID.
+        /// Anomalous test clips per machine ID (the type's five kinds take turns).
         #[arg(long, default_value_t = 20)]
         test_anomaly_per_id: usize,
         /// Clip length in seconds.
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
-        /// Machine-to-background level (dB).
+        /// Machine-to-background level (dB) of the noisiest clip.
         #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
         snr_db: f64,
-        /// Random seed.
+        /// Each clip's SNR is drawn from [SNR, SNR + this] (dB).
+        #[arg(long, default_value_t = 0.0)]
+        snr_spread_db: f64,
+        /// Random seed of the recordings.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Random seed of the units (another value: other machines of the same families).
+        #[arg(long, default_value_t = synth::UNITS_SEED)]
+        units_seed: u64,
         /// Scale of every anomaly's deviation from normal (1: the documented moderate
         /// strength; smaller is subtler, up to 2 is blatant, for demonstrations and tests).
         #[arg(long, default_value_t = 1.0)]
@@ -228,8 +261,8 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Enroll a machine from its normal clips: a profile (JSON, the page's format) of the
-    /// network's features, with a threshold from the clips themselves.
+    /// Enroll a machine from its normal takes: a profile (JSON, the page's format) of a
+    /// combined score, with a threshold from the takes themselves.
     Enroll {
         /// Model directory of the machine's type.
         #[arg(long)]
@@ -240,32 +273,32 @@ enum Command {
         /// Profile file to write.
         #[arg(long)]
         out: PathBuf,
-        /// Normal WAV clips of the machine (at least 3).
+        /// Members of the profile's combined score, `+`-separated.
+        #[arg(long, default_value = calibrate::DEFAULT_MEMBERS, value_parser = Members::parse)]
+        members: Members,
+        /// Normal WAV takes of the machine (at least 3).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Measure enrollment on machines the network never heard: per type, train without one
-    /// machine ID, enroll it from K of its normal clips, score its test clips; against the
-    /// baseline given the same clips.
+    /// Measure enrollment on machines a model never heard: every machine ID of a corpus is
+    /// enrolled from K of its normal clips and its test clips are judged; against the
+    /// classical baseline given the same clips.
     EnrollEval {
-        /// Data directory (DCASE 2020 or MIMII layout).
+        /// The model that enrolls (trained on other units, e.g. a bundled model).
+        #[arg(long)]
+        model: PathBuf,
+        /// The corpus of the units to enroll (DCASE 2020 or MIMII layout).
         #[arg(long)]
         data: PathBuf,
-        /// Machine types, comma-separated.
-        #[arg(long, value_delimiter = ',', default_value = "fan,pump,slider,valve")]
-        types: Vec<String>,
-        /// The machine ID left out of training and enrolled.
-        #[arg(long, default_value = "00")]
-        holdout: String,
         /// Enrollment sizes, comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "5,10,30")]
         k: Vec<usize>,
-        /// Directory of the held-out models (trained if missing, reused otherwise).
-        #[arg(long)]
-        work: PathBuf,
-        /// How the held-out models are trained.
-        #[command(flatten)]
-        schedule: Schedule,
+        /// Members of the profiles, `+`-separated.
+        #[arg(long, default_value = calibrate::DEFAULT_MEMBERS, value_parser = Members::parse)]
+        members: Members,
+        /// Seed of the validation split.
+        #[arg(long, default_value_t = calibrate::DEFAULT_SEED)]
+        seed: u64,
         /// Write every measurement as JSON.
         #[arg(long)]
         json: Option<PathBuf>,
@@ -312,8 +345,53 @@ enum Command {
         score_heads: Option<ScoreHeadsArg>,
         /// Switch the model to Gaussians of these layers' clip-averaged features (e.g.
         /// `fused`), fitted to each ID's training normals, before calibrating.
-        #[arg(long, value_parser = EmbeddingSpec::parse)]
+        #[arg(long, value_parser = EmbeddingSpec::parse, conflicts_with = "combined")]
         clip_gaussians: Option<EmbeddingSpec>,
+        /// Switch the model to a combined score of these members (`+`-separated, e.g.
+        /// `logmel+modulation`), fitted to each ID's training normals and standardised by its
+        /// validation normals.
+        #[arg(long, value_parser = Members::parse, conflicts_with = "score_heads")]
+        combined: Option<Members>,
+    },
+    /// Measure the default pipeline and enrollment on a held-out family of `synth` against
+    /// the classical baseline: the README's quality tables (results.md, results.json).
+    Protocol {
+        /// Working directory (corpora, models, results; finished steps are reused).
+        #[arg(long)]
+        work: PathBuf,
+        /// Machine types, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "fan,pump,slider,valve")]
+        types: Vec<synth::MachineType>,
+        /// The held-out family.
+        #[arg(long, default_value_t = 2)]
+        family: usize,
+        /// Normal training clips per machine ID.
+        #[arg(long, default_value_t = 54)]
+        train_per_id: usize,
+        /// Normal test clips per machine ID.
+        #[arg(long, default_value_t = 20)]
+        test_normal_per_id: usize,
+        /// Anomalous test clips per machine ID.
+        #[arg(long, default_value_t = 25)]
+        test_anomaly_per_id: usize,
+        /// Clip length in seconds.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Seed of the corpus's recordings.
+        #[arg(long, default_value_t = 21)]
+        corpus_seed: u64,
+        /// Models that never heard the family, `<dir>/<type>` (e.g. web/assets/models):
+        /// enrollment is measured with them.
+        #[arg(long)]
+        enroll_models: Option<PathBuf>,
+        /// Enrollment sizes, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "5,10,30")]
+        k: Vec<usize>,
+        /// Stop training each model after this many minutes.
+        #[arg(long)]
+        max_minutes: Option<f64>,
+        #[command(flatten)]
+        schedule: Schedule,
     },
     /// Write a model directory for the page: the manifest (thresholds included) and the
     /// weights as f32 or f16; prints the file sizes.
@@ -352,7 +430,7 @@ fn export(model: &std::path::Path, out: &std::path::Path, dtype: &str) -> Result
     for name in [MANIFEST_FILE, files.manifest.weights.file.as_str()] {
         let path = out.join(name);
         let bytes = std::fs::metadata(&path).map_err(|e| e.to_string())?.len();
-        println!("{:>10} bytes  {}", bytes, path.display());
+        out::line(&format!("{:>10} bytes  {}", bytes, path.display()))?;
     }
     Ok(())
 }
@@ -392,6 +470,25 @@ impl From<ScoreHeadsArg> for ScoreHeads {
             ScoreHeadsArg::Sum => ScoreHeads::Sum,
         }
     }
+}
+
+/// The members of a combined score on the command line (`logmel+modulation`).
+#[derive(Debug, Clone)]
+pub struct Members(Vec<Member>);
+
+impl Members {
+    fn parse(text: &str) -> Result<Self, String> {
+        Member::parse_list(text).map(Self)
+    }
+}
+
+/// Score rule of a trained model on the command line.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum RuleArg {
+    /// A combined score of several detectors (`--members`).
+    Combined,
+    /// The cross-entropy of `--score-heads`.
+    CrossEntropy,
 }
 
 /// Evaluation method on the command line.
@@ -478,30 +575,30 @@ fn main() -> ExitCode {
         Command::Synth {
             out,
             types,
+            family,
             ids,
             train_per_id,
             test_normal_per_id,
             test_anomaly_per_id,
             seconds,
             snr_db,
+            snr_spread_db,
             seed,
+            units_seed,
             anomaly_strength,
         } => {
-            if !(anomaly_strength > 0.0 && anomaly_strength <= synth::MAX_ANOMALY_STRENGTH) {
-                return finish(Err(format!(
-                    "--anomaly-strength must be in (0, {}], got {anomaly_strength}",
-                    synth::MAX_ANOMALY_STRENGTH
-                )));
-            }
             let config = synth::SynthConfig {
                 types,
+                family,
                 ids,
                 train_per_id,
                 test_normal_per_id,
                 test_anomaly_per_id,
                 seconds,
                 snr_db,
+                snr_spread_db,
                 seed,
+                units_seed,
                 anomaly_strength,
             };
             synth::run(&out, &config).map(|n| {
@@ -529,25 +626,23 @@ fn main() -> ExitCode {
             model,
             name,
             out,
+            members,
             files,
-        } => enroll::run_enroll(&model, &name, &files, &out).map(|()| true),
+        } => enroll::run_enroll(&model, &name, &members.0, &files, &out).map(|()| true),
         Command::EnrollEval {
+            model,
             data,
-            types,
-            holdout,
             k,
-            work,
-            schedule,
+            members,
+            seed,
             json,
         } => {
             let config = enroll::EnrollEvalConfig {
-                data: data.clone(),
-                types,
-                holdout,
+                model,
+                data,
                 ks: k,
-                work: work.clone(),
-                // Type, output and the held-out ID are set per type.
-                train: schedule.config(data, String::new(), work),
+                members: members.0,
+                seed,
                 json,
             };
             enroll::run_eval(&config).map(|_| true)
@@ -566,13 +661,53 @@ fn main() -> ExitCode {
             seed,
             score_heads,
             clip_gaussians,
+            combined,
         } => {
-            let rule = match (score_heads, clip_gaussians) {
-                (Some(heads), _) => calibrate::Rule::CrossEntropy(heads.into()),
-                (None, Some(spec)) => calibrate::Rule::ClipGaussians(spec),
-                (None, None) => calibrate::Rule::Keep,
+            let rule = match (score_heads, clip_gaussians, combined) {
+                (Some(heads), _, _) => calibrate::Rule::CrossEntropy(heads.into()),
+                (None, Some(spec), _) => calibrate::Rule::ClipGaussians(spec),
+                (None, None, Some(members)) => calibrate::Rule::Combined(members.0),
+                (None, None, None) => calibrate::Rule::Keep,
             };
             calibrate::run(&model, &data, seed, rule).map(|()| true)
+        }
+        Command::Protocol {
+            work,
+            types,
+            family,
+            train_per_id,
+            test_normal_per_id,
+            test_anomaly_per_id,
+            seconds,
+            corpus_seed,
+            enroll_models,
+            k,
+            max_minutes,
+            schedule,
+        } => {
+            let corpus = synth::SynthConfig {
+                train_per_id,
+                test_normal_per_id,
+                test_anomaly_per_id,
+                seconds,
+                snr_db: 0.0,
+                snr_spread_db: 6.0,
+                seed: corpus_seed,
+                ..Default::default()
+            };
+            let config = protocol::ProtocolConfig {
+                work: work.clone(),
+                types,
+                family,
+                corpus,
+                train: train::TrainConfig {
+                    max_minutes,
+                    ..schedule.config(PathBuf::new(), String::new(), PathBuf::new())
+                },
+                enroll_models,
+                ks: k,
+            };
+            protocol::run(&config).map(|_| true)
         }
         Command::Export { model, out, dtype } => export(&model, &out, &dtype).map(|()| true),
     };

@@ -1,11 +1,9 @@
-//! `trainer score`: score WAV files natively; the reference the web page must agree with.
+//! `trainer score`: judge WAV files natively; the reference the web page must agree with.
 
-use crate::data::prepare_file;
+use crate::model::Loaded;
 use mimimi_dsp::FrontEnd;
-use mimimi_model::embedding::embed_clip;
-use mimimi_model::score::{ClipScore, Verdict, score_id};
-use mimimi_model::{Device, ModelFiles, Profile};
-use std::path::PathBuf;
+use mimimi_model::{Call, Judgement, Target};
+use std::path::{Path, PathBuf};
 
 /// What a file is scored against.
 pub enum Against {
@@ -15,16 +13,32 @@ pub enum Against {
     Profile(PathBuf),
 }
 
-/// How windows are scored, once `Against` is resolved against the model.
-enum Scorer {
-    /// One of the model's machine IDs, by the manifest's rule.
-    Id(String),
-    /// Distance from an enrolled machine's profile.
-    Profile(Box<Profile>),
+/// One line of text for a judgement.
+fn describe(file: &Path, j: &Judgement) -> String {
+    let v = &j.verdict;
+    let call = match v.call {
+        Call::Anomalous => "ANOMALOUS",
+        Call::Normal => "normal",
+        Call::CannotTell => "CANNOT TELL",
+    };
+    let mut line = format!(
+        "{}: score {:.6} {call} (threshold {:.6}",
+        file.display(),
+        v.score,
+        v.threshold
+    );
+    if let Some(m) = v.margin() {
+        line += &format!(", {m:+.2} normal spreads from it");
+    }
+    line += &format!(", {} of {} windows agree", v.windows_agreeing, v.windows);
+    if let Some((deviation, limit)) = v.envelope {
+        line += &format!(", spectral envelope {deviation:.1} dB from normal, limit {limit:.1} dB");
+    }
+    line + ")"
 }
 
-/// Scores each file; prints a line (or a JSON line) per file and the per-window scores.
-/// Returns whether every file could be scored.
+/// Judges each file; prints a line (or a JSON line) per file and the per-window scores.
+/// Returns whether every file could be judged.
 pub fn run(
     model: PathBuf,
     against: Against,
@@ -33,58 +47,83 @@ pub fn run(
     json: bool,
     files: Vec<PathBuf>,
 ) -> Result<bool, String> {
-    let model = ModelFiles::load(&model).map_err(|e| e.to_string())?;
-    // The name printed, how windows are scored, and the threshold.
-    let (id, scorer, threshold) = match against {
-        Against::Id(id) => {
-            model.manifest.class_of(&id).map_err(|e| e.to_string())?;
-            let threshold = model.manifest.threshold_of(&id).ok();
-            (id.clone(), Scorer::Id(id), threshold)
-        }
+    let mut loaded = Loaded::load(&model)?;
+    let (name, target) = match against {
+        Against::Id(id) => (id.clone(), Target::Id(id)),
         Against::Profile(path) => {
-            let p = crate::enroll::load_profile(&path, &model)?;
-            let (name, threshold) = (p.name.clone(), p.threshold);
-            (name, Scorer::Profile(Box::new(p)), Some(threshold))
+            let p = crate::enroll::load_profile(&path, &loaded.files)?;
+            (p.name.clone(), Target::Enrolled(Box::new(p)))
         }
     };
-    let device = Device::flex();
-    let network = model.network(&device).map_err(|e| e.to_string())?;
-    let mut config = model.manifest.frontend;
+    // A model without a threshold for the ID (imported, not calibrated) still scores, without
+    // a verdict; an unknown ID or a profile of another model is an error.
+    let verdicts = target.check(&loaded.files.manifest).is_ok();
+    if let Target::Id(id) = &target {
+        loaded
+            .files
+            .manifest
+            .class_of(id)
+            .map_err(|e| e.to_string())?;
+    } else {
+        target
+            .check(&loaded.files.manifest)
+            .map_err(|e| e.to_string())?;
+    }
+    let mut config = loaded.files.manifest.frontend;
     config.examples.whole_clip |= whole_clip;
-    let frontend = FrontEnd::new(config);
+    loaded = loaded.with_frontend(FrontEnd::new(config));
     let mut all_ok = true;
     for file in files {
-        let result = prepare_file(&file, &frontend, channel).and_then(|prepared| {
-            match &scorer {
-                Scorer::Profile(p) => embed_clip(&p.embedding, &network, &prepared, &device)
-                    .map(|rows| ClipScore::from_windows(p.window_scores(&rows)))
-                    .map_err(|e| e.to_string()),
-                Scorer::Id(id) => score_id(&network, &model.manifest, &prepared, id, &device),
-            }
-            .map_err(|e| format!("{}: {e}", file.display()))
-        });
-        match result {
-            Ok(s) => {
-                let verdict = threshold.map(|t| Verdict::new(s.score, t));
-                if json {
-                    let line = serde_json::json!({
-                        "file": file.display().to_string(), "id": id, "score": s.score,
-                        "threshold": threshold, "anomalous": verdict.map(|v| v.anomalous),
-                        "window_scores": s.window_scores,
-                    });
-                    println!("{line}");
-                } else {
-                    let decision = match verdict {
-                        Some(v) if v.anomalous => {
-                            format!("ANOMALOUS (threshold {:.6})", v.threshold)
-                        }
-                        Some(v) => format!("normal (threshold {:.6})", v.threshold),
-                        None => "no threshold in the model".into(),
+        if !verdicts {
+            match loaded
+                .prepare(&file, channel)
+                .and_then(|p| loaded.score_prepared(&p, &target))
+            {
+                Ok(score) => {
+                    let line = if json {
+                        serde_json::json!({
+                            "file": file.display().to_string(), "id": name, "score": score.score,
+                            "threshold": null, "call": null, "anomalous": null,
+                            "window_scores": score.window_scores,
+                        })
+                        .to_string()
+                    } else {
+                        format!(
+                            "{}: score {:.6} (no threshold in the model: run `trainer calibrate`)",
+                            file.display(),
+                            score.score
+                        )
                     };
-                    let windows: Vec<String> =
-                        s.window_scores.iter().map(|w| format!("{w:.4}")).collect();
-                    println!("{}: score {:.6} {decision}", file.display(), s.score);
-                    println!("  windows: {}", windows.join(" "));
+                    crate::out::line(&line)?;
+                }
+                Err(e) => {
+                    all_ok = false;
+                    eprintln!("{}: {e}", file.display());
+                }
+            }
+            continue;
+        }
+        match loaded.judge_file(&file, channel, &target) {
+            Ok(j) => {
+                if json {
+                    let v = &j.verdict;
+                    let line = serde_json::json!({
+                        "file": file.display().to_string(), "id": name, "score": v.score,
+                        "threshold": v.threshold, "call": v.call, "anomalous": v.anomalous(),
+                        "margin": v.margin(), "windows_agreeing": v.windows_agreeing,
+                        "envelope_db": v.envelope.map(|e| e.0), "envelope_limit_db": v.envelope.map(|e| e.1),
+                        "window_scores": j.score.window_scores,
+                    });
+                    crate::out::line(&line.to_string())?;
+                } else {
+                    let windows: Vec<String> = j
+                        .score
+                        .window_scores
+                        .iter()
+                        .map(|w| format!("{w:.4}"))
+                        .collect();
+                    crate::out::line(&describe(&file, &j))?;
+                    crate::out::line(&format!("  windows: {}", windows.join(" ")))?;
                 }
             }
             Err(e) => {

@@ -69,10 +69,44 @@ pub struct TrainConfig {
     /// Machine IDs left out entirely (to measure enrollment on a machine the network never
     /// heard).
     pub exclude_ids: Vec<String>,
-    /// The anomaly score the validation scores, and so the thresholds, are computed with.
+    /// The cross-entropy the per-epoch validation scores (and the thresholds of the models
+    /// exported during training) use.
     pub score_heads: ScoreHeads,
+    /// The score rule the finished model is calibrated with.
+    pub rule: crate::calibrate::Rule,
     /// How each clip's spectrogram is scaled (stored in the manifest's front end).
     pub normalization: Normalization,
+    /// Give every training example its own random recording channel ([`channel_gains`]).
+    pub augment_channel: bool,
+}
+
+/// A random smooth gain per frequency bin: a tilt of up to ±3 dB across the band and three
+/// peaks or dips (σ 3 dB, widths of 2–10 % of the band). Multiplying an example's complex
+/// spectrum by it (the phase is kept) changes its microphone and room, as another phone at
+/// another spot would: the network cannot tell machine IDs apart by their recording channel
+/// and has to learn the machines themselves.
+pub fn channel_gains(bins: usize, rng: &mut Rng) -> Vec<f32> {
+    let tilt = rng.range(-0.35, 0.35);
+    let bumps: Vec<(f64, f64, f64)> = (0..3)
+        .map(|_| {
+            (
+                rng.range(0.0, 1.0),
+                rng.range(0.02, 0.1),
+                0.35 * rng.normal(),
+            )
+        })
+        .collect();
+    (0..bins)
+        .map(|k| {
+            let f = k as f64 / (bins.max(2) - 1) as f64;
+            let log_gain = tilt * (f - 0.5)
+                + bumps
+                    .iter()
+                    .map(|(c, w, a)| a * (-(f - c).powi(2) / (2.0 * w * w)).exp())
+                    .sum::<f64>();
+            log_gain.exp() as f32
+        })
+        .collect()
 }
 
 /// One epoch's numbers.
@@ -161,8 +195,27 @@ fn validate(
         let l: f32 = loss(&out, &labels).into_scalar();
         loss_sum += f64::from(l) * ex.windows.len() as f64;
         windows += ex.windows.len();
-        let (score, picked) = crate::eval::judge_outputs(out, heads, ex.class);
-        correct += usize::from(picked == ex.class);
+        let [_, n] = out.total.dims();
+        let mean_logits: Vec<f32> = out
+            .total
+            .clone()
+            .mean_dim(0)
+            .reshape([n])
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap_or_default();
+        let picked =
+            (0..mean_logits.len()).max_by(|&a, &b| mean_logits[a].total_cmp(&mean_logits[b]));
+        correct += usize::from(picked == Some(ex.class));
+        let window_scores: Vec<f32> = heads
+            .score(out, ex.class)
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap_or_default();
+        let score = window_scores.iter().map(|&v| f64::from(v)).sum::<f64>()
+            / window_scores.len().max(1) as f64;
         scores.push((ex.id.clone(), score));
     }
     (
@@ -170,16 +223,6 @@ fn validate(
         correct as f64 / examples.len().max(1) as f64,
         scores,
     )
-}
-
-/// Whether the run in `cfg.out` is over: its model is written and its checkpoint has either
-/// done `cfg.epochs` epochs or stopped early.
-pub fn finished(cfg: &TrainConfig) -> bool {
-    let state = std::fs::read(cfg.out.join("checkpoint").join("state.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<RunState>(&b).ok());
-    cfg.out.join(mimimi_model::file::MANIFEST_FILE).exists()
-        && state.is_some_and(|s| s.epochs_done >= cfg.epochs || s.epochs_since_best >= cfg.patience)
 }
 
 /// Runs the training; returns the history.
@@ -286,7 +329,15 @@ pub fn run(cfg: &TrainConfig) -> Result<Vec<EpochStats>, String> {
             let mut re = Vec::new();
             let mut im = Vec::new();
             for (i, w) in &windows {
-                let part = train[*i].spec.frames_slice(w.start, w.width);
+                let mut part = train[*i].spec.frames_slice(w.start, w.width);
+                if cfg.augment_channel {
+                    let gains = channel_gains(part.bins, &mut rng);
+                    for (row, g) in gains.iter().enumerate() {
+                        let span = row * part.frames..(row + 1) * part.frames;
+                        part.re[span.clone()].iter_mut().for_each(|v| *v *= g);
+                        part.im[span].iter_mut().for_each(|v| *v *= g);
+                    }
+                }
                 re.extend(part.re);
                 im.extend(part.im);
             }
@@ -377,6 +428,10 @@ pub fn run(cfg: &TrainConfig) -> Result<Vec<EpochStats>, String> {
             break;
         }
     }
+    if cfg.rule != crate::calibrate::Rule::CrossEntropy(cfg.score_heads) {
+        println!("calibrating the best model's score rule ({:?})", cfg.rule);
+        crate::calibrate::run(&cfg.out, &cfg.data, cfg.seed, cfg.rule.clone())?;
+    }
     Ok(state.history)
 }
 
@@ -416,8 +471,9 @@ fn export(
         frontend: *frontend,
         thresholds,
         threshold_rule: rule.describe(),
-        score_heads: cfg.score_heads,
-        clip_gaussians: None,
+        score_rule: mimimi_model::ScoreRule::CrossEntropy {
+            heads: cfg.score_heads,
+        },
         metrics: serde_json::json!({ "training": state.history }),
         provenance: Provenance {
             source: "trainer train".into(),

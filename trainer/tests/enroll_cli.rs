@@ -1,14 +1,14 @@
-//! Enrollment from the command line: `trainer enroll` writes a profile that `trainer score
-//! --profile` uses and that a profile of another model cannot be used with; `trainer
-//! enroll-eval` trains a model without the held-out ID, enrolls it and reports the network
-//! against the baseline for each K.
+//! Enrollment from the command line: `trainer enroll-eval` enrolls every unit of a corpus the
+//! model never heard and reports the profile against the baseline for each K; `trainer
+//! enroll` writes a profile that `trainer score --profile` uses, that a model it was not made
+//! with refuses, and that is refused when damaged.
 
 mod common;
 
 use common::{ok, s, trainer};
 
 #[test]
-fn enroll_scores_with_the_profile_and_enroll_eval_reports_each_k() {
+fn enroll_eval_reports_each_k_and_profiles_score_and_are_checked() {
     let dir = std::env::temp_dir().join(format!("mimimi-enroll-{}", std::process::id()));
     let data = dir.join("data");
     ok(trainer(&[
@@ -17,6 +17,8 @@ fn enroll_scores_with_the_profile_and_enroll_eval_reports_each_k() {
         &s(&data),
         "--types",
         "slider",
+        "--family",
+        "1",
         "--ids",
         "00,02,04",
         "--train-per-id",
@@ -26,114 +28,145 @@ fn enroll_scores_with_the_profile_and_enroll_eval_reports_each_k() {
         "--test-anomaly-per-id",
         "2",
         "--seconds",
-        "3",
+        "4",
         "--seed",
         "4",
     ]));
-    let work = dir.join("work");
+    // A bundled slider model (trained on other units) enrolls these.
+    let model = "../web/assets/models/slider";
     let json = dir.join("enroll.json");
     let out = ok(trainer(&[
         "enroll-eval",
+        "--model",
+        model,
         "--data",
         &s(&data),
-        "--types",
-        "slider",
-        "--holdout",
-        "04",
         "--k",
         "3,5",
-        "--work",
-        &s(&work),
-        "--epochs",
-        "1",
-        "--batch",
-        "4",
-        "--backend",
-        "ndarray",
         "--json",
         &s(&json),
     ]));
-    // The held-out model never saw ID 04.
-    let model = work.join("slider-without-04");
-    let files = mimimi_model::ModelFiles::load(&model).unwrap();
-    assert_eq!(files.manifest.classes, ["00", "02"]);
-    assert!(out.contains("| slider | 04 | 3 |"), "{out}");
-    assert!(out.contains("| slider | 04 | 5 |"), "{out}");
+    assert!(
+        out.contains("| slider | 3 |") && out.contains("| slider | 5 |"),
+        "{out}"
+    );
     let rows: Vec<serde_json::Value> =
         serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-    // Per K: 3 layer choices × 2 detectors + the baseline.
-    assert_eq!(rows.len(), 2 * 7);
+    // 3 IDs × 2 K × (profile, baseline).
+    assert_eq!(rows.len(), 12);
     for row in &rows {
         let auc = row["auc"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&auc), "{row}");
+        assert_eq!(
+            row["kinds"].as_array().unwrap().len(),
+            2,
+            "rail damage and dry rail: {row}"
+        );
+        let profile = row["method"] == "profile";
+        assert_eq!(row["false_alarm_rate"].is_number(), profile, "{row}");
     }
-    // A second run reuses the trained model instead of training again.
-    let again = ok(trainer(&[
+    let too_many = trainer(&[
         "enroll-eval",
+        "--model",
+        model,
         "--data",
         &s(&data),
-        "--types",
-        "slider",
-        "--holdout",
-        "04",
         "--k",
-        "3",
-        "--work",
-        &s(&work),
-        "--epochs",
-        "1",
-        "--backend",
-        "ndarray",
-    ]));
-    assert!(!again.contains("training slider"), "{again}");
+        "7",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&too_many.stderr).contains("K = 7 needs"),
+        "{:?}",
+        too_many
+    );
 
-    // enroll → score --profile; the profile refuses a model it was not made with.
+    // enroll → score --profile.
     let takes: Vec<String> = (0..5)
         .map(|i| s(&data.join(format!("slider/train/normal_id_04_{i:08}.wav"))))
         .collect();
     let profile = dir.join("profile.json");
-    let mut args = vec![
-        "enroll".to_string(),
-        "--model".into(),
-        s(&model),
-        "--name".into(),
-        "slider 4".into(),
-        "--out".into(),
-        s(&profile),
-    ];
-    args.extend(takes.iter().cloned());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    assert!(ok(trainer(&args)).contains("threshold"));
-    let clip = s(&data.join("slider/test/anomaly_id_04_00000000.wav"));
-    let out = ok(trainer(&[
-        "score",
-        "--json",
-        "--model",
-        &s(&model),
-        "--profile",
-        &s(&profile),
-        &clip,
-    ]));
+    let enroll = |members: &str, out: &std::path::Path| {
+        let mut args = vec![
+            "enroll",
+            "--model",
+            model,
+            "--name",
+            "slider 4",
+            "--members",
+            members,
+        ];
+        let out = s(out);
+        args.extend(["--out", out.as_str()]);
+        args.extend(takes.iter().map(String::as_str));
+        ok(trainer(&args))
+    };
+    assert!(enroll("logmel+modulation", &profile).contains("threshold"));
+    let clip = s(&data.join("slider/test/anomaly_id_04_00000000_rail_damage.wav"));
+    let score = |profile: &std::path::Path, model: &str| {
+        trainer(&[
+            "score",
+            "--json",
+            "--model",
+            model,
+            "--profile",
+            &s(profile),
+            &clip,
+        ])
+    };
+    let out = ok(score(&profile, model));
     let line: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     let stored: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&profile).unwrap()).unwrap();
     assert_eq!(line["threshold"], stored["threshold"]);
-    assert!(line["score"].as_f64().unwrap() > 0.0);
+    assert_eq!(stored["format_version"], 2);
+    assert!(line["score"].as_f64().unwrap().is_finite());
+    assert!(line["margin"].as_f64().is_some(), "{line}");
     assert!(!line["window_scores"].as_array().unwrap().is_empty());
+    // Rail damage (impacts of 2 kHz during travel) is far above the takes' normal sound.
+    assert_eq!(line["call"], "anomalous", "{line}");
 
-    let other = trainer(&[
-        "score",
+    // A profile with the network among its members works the same way.
+    let with_network = dir.join("with-network.json");
+    enroll("logmel+network:block5", &with_network);
+    ok(score(&with_network, model));
+
+    // Another slider model (the same weights stored as f32: other bytes) refuses the profile.
+    let other = dir.join("other-slider");
+    ok(trainer(&[
+        "export",
         "--model",
-        "../web/assets/models/slider",
-        "--profile",
-        &s(&profile),
-        &clip,
-    ]);
-    assert!(!other.status.success());
+        model,
+        "--out",
+        &s(&other),
+        "--dtype",
+        "f32",
+    ]));
+    let refused = score(&profile, &s(&other));
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
-        String::from_utf8_lossy(&other.stderr).contains("was made with another slider model"),
-        "{}",
-        String::from_utf8_lossy(&other.stderr)
+        stderr.contains("was made with another slider model"),
+        "{stderr}"
     );
+
+    // A damaged profile is an error, never a verdict: a zero spread would turn every score
+    // into infinity or NaN, a huge threshold would call everything normal.
+    for (path, value) in [
+        ("/detector/members/0/normal/std", serde_json::json!(0.0)),
+        ("/threshold", serde_json::json!(1e300)),
+        ("/detector/members/0/gaussian/dim", serde_json::json!(3)),
+    ] {
+        let mut damaged = stored.clone();
+        *damaged.pointer_mut(path).unwrap() = value;
+        let file = dir.join("damaged.json");
+        std::fs::write(&file, damaged.to_string()).unwrap();
+        let out = score(&file, model);
+        assert_eq!(out.status.code(), Some(2), "{path}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("damaged"),
+            "{path}: {:?}",
+            out
+        );
+    }
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -3,10 +3,11 @@
 
 use mimimi_dsp::wav::{SampleFormat, encode_wav};
 use mimimi_dsp::{Audio, FrontEnd, FrontEndConfig};
+use mimimi_model::evidence::evidence_blocking;
 use mimimi_model::file::{Manifest, ModelFiles, Provenance, WeightsInfo};
-use mimimi_model::score::{ScoreHeads, score_clip};
-use mimimi_model::{Device, Network, NetworkConfig};
-use std::process::Command;
+use mimimi_model::score::ScoreHeads;
+use mimimi_model::{ClipScore, Device, Needs, Network, NetworkConfig, ScoreRule};
+use std::process::{Command, Stdio};
 
 fn noise(n: usize, seed: u32) -> Vec<f32> {
     let mut s = seed;
@@ -32,8 +33,9 @@ fn score_prints_the_library_score() {
         frontend: FrontEndConfig::default(),
         thresholds: [("02".to_string(), 0.5)].into(),
         threshold_rule: "test".into(),
-        score_heads: ScoreHeads::Sum,
-        clip_gaussians: None,
+        score_rule: ScoreRule::CrossEntropy {
+            heads: ScoreHeads::Sum,
+        },
         metrics: serde_json::Value::Null,
         provenance: Provenance::default(),
         weights: WeightsInfo::unwritten(),
@@ -77,8 +79,23 @@ fn score_prints_the_library_score() {
         .network(&device)
         .unwrap();
     // The manifest's rule (the sum of the heads), not the total head alone.
-    let want = score_clip(&net, ScoreHeads::Sum, &prepared, 1, &device).unwrap();
-    let total = score_clip(&net, ScoreHeads::Total, &prepared, 1, &device).unwrap();
+    let score_with = |heads| {
+        let needs = Needs {
+            cross_entropy: Some(heads),
+            ..Needs::default()
+        };
+        let e = evidence_blocking(
+            &net,
+            &FrontEndConfig::default(),
+            &needs,
+            Some(1),
+            &prepared,
+            &device,
+        )
+        .unwrap();
+        ClipScore::from_windows(e.cross_entropy)
+    };
+    let (want, total) = (score_with(ScoreHeads::Sum), score_with(ScoreHeads::Total));
     assert!(
         want.score > total.score * 1.5,
         "{} vs {}",
@@ -96,5 +113,24 @@ fn score_prints_the_library_score() {
         prepared.windows.len()
     );
     assert_eq!(line["anomalous"].as_bool().unwrap(), want.score > 0.5);
+
+    // `trainer score ... | head`: the reader goes away before the first line; the trainer
+    // stops quietly with success instead of panicking on the closed pipe.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(["score", "--id", "02", "--model"])
+        .arg(&model_dir)
+        .args([&wav, &wav, &wav])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && !stderr.contains("panicked"),
+        "{:?}: {stderr}",
+        out.status
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -2,9 +2,9 @@
 //! reproduce the reference's anomaly score natively.
 
 use mimimi_dsp::{FrontEnd, decode_wav};
+use mimimi_model::evidence::evidence_blocking;
 use mimimi_model::reference::read_safetensors;
-use mimimi_model::score::score_clip;
-use mimimi_model::{Device, ModelFiles};
+use mimimi_model::{ClipScore, Device, ModelFiles, Needs, ScoreRule};
 use std::path::PathBuf;
 
 #[test]
@@ -25,15 +25,18 @@ fn selftest_assets_reproduce_the_reference_score() {
     config.examples.whole_clip = true;
     let prepared = FrontEnd::new(config).prepare(&audio, 0).unwrap();
     let device = Device::flex();
-    let score = score_clip(
-        &files.network(&device).unwrap(),
-        files.manifest.score_heads,
-        &prepared,
-        1,
-        &device,
-    )
-    .unwrap()
-    .score;
+    // An old-form manifest (no score_rule): the reference's score, the total head.
+    let ScoreRule::CrossEntropy { heads } = files.manifest.score_rule else {
+        panic!("the self-test model scores by cross-entropy");
+    };
+    let needs = Needs {
+        cross_entropy: Some(heads),
+        ..Needs::default()
+    };
+    let network = files.network(&device).unwrap();
+    let evidence =
+        evidence_blocking(&network, &config, &needs, Some(1), &prepared, &device).unwrap();
+    let score = ClipScore::from_windows(evidence.cross_entropy).score;
     let want = f64::from(fixtures["b.anomaly_score"].data[0]);
     assert!(
         (score - want).abs() <= 1e-4 * want.max(1.0),

@@ -1,8 +1,9 @@
 //! An end-to-end tiny training run: a synthetic corpus, one epoch on the CPU, a model
-//! directory that loads and scores, and a resumed run that keeps the finished epoch.
+//! directory with the default combined score that loads and scores, switches between score
+//! rules, and a resumed run that keeps the finished epoch.
 
 use mimimi_dsp::Normalization;
-use mimimi_model::{ModelFiles, ScoreHeads};
+use mimimi_model::{Member, ModelFiles, Needs, ScoreHeads, ScoreRule};
 use std::path::Path;
 
 mod common;
@@ -31,7 +32,7 @@ fn tiny_training_run_exports_a_model_that_scores_and_resumes() {
         "--ids",
         "00,02",
         "--train-per-id",
-        "12",
+        "24",
         "--test-normal-per-id",
         "1",
         "--test-anomaly-per-id",
@@ -79,10 +80,18 @@ fn tiny_training_run_exports_a_model_that_scores_and_resumes() {
         2,
         "thresholds from the validation normals"
     );
-    // The thresholds belong to the model's score rule (by default the sum of the heads):
-    // `calibrate` with the run's seed sets the same ones; switched to the total head alone,
-    // the scores and so the thresholds are lower.
-    assert_eq!(files.manifest.score_heads, ScoreHeads::Sum);
+    // The finished model is scored by the default combined score, one detector per ID.
+    let ScoreRule::Combined { ids } = &files.manifest.score_rule else {
+        panic!(
+            "not the combined rule: {:?}",
+            files.manifest.score_rule.describe()
+        );
+    };
+    assert_eq!(ids.len(), 2);
+    assert_eq!(
+        ids["02"].needs(),
+        Member::parse_list(mimimi_model::combined::DEFAULT_MEMBERS).unwrap()
+    );
     let recalibrated = dir.join("recalibrated");
     files.save(&recalibrated).unwrap();
     let calibrate = |heads: &[&str]| {
@@ -93,22 +102,33 @@ fn tiny_training_run_exports_a_model_that_scores_and_resumes() {
         ok(trainer(&args));
         ModelFiles::load(&recalibrated).unwrap().manifest
     };
+    // The thresholds belong to the model's score rule: `calibrate` with the run's seed fits
+    // and sets the same ones.
     let same = calibrate(&[]);
-    let total = calibrate(&["--score-heads", "total"]);
-    assert_eq!(total.score_heads, ScoreHeads::Total);
     for (id, t) in &files.manifest.thresholds {
         let again = same.thresholds[id];
         assert!(
-            (again - t).abs() <= 1e-4 * t,
+            (again - t).abs() <= 1e-6 * t.abs().max(1.0),
             "ID {id}: train {t}, calibrate {again}"
         );
+    }
+    // Switched to cross-entropy: the sum of the heads scores higher than the total head alone.
+    let sum = calibrate(&["--score-heads", "sum"]);
+    let total = calibrate(&["--score-heads", "total"]);
+    assert_eq!(
+        total.score_rule,
+        ScoreRule::CrossEntropy {
+            heads: ScoreHeads::Total
+        }
+    );
+    for (id, t) in &sum.thresholds {
         assert!(
             total.thresholds[id] < 0.9 * t,
             "ID {id}: total head {}, sum {t}",
             total.thresholds[id]
         );
     }
-    let clip = data.join("pump/test/anomaly_id_02_00000000.wav");
+    let clip = data.join("pump/test/anomaly_id_02_00000000_cavitation.wav");
     let score_json = |model: &Path| -> serde_json::Value {
         let out = ok(trainer(&[
             "score",
@@ -124,18 +144,26 @@ fn tiny_training_run_exports_a_model_that_scores_and_resumes() {
     let line = score_json(&model);
     assert!(line["score"].as_f64().unwrap().is_finite());
     assert!(line["anomalous"].is_boolean());
+    // The combined score says how sure it is.
+    assert!(line["margin"].as_f64().is_some(), "{line}");
+    assert!(
+        ["normal", "anomalous", "cannot_tell"].contains(&line["call"].as_str().unwrap()),
+        "{line}"
+    );
 
     // Switched to clip Gaussians of the fused features: each ID's Gaussian is fitted to its
     // training normals only (12 clips per ID less those the validation split holds out for
     // the thresholds), and `score` then gives the distance the library computes.
     let gaussian = calibrate(&["--clip-gaussians", "fused"]);
-    let g = gaussian.clip_gaussians.as_ref().expect("clip Gaussians");
+    let ScoreRule::ClipGaussians(g) = &gaussian.score_rule else {
+        panic!("not clip Gaussians");
+    };
     for id in ["00", "02"] {
         let held_out = gaussian.metrics["calibration"]["ids"][id]["validation_clips"]
             .as_u64()
             .unwrap() as usize;
-        assert!(held_out >= 2, "ID {id}: {held_out} validation clips");
-        assert_eq!(g.ids[id].samples + held_out, 12, "ID {id}");
+        assert!(held_out >= 3, "ID {id}: {held_out} validation clips");
+        assert_eq!(g.ids[id].samples + held_out, 24, "ID {id}");
         assert_eq!(g.ids[id].dim(), 64, "fused: 8 channels × 8 rows");
     }
     let line = score_json(&recalibrated);
@@ -146,9 +174,18 @@ fn tiny_training_run_exports_a_model_that_scores_and_resumes() {
     let prepared = mimimi_dsp::FrontEnd::new(switched.manifest.frontend)
         .prepare(&decoded, 0)
         .unwrap();
-    let rows =
-        mimimi_model::embedding::embed_clip(&g.embedding, &network, &prepared, &device).unwrap();
-    let mean: Vec<f32> = mimimi_model::clip_gaussian::clip_mean(&rows)
+    let needs = Needs::of_members(&Member::parse_list("network:fused").unwrap());
+    let evidence = mimimi_model::evidence::evidence_blocking(
+        &network,
+        &switched.manifest.frontend,
+        &needs,
+        None,
+        &prepared,
+        &device,
+    )
+    .unwrap();
+    let rows = &evidence.rows[&Member::parse("network:fused").unwrap()];
+    let mean: Vec<f32> = mimimi_model::combined::clip_mean(rows)
         .into_iter()
         .map(|v| v as f32)
         .collect();
@@ -185,18 +222,52 @@ fn tiny_training_run_exports_a_model_that_scores_and_resumes() {
         (evaluated - got).abs() <= 1e-4 * got,
         "eval {evaluated}, score {got}"
     );
-    assert_eq!(id02["accuracy"].as_f64(), Some(1.0), "{id02}");
+    // Its accuracy is the share of normal clips whose total head picks their own ID.
+    let normal = data.join("pump/test/normal_id_02_00000000.wav");
+    let decoded = mimimi_dsp::decode_wav(&std::fs::read(&normal).unwrap()).unwrap();
+    let prepared = mimimi_dsp::FrontEnd::new(switched.manifest.frontend)
+        .prepare(&decoded, 0)
+        .unwrap();
+    let classify = Needs {
+        classify: true,
+        ..Needs::default()
+    };
+    let picked = mimimi_model::evidence::evidence_blocking(
+        &network,
+        &switched.manifest.frontend,
+        &classify,
+        None,
+        &prepared,
+        &device,
+    )
+    .unwrap()
+    .picked();
+    let own = if picked == Some(1) { 1.0 } else { 0.0 };
+    assert_eq!(id02["accuracy"].as_f64(), Some(own), "{id02}");
     assert!(
-        (gaussian.thresholds["02"] - files.manifest.thresholds["02"]).abs()
-            > 1e-3 * files.manifest.thresholds["02"],
+        (gaussian.thresholds["02"] - sum.thresholds["02"]).abs() > 1e-3 * sum.thresholds["02"],
         "the Gaussian rule's own thresholds"
     );
     // Back to cross-entropy: the Gaussians go, the thresholds return to the sum's.
     let back = calibrate(&["--score-heads", "sum"]);
-    assert!(back.clip_gaussians.is_none());
-    for (id, t) in &files.manifest.thresholds {
+    assert_eq!(
+        back.score_rule,
+        ScoreRule::CrossEntropy {
+            heads: ScoreHeads::Sum
+        }
+    );
+    for (id, t) in &sum.thresholds {
         assert!((back.thresholds[id] - t).abs() <= 1e-4 * t, "ID {id}");
     }
+    // And to the combined score of other members, with the network among them.
+    let combined = calibrate(&["--combined", "modulation+network:block5"]);
+    let ScoreRule::Combined { ids } = &combined.score_rule else {
+        panic!("not combined");
+    };
+    assert_eq!(
+        ids["00"].needs(),
+        Member::parse_list("network:block5+modulation").unwrap()
+    );
 
     // Evaluation on the test clips: the JSON report and the SVG/Markdown report.
     let json = dir.join("eval.json");
@@ -220,11 +291,13 @@ fn tiny_training_run_exports_a_model_that_scores_and_resumes() {
     for key in [
         "auc",
         "pauc",
+        "kinds",
         "accuracy",
         "threshold",
         "precision",
         "recall",
         "f1",
+        "cannot_tell",
     ] {
         assert!(eval["ids"][0].get(key).is_some(), "{key}");
     }
@@ -271,12 +344,19 @@ fn tiny_training_run_exports_a_model_that_scores_and_resumes() {
     assert_eq!(eval["ids"][0]["id"], "02");
     assert!(eval["mean_auc"].as_f64().is_some(), "{eval}");
 
-    // The f16 export: half the bytes, loads, and scores within f16 rounding of the f32 model.
+    // Each anomalous clip's kind is in its name: the report has it per ID and per type.
+    assert_eq!(eval["ids"][0]["kinds"][0]["kind"], "cavitation", "{eval}");
+    assert_eq!(eval["kinds"][0]["kind"], "cavitation");
+
+    // The f16 export: half the bytes, loads, and scores within f16 rounding of the f32 model
+    // (by cross-entropy, which reads every weight).
+    calibrate(&["--score-heads", "sum"]);
+    let files = ModelFiles::load(&recalibrated).unwrap();
     let f16 = dir.join("f16");
     let out = ok(trainer(&[
         "export",
         "--model",
-        &model_arg,
+        &s(&recalibrated),
         "--out",
         &s(&f16),
         "--dtype",
@@ -289,7 +369,7 @@ fn tiny_training_run_exports_a_model_that_scores_and_resumes() {
     let ratio = half.weights.len() as f64 / files.weights.len() as f64;
     assert!((0.45..0.56).contains(&ratio), "f16/f32 size {ratio}");
     let score_with = |m: &Path| score_json(m)["score"].as_f64().unwrap();
-    let (full, halved) = (score_with(&model), score_with(&f16));
+    let (full, halved) = (score_with(&recalibrated), score_with(&f16));
     assert!(
         (full - halved).abs() <= 0.02 * full.abs().max(0.01),
         "f32 {full} vs f16 {halved}"
@@ -345,7 +425,7 @@ fn tiny_training_run_exports_a_model_that_scores_and_resumes() {
     ok(run(train_args(
         &s(&compressed),
         "1",
-        &["--compress", "0.3"],
+        &["--compress", "0.3", "--rule", "cross-entropy"],
     )));
     let files = ModelFiles::load(&compressed).unwrap();
     assert_eq!(

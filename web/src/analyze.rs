@@ -5,19 +5,9 @@
 use crate::backend::Backend;
 use crate::fetch::{now_ms, yield_now};
 use mimimi_dsp::{Audio, FrontEnd, Prepared, Spectrogram, Window};
-use mimimi_model::embedding::read_rows;
-use mimimi_model::score::{ClipScore, read_scores, score_windows};
-use mimimi_model::{ClipGaussians, Device, EmbeddingSpec, ModelFiles, Network, Profile, Verdict};
+use mimimi_model::evidence::{self, Queued};
+use mimimi_model::{Device, Evidence, Judgement, ModelFiles, Needs, Network, Target, Verdict};
 use std::future::Future;
-
-/// What a clip is judged against.
-#[derive(Debug, Clone)]
-pub enum Judge {
-    /// A machine ID the model was trained on (the network's own score).
-    Id(String),
-    /// An enrolled machine (its profile of the network's features).
-    Profile(Box<Profile>),
-}
 
 /// Where the time went, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -94,14 +84,15 @@ async fn batched<T, F, Fut>(
 ) -> Result<Vec<T>, String>
 where
     F: FnMut(&[Window]) -> Fut,
-    Fut: Future<Output = Result<Vec<T>, String>>,
+    Fut: Future<Output = Result<T, String>>,
 {
     let total = windows.len();
-    let mut out = Vec::with_capacity(total);
+    let (mut out, mut done) = (Vec::new(), 0);
     progress(0, total);
     for batch in windows.chunks(batch_size(backend)) {
-        out.extend(f(batch).await?);
-        progress(out.len(), total);
+        out.push(f(batch).await?);
+        done += batch.len();
+        progress(done, total);
         yield_now().await;
     }
     Ok(out)
@@ -120,34 +111,42 @@ pub fn prepare(clip: &Clip, model: &ModelFiles) -> Result<Prepared, String> {
         })
 }
 
-/// The features `spec` names of every window of a prepared clip, a batch at a time (a trained
-/// ID's clip Gaussians; enrollment).
-pub async fn embed(
+/// What `needs` asks of a prepared clip: the descriptors at once, the network a batch at a
+/// time (`class`: the machine ID a cross-entropy is against).
+#[allow(clippy::too_many_arguments)]
+pub async fn evidence(
     prepared: &Prepared,
+    frontend: &mimimi_dsp::FrontEndConfig,
+    needs: &Needs,
+    class: Option<usize>,
     network: &Network,
     device: &Device,
     backend: Backend,
-    spec: &EmbeddingSpec,
     progress: &dyn Fn(usize, usize),
-) -> Result<Vec<Vec<f32>>, String> {
-    batched(&prepared.windows, backend, progress, |windows| {
-        // Queue the batch now (synchronously), read it back in the future.
-        let queued = spec.embed_windows(network, &prepared.spectrogram, windows, device);
-        async { read_rows(queued).await.map_err(|e| e.to_string()) }
-    })
-    .await
-}
-
-/// How windows are scored, once the judge is resolved against the model.
-#[derive(Clone, Copy)]
-enum Scorer<'a> {
-    /// The network's cross-entropy against this class.
-    Class(usize),
-    /// Distance of the clip's averaged features from this machine ID's Gaussian: every
-    /// window's features first, the scores once the clip's mean is known.
-    ClipGaussian(&'a ClipGaussians, &'a str),
-    /// Distance from an enrolled machine's profile.
-    Profile(&'a Profile),
+) -> Result<Evidence, String> {
+    let mut evidence = Evidence {
+        rows: evidence::descriptors(frontend, needs, prepared),
+        ..Evidence::default()
+    };
+    if needs.network() {
+        let batches = batched(&prepared.windows, backend, progress, |windows| {
+            // Queue the batch now (synchronously), read it back in the future.
+            let queued: Queued = evidence::queue(
+                network,
+                needs,
+                class,
+                &prepared.spectrogram,
+                windows,
+                device,
+            );
+            async { queued.read().await.map_err(|e| e.to_string()) }
+        })
+        .await?;
+        for batch in batches {
+            evidence.push(needs, batch);
+        }
+    }
+    Ok(evidence)
 }
 
 /// Runs the check. `progress(done, total)` reports windows scored.
@@ -158,28 +157,11 @@ pub async fn analyze(
     network: &Network,
     device: &Device,
     backend: Backend,
-    judge: &Judge,
+    target: &Target,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Analysis, String> {
     let manifest = &model.manifest;
-    let (scorer, threshold, machine) = match judge {
-        Judge::Id(id) => (
-            match &manifest.clip_gaussians {
-                Some(g) => Scorer::ClipGaussian(g, id),
-                None => Scorer::Class(manifest.class_of(id).map_err(|e| e.to_string())?),
-            },
-            manifest.threshold_of(id).map_err(|e| e.to_string())?,
-            format!("{} · ID {id}", manifest.machine_type),
-        ),
-        Judge::Profile(p) => {
-            p.usable_with(&manifest.weights.sha256)?;
-            (
-                Scorer::Profile(p),
-                p.threshold,
-                format!("{} · {} (enrolled)", p.machine_type, p.name),
-            )
-        }
-    };
+    target.check(manifest).map_err(|e| e.to_string())?;
     let mut notes = Vec::new();
     let channels = clip.audio.channels.len();
     if channels > 1 {
@@ -200,33 +182,25 @@ pub async fn analyze(
     yield_now().await;
 
     let start = now_ms();
-    let scores = match scorer {
-        Scorer::Class(class) => {
-            batched(&prepared.windows, backend, progress, |windows| {
-                // Queue the batch now (synchronously), read it back in the future.
-                let queued = score_windows(
-                    network,
-                    manifest.score_heads,
-                    &prepared.spectrogram,
-                    windows,
-                    class,
-                    device,
-                );
-                async { read_scores(queued).await.map_err(|e| e.to_string()) }
-            })
-            .await?
-        }
-        Scorer::ClipGaussian(g, id) => {
-            let rows = embed(&prepared, network, device, backend, &g.embedding, progress).await?;
-            g.window_scores(id, &rows)?
-        }
-        Scorer::Profile(p) => {
-            let rows = embed(&prepared, network, device, backend, &p.embedding, progress).await?;
-            p.window_scores(&rows)
-        }
+    let class = match target {
+        Target::Id(id) => manifest.class_of(id).ok(),
+        Target::Enrolled(_) => None,
     };
+    let needs = target.needs(manifest);
+    let evidence = evidence(
+        &prepared,
+        &manifest.frontend,
+        &needs,
+        class,
+        network,
+        device,
+        backend,
+        progress,
+    )
+    .await?;
+    let Judgement { score, verdict } =
+        mimimi_model::judge(manifest, target, &evidence).map_err(|e| e.to_string())?;
     let inference_ms = now_ms() - start;
-    let clip_score = ClipScore::from_windows(scores);
     let hop_s = manifest.frontend.stft.hop as f64 / f64::from(manifest.frontend.sample_rate);
     let levels = Levels::new(
         &prepared.spectrogram,
@@ -238,9 +212,9 @@ pub async fn analyze(
         .map(|w| (w.start as f64 * hop_s, (w.start + w.width) as f64 * hop_s))
         .collect();
     Ok(Analysis {
-        machine,
-        verdict: Verdict::new(clip_score.score, threshold),
-        window_scores: clip_score.window_scores,
+        machine: target.describe(manifest),
+        verdict,
+        window_scores: score.window_scores,
         window_spans,
         seconds: prepared.seconds,
         timings: Timings {

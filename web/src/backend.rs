@@ -8,8 +8,9 @@
 //! heavier reference self-test (the PyTorch reference's weights and test clip) instead.
 
 use mimimi_dsp::{Audio, FrontEnd, decode_wav};
-use mimimi_model::score::score_clip_async;
-use mimimi_model::{Device, ModelFiles};
+use mimimi_model::evidence::queue;
+use mimimi_model::score::ScoreHeads;
+use mimimi_model::{Device, ModelFiles, Needs, ScoreRule};
 
 /// Where the reference self-test files are served from (relative to the page).
 const SELFTEST_DIR: &str = "selftest";
@@ -111,7 +112,9 @@ fn probe_signal() -> Audio {
     Audio::mono(16_000, samples)
 }
 
-/// The score of `audio` with `files` on `device` (class 0, windowed as the manifest says).
+/// The network's cross-entropy of `audio` against `class` with `files` on `device` (the
+/// manifest's heads where it scores by cross-entropy, else the total head), averaged over
+/// the windows: what the GPU check and the self-test compare.
 async fn score_on(
     device: &Device,
     files: &ModelFiles,
@@ -125,16 +128,34 @@ async fn score_on(
     let prepared = FrontEnd::new(config)
         .prepare(audio, 0)
         .map_err(|e| e.to_string())?;
-    let score = score_clip_async(
-        &network,
-        files.manifest.score_heads,
-        &prepared,
-        class,
-        device,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    Ok(score.score)
+    let heads = match files.manifest.score_rule {
+        ScoreRule::CrossEntropy { heads } => heads,
+        _ => ScoreHeads::Total,
+    };
+    let needs = Needs {
+        cross_entropy: Some(heads),
+        ..Needs::default()
+    };
+    let mut evidence = mimimi_model::Evidence::default();
+    for windows in prepared
+        .windows
+        .chunks(mimimi_model::evidence::WINDOWS_PER_BATCH)
+    {
+        let batch = queue(
+            &network,
+            &needs,
+            Some(class),
+            &prepared.spectrogram,
+            windows,
+            device,
+        )
+        .read()
+        .await
+        .map_err(|e| e.to_string())?;
+        evidence.push(&needs, batch);
+    }
+    let n = evidence.cross_entropy.len().max(1) as f64;
+    Ok(evidence.cross_entropy.iter().sum::<f64>() / n)
 }
 
 /// Chooses the engine for `choice`, checking a GPU against the CPU with `files`.

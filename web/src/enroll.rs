@@ -1,11 +1,11 @@
 //! Enrolling a machine the bundled models never heard: the technician records (or uploads) a
 //! few clips of it running normally, each take is checked for length, level and clipping, and
-//! the network's features of every window become the machine's profile
-//! ([`mimimi_model::profile`]), kept on the device. Profiles can be saved to a file and loaded
-//! on another phone; a profile made with another model is refused, or rebuilt from its kept
-//! clips.
+//! the default members of a combined score are fitted to every window of the takes: the
+//! machine's profile ([`mimimi_model::profile`]), kept on the device. Profiles can be saved to
+//! a file and loaded on another phone; a profile made with another model or by an older
+//! version of Mimimi is refused, or rebuilt from its kept clips.
 
-use crate::analyze::{Clip, embed, prepare};
+use crate::analyze::{Clip, evidence, prepare};
 use crate::catalog::Entry;
 use crate::store;
 use crate::{Ui, ensure_model, on_engine, runtime};
@@ -14,9 +14,10 @@ use leptos::task::spawn_local;
 use mimimi_dsp::quality::QualityConfig;
 use mimimi_dsp::wav::{SampleFormat, encode_wav};
 use mimimi_dsp::{Audio, decode_wav};
-use mimimi_model::profile::{MIN_CLIPS, Method};
+use mimimi_model::combined::default_members;
+use mimimi_model::profile::MIN_CLIPS;
 use mimimi_model::threshold::ThresholdRule;
-use mimimi_model::{EmbeddingSpec, Enrollment, Profile};
+use mimimi_model::{Enrollment, Needs, Profile};
 use serde::{Deserialize, Serialize};
 
 /// Takes the guide asks for.
@@ -37,12 +38,24 @@ pub struct TakeInfo {
     pub dbfs: f64,
 }
 
-/// The file format of exported profiles.
+/// The file format of exported profiles (each profile read and checked on its own).
 #[derive(Debug, Serialize, Deserialize)]
 struct ProfilesFile {
     /// Always `mimimi-profiles`.
     format: String,
-    profiles: Vec<Profile>,
+    profiles: Vec<serde_json::Value>,
+}
+
+/// A stored profile this version cannot use (an older format, or damaged): listed with its
+/// reason, to be rebuilt from its kept takes or deleted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outdated {
+    /// Its name (the store key).
+    pub name: String,
+    /// Its machine type, where it could be read.
+    pub machine_type: Option<String>,
+    /// Why it cannot be used.
+    pub reason: String,
 }
 
 const FILE_FORMAT: &str = "mimimi-profiles";
@@ -175,7 +188,7 @@ pub async fn build(ui: Ui) {
             ui.enroll_message.set(Some(format!(
                 "\"{}\" is enrolled from {} takes ({} windows). Its threshold ({:.3}) comes from its own takes. Checks against it are selected above.",
                 profile.name,
-                profile.enrollment_scores.len(),
+                profile.takes,
                 profile.windows,
                 profile.threshold
             )));
@@ -197,7 +210,8 @@ async fn enroll(ui: Ui, dir: &str, name: &str, takes: &[Audio]) -> Result<Profil
         ));
     }
     let (entry, files) = ensure_model(ui, dir).await?;
-    let spec = EmbeddingSpec::default();
+    let members = default_members();
+    let needs = Needs::of_members(&members);
     let mut rows = Vec::with_capacity(takes.len());
     let n = takes.len();
     for (i, audio) in takes.iter().enumerate() {
@@ -212,25 +226,27 @@ async fn enroll(ui: Ui, dir: &str, name: &str, takes: &[Audio]) -> Result<Profil
                 ui.busy
                     .set(Some((format!("Learning take {} of {n}…", i + 1), f)));
             };
-            embed(
-                &prepare(&clip, &files)?,
+            let prepared = prepare(&clip, &files)?;
+            evidence(
+                &prepared,
+                &files.manifest.frontend,
+                &needs,
+                None,
                 network,
                 &engine.device,
                 engine.backend,
-                &spec,
                 &progress,
             )
             .await
         })
         .await?;
-        rows.push(take_rows);
+        rows.push(take_rows.rows);
     }
     Enrollment {
         name: name.to_string(),
         machine_type: files.manifest.machine_type.clone(),
         model_sha256: files.manifest.weights.sha256.clone(),
-        embedding: spec,
-        method: Method::CHOSEN,
+        members,
         rule: ThresholdRule::default(),
         created: js_sys::Date::new_0().to_iso_string().into(),
     }
@@ -242,32 +258,46 @@ pub async fn load(ui: Ui) {
     if let Err(e) = load_pending(ui).await {
         ui.enroll_message.set(Some(e));
     }
-    match store::all_json::<Profile>(store::PROFILES).await {
-        Ok((profiles, damaged)) => {
-            if !damaged.is_empty() {
-                ui.enroll_message.set(Some(format!(
-                    "These stored machines could not be read and were skipped: {}.",
-                    damaged.join(", ")
-                )));
+    match store::all_json::<serde_json::Value>(store::PROFILES).await {
+        Ok((records, unreadable)) => {
+            let (mut profiles, mut outdated) = (Vec::new(), Vec::new());
+            for (name, value) in records {
+                match Profile::from_json(value.to_string().as_bytes()) {
+                    Ok(p) => profiles.push(p),
+                    Err(reason) => outdated.push(Outdated {
+                        machine_type: value
+                            .get("machine_type")
+                            .and_then(|t| t.as_str())
+                            .map(str::to_string),
+                        name,
+                        reason,
+                    }),
+                }
             }
-            ui.profiles
-                .set(profiles.into_iter().map(|(_, p)| p).collect());
+            outdated.extend(unreadable.into_iter().map(|name| Outdated {
+                name,
+                machine_type: None,
+                reason: "it could not be read".into(),
+            }));
+            ui.profiles.set(profiles);
+            ui.outdated.set(outdated);
         }
         Err(e) => ui.enroll_message.set(Some(e)),
     }
 }
 
-/// The page's model of `profile`'s machine type, whatever model made the profile.
-fn model_of_type(ui: Ui, profile: &Profile) -> Option<Entry> {
+/// The page's model of `machine_type`, whatever model made a profile of it.
+fn model_of_type(ui: Ui, machine_type: &str) -> Option<Entry> {
     ui.entries
         .get_untracked()
         .into_iter()
-        .find(|e| e.manifest.machine_type == profile.machine_type)
+        .find(|e| e.manifest.machine_type == machine_type)
 }
 
 /// Whether `profile` works with the model the page has for its type.
 pub fn is_current(ui: Ui, profile: &Profile) -> bool {
-    model_of_type(ui, profile).is_some_and(|e| e.manifest.weights.sha256 == profile.model_sha256)
+    model_of_type(ui, &profile.machine_type)
+        .is_some_and(|e| e.manifest.weights.sha256 == profile.model_sha256)
 }
 
 /// Deletes an enrolled machine, its kept clips and its selection.
@@ -285,6 +315,7 @@ pub async fn delete(ui: Ui, name: String) {
     match result {
         Ok(()) => {
             ui.profiles.update(|p| p.retain(|p| p.name != name));
+            ui.outdated.update(|p| p.retain(|p| p.name != name));
             if ui.id.get_untracked() == format!("{PROFILE_PREFIX}{name}") {
                 let dir = ui.machine_type.get_untracked();
                 ui.select(&dir, None);
@@ -299,17 +330,22 @@ pub async fn delete(ui: Ui, name: String) {
 /// Re-enrolls a profile made with another model from its kept clips.
 pub async fn rebuild(ui: Ui, name: String) {
     let outcome = async {
-        let old = ui
+        let machine_type = ui
             .profiles
             .get_untracked()
             .into_iter()
             .find(|p| p.name == name)
-            .ok_or("that machine is gone")?;
-        let dir = model_of_type(ui, &old)
-            .ok_or(format!(
-                "the page has no {} model any more",
-                old.machine_type
-            ))?
+            .map(|p| p.machine_type)
+            .or_else(|| {
+                ui.outdated
+                    .get_untracked()
+                    .into_iter()
+                    .find(|o| o.name == name)
+                    .and_then(|o| o.machine_type)
+            })
+            .ok_or("its machine type is unknown: enroll it again")?;
+        let dir = model_of_type(ui, &machine_type)
+            .ok_or(format!("the page has no {machine_type} model any more"))?
             .dir;
         let mut takes = Vec::new();
         for key in store::keys(store::CLIPS).await? {
@@ -327,10 +363,10 @@ pub async fn rebuild(ui: Ui, name: String) {
     ui.busy.set(None);
     match outcome {
         Ok(profile) => {
+            ui.outdated.update(|o| o.retain(|o| o.name != profile.name));
             ui.profiles.update(|ps| {
-                for p in ps.iter_mut().filter(|p| p.name == profile.name) {
-                    *p = profile.clone();
-                }
+                ps.retain(|p| p.name != profile.name);
+                ps.push(profile.clone());
             });
             ui.enroll_message.set(Some(format!(
                 "\"{name}\" was rebuilt with the current model."
@@ -347,7 +383,12 @@ pub async fn rebuild(ui: Ui, name: String) {
 pub fn export(ui: Ui) {
     let file = ProfilesFile {
         format: FILE_FORMAT.into(),
-        profiles: ui.profiles.get_untracked(),
+        profiles: ui
+            .profiles
+            .get_untracked()
+            .iter()
+            .filter_map(|p| serde_json::to_value(p).ok())
+            .collect(),
     };
     let json = serde_json::to_vec_pretty(&file).unwrap_or_default();
     let day: String = js_sys::Date::new_0().to_iso_string().into();
@@ -369,8 +410,15 @@ pub async fn import(ui: Ui, file: web_sys::File) {
             return Err(format!("{} is not a Mimimi machines file.", file.name()));
         }
         let (mut added, mut refused) = (Vec::new(), Vec::new());
-        for profile in parsed.profiles {
-            let usable = match model_of_type(ui, &profile) {
+        for value in parsed.profiles {
+            let profile = match Profile::from_json(value.to_string().as_bytes()) {
+                Ok(p) => p,
+                Err(e) => {
+                    refused.push(e);
+                    continue;
+                }
+            };
+            let usable = match model_of_type(ui, &profile.machine_type) {
                 None => Err(format!(
                     "\"{}\" is a {} and this page has no {} model",
                     profile.name, profile.machine_type, profile.machine_type
@@ -483,11 +531,24 @@ pub fn panel(ui: Ui) -> impl IntoView {
                     let (del, reb) = (p.name.clone(), p.name.clone());
                     view! {
                         <li data-name=p.name.clone()>
-                            {format!("{} ({}, {} takes, {}) ", p.name, p.machine_type, p.enrollment_scores.len(), p.created.get(..10).unwrap_or(""))}
+                            {format!("{} ({}, {} takes, {}) ", p.name, p.machine_type, p.takes, p.created.get(..10).unwrap_or(""))}
                             {(!current).then(|| view! {
                                 <span class="small">"made with another model: "
                                     <button class="link rebuild" on:click=move |_| spawn_local(rebuild(ui, reb.clone()))>"rebuild from kept takes"</button>
                                 " "</span>
+                            })}
+                            <button class="link profile-delete" on:click=move |_| spawn_local(delete(ui, del.clone()))>"delete"</button>
+                        </li>
+                    }
+                }).collect_view()}
+                {move || ui.outdated.get().into_iter().map(|o| {
+                    let (del, reb) = (o.name.clone(), o.name.clone());
+                    view! {
+                        <li class="outdated" data-name=o.name.clone()>
+                            {format!("{} — cannot be used: {} ", o.name, o.reason)}
+                            {o.machine_type.is_some().then(|| view! {
+                                <button class="link rebuild" on:click=move |_| spawn_local(rebuild(ui, reb.clone()))>"rebuild from kept takes"</button>
+                                " "
                             })}
                             <button class="link profile-delete" on:click=move |_| spawn_local(delete(ui, del.clone()))>"delete"</button>
                         </li>

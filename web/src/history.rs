@@ -10,6 +10,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use mimimi_dsp::Audio;
 use mimimi_dsp::wav::{SampleFormat, encode_wav};
+use mimimi_model::Call;
 use serde::{Deserialize, Serialize};
 
 /// One check as stored.
@@ -25,12 +26,30 @@ pub struct Check {
     pub score: f64,
     /// The threshold it was judged against.
     pub threshold: f64,
-    /// The verdict.
+    /// The verdict was "anomalous".
     pub anomalous: bool,
+    /// The call (absent in checks stored before it existed: normal or anomalous by
+    /// `anomalous`).
+    #[serde(default)]
+    pub call: Option<Call>,
+    /// The normal spread of the score, where the rule knows it (the unit of the trend).
+    #[serde(default)]
+    pub spread: Option<f64>,
     /// The backend that computed it.
     pub backend: String,
     /// Whether its audio is kept (under the same key in the audio store).
     pub audio: bool,
+}
+
+impl Check {
+    /// "anomalous", "normal" or "cannot tell".
+    pub fn verdict_word(&self) -> &'static str {
+        match self.call {
+            Some(Call::CannotTell) => "cannot tell",
+            _ if self.anomalous => "anomalous",
+            _ => "normal",
+        }
+    }
 }
 
 /// Records a finished check (and its audio if the user opted in).
@@ -49,7 +68,9 @@ pub async fn record(ui: Ui, analysis: &Analysis, source: &str, audio: &Audio) {
         source: source.to_string(),
         score: analysis.verdict.score,
         threshold: analysis.verdict.threshold,
-        anomalous: analysis.verdict.anomalous,
+        anomalous: analysis.verdict.anomalous(),
+        call: Some(analysis.verdict.call),
+        spread: analysis.verdict.spread,
         backend: analysis.backend.label().to_string(),
         audio: keep_audio,
     };
@@ -107,7 +128,7 @@ pub fn csv(checks: &[(String, Check)]) -> String {
             csv_field(&c.source),
             c.score,
             c.threshold,
-            if c.anomalous { "anomalous" } else { "normal" },
+            c.verdict_word(),
             csv_field(&c.backend)
         );
     }
@@ -147,14 +168,13 @@ async fn save_audio(ui: Ui, key: String) {
     }
 }
 
-/// Scores over time as a small SVG: score ÷ threshold on a log scale, the threshold as a
-/// dashed line, anomalous checks in red.
+/// Scores over time as a small SVG on the result view's scale ([`crate::view::scale_position`]),
+/// the threshold as a dashed line, anomalous checks in red.
 fn trend(checks: &[(String, Check)]) -> impl IntoView + use<> {
     let (w, h) = (300.0, 80.0);
     let n = checks.len();
-    let y = |ratio: f64| {
-        let v = ratio.clamp(1e-2, 1e2).log10(); // −2 … 2
-        h / 2.0 - v / 2.0 * (h / 2.0 - 4.0)
+    let y = |c: &Check| {
+        h - 4.0 - crate::view::scale_position(c.score, c.threshold, c.spread) * (h - 8.0)
     };
     let x = |i: usize| {
         if n <= 1 {
@@ -166,7 +186,7 @@ fn trend(checks: &[(String, Check)]) -> impl IntoView + use<> {
     let points: Vec<(f64, f64, bool)> = checks
         .iter()
         .enumerate()
-        .map(|(i, (_, c))| (x(i), y(c.score / c.threshold), c.anomalous))
+        .map(|(i, (_, c))| (x(i), y(c), c.anomalous))
         .collect();
     let line: String = points
         .iter()
@@ -231,12 +251,10 @@ pub fn panel(ui: Ui) -> impl IntoView {
                             let (del, audio_key) = (key.clone(), key.clone());
                             view! {
                                 <li class=if c.anomalous { "bad" } else { "ok" }>
-                                    // The ratio reads the same whatever the scale of the scores
-                                    // (bundled models' thresholds run from about 1e-3 to 4).
-                                    {format!("{} · {} · {} · {:.2}× threshold (score {:.3e}) · {} ",
+                                    {format!("{} · {} · {} · {} · {} ",
                                         c.time.get(..19).unwrap_or(&c.time).replace('T', " "),
-                                        if c.anomalous { "sounds wrong" } else { "normal" },
-                                        c.source, c.score / c.threshold, c.score, c.backend)}
+                                        match c.verdict_word() { "anomalous" => "sounds wrong", w => w },
+                                        c.source, crate::view::distance_text(c.score, c.threshold, c.spread), c.backend)}
                                     {c.audio.then(|| view! {
                                         <button class="link history-audio" on:click=move |_| spawn_local(save_audio(ui, audio_key.clone()))>"audio"</button>
                                     })}
@@ -306,6 +324,8 @@ mod tests {
             score: 0.5,
             threshold: 1.0,
             anomalous: false,
+            call: None,
+            spread: None,
             backend: "CPU".into(),
             audio: false,
         };

@@ -19,7 +19,7 @@ mod offline;
 mod store;
 mod view;
 
-use analyze::{Analysis, Clip, Judge, analyze};
+use analyze::{Analysis, Clip, analyze};
 use backend::{Backend, Choice, Engine};
 use catalog::{EXAMPLES_DIR, Entry, Example};
 use enroll::{PROFILE_PREFIX, TakeInfo};
@@ -27,7 +27,7 @@ use fetch::{js_error, now_ms};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use mimimi_dsp::Audio;
-use mimimi_model::{ModelFiles, Network, Profile};
+use mimimi_model::{ModelFiles, Network, Profile, Target};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use wasm_bindgen_futures::JsFuture;
@@ -91,6 +91,8 @@ struct Ui {
     finished: RwSignal<u32>,
     /// Enrolled machines.
     profiles: RwSignal<Vec<Profile>>,
+    /// Stored machines this version cannot use (an older format, damaged).
+    outdated: RwSignal<Vec<enroll::Outdated>>,
     /// Enrollment: name, model directory of the closest type, accepted takes, keep the takes,
     /// and the last message.
     enroll_name: RwSignal<String>,
@@ -128,6 +130,7 @@ impl Ui {
             bench: RwSignal::new(Vec::new()),
             finished: RwSignal::new(0),
             profiles: RwSignal::new(Vec::new()),
+            outdated: RwSignal::new(Vec::new()),
             enroll_name: RwSignal::new(String::new()),
             enroll_type: RwSignal::new(String::new()),
             takes: RwSignal::new(Vec::new()),
@@ -276,16 +279,16 @@ async fn on_engine<T>(
 }
 
 /// What the selected machine ID means: a model class or an enrolled machine.
-fn judge(ui: Ui) -> Result<Judge, String> {
+fn target(ui: Ui) -> Result<Target, String> {
     let id = ui.id.get_untracked();
     match id.strip_prefix(PROFILE_PREFIX) {
-        None => Ok(Judge::Id(id)),
+        None => Ok(Target::Id(id)),
         Some(name) => ui
             .profiles
             .get_untracked()
             .into_iter()
             .find(|p| p.name == name)
-            .map(|p| Judge::Profile(Box::new(p)))
+            .map(|p| Target::Enrolled(Box::new(p)))
             .ok_or_else(|| format!("The enrolled machine \"{name}\" is gone.")),
     }
 }
@@ -295,7 +298,7 @@ fn judge(ui: Ui) -> Result<Judge, String> {
 async fn check(ui: Ui, clip: Clip) {
     ui.error.set(None);
     let outcome = async {
-        let judge = judge(ui)?;
+        let target = target(ui)?;
         let dir = ui.machine_type.get_untracked();
         let (entry, files) = ensure_model(ui, &dir).await?;
         on_engine(ui, &entry.dir, &files, async |network, engine| {
@@ -314,7 +317,7 @@ async fn check(ui: Ui, clip: Clip) {
                 network,
                 &engine.device,
                 engine.backend,
-                &judge,
+                &target,
                 &progress,
             )
             .await
@@ -507,7 +510,7 @@ async fn bench(ui: Ui, runs: usize) {
                 continue;
             }
             let network = network_for(&entry.dir, &files, &engine)?;
-            let judge = Judge::Id(ui.id.get_untracked());
+            let target = Target::Id(ui.id.get_untracked());
             let (mut stft, mut infer) = (Vec::new(), Vec::new());
             for run in 0..=runs {
                 ui.busy.set(Some((
@@ -520,7 +523,7 @@ async fn bench(ui: Ui, runs: usize) {
                     &network,
                     &engine.device,
                     engine.backend,
-                    &judge,
+                    &target,
                     &|_, _| {},
                 )
                 .await?;

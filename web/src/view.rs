@@ -8,6 +8,7 @@ use crate::{Purpose, Ui, check_example, check_file, record, runtime};
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use mimimi_model::Call;
 use wasm_bindgen::{Clamped, JsCast};
 
 /// Machine type and ID.
@@ -184,10 +185,49 @@ fn significant(x: f64) -> String {
     }
 }
 
-/// Position 0..1 of `score` on a logarithmic scale centred on `threshold` (±2 decades).
-fn scale_position(score: f64, threshold: f64) -> f64 {
-    let ratio = (score.max(1e-12) / threshold.max(1e-12)).log10();
-    ((ratio + 2.0) / 4.0).clamp(0.0, 1.0)
+/// ", clearly" / "" / ", only just: …" after a distance.
+fn with_sureness(margin: Option<f64>) -> String {
+    match sureness(margin) {
+        "" => String::new(),
+        s => format!(", {s}"),
+    }
+}
+
+/// Normal spreads either side of the threshold that the page's scale shows.
+const SCALE_SPREADS: f64 = 6.0;
+
+/// Position 0..1 of `score` on the page's scale, the threshold in the middle: in normal
+/// spreads (±6) where the rule knows its spread (a combined score, which can be negative),
+/// else logarithmically in score ÷ threshold (±2 decades).
+pub fn scale_position(score: f64, threshold: f64, spread: Option<f64>) -> f64 {
+    match spread {
+        Some(s) if s > 0.0 => ((score - threshold) / s / SCALE_SPREADS / 2.0 + 0.5).clamp(0.0, 1.0),
+        _ => {
+            let ratio = (score.max(1e-12) / threshold.max(1e-12)).log10();
+            ((ratio + 2.0) / 4.0).clamp(0.0, 1.0)
+        }
+    }
+}
+
+/// How far a score lies from its threshold, in words.
+pub fn distance_text(score: f64, threshold: f64, spread: Option<f64>) -> String {
+    match spread {
+        Some(s) if s > 0.0 => {
+            let m = (score - threshold) / s;
+            let side = if m > 0.0 { "above" } else { "below" };
+            format!("{:.1} normal spreads {side} the threshold", m.abs())
+        }
+        _ => format!("{:.2}× the threshold", score / threshold),
+    }
+}
+
+/// How sure a call is, from its margin in normal spreads.
+fn sureness(margin: Option<f64>) -> &'static str {
+    match margin.map(f64::abs) {
+        Some(m) if m >= 2.0 => "clearly",
+        Some(m) if m < 0.5 => "only just: check again to be sure",
+        _ => "",
+    }
 }
 
 fn timeline(a: &Analysis) -> impl IntoView + use<> {
@@ -201,8 +241,13 @@ fn timeline(a: &Analysis) -> impl IntoView + use<> {
         .map(|(i, (&s, &(t0, t1)))| {
             let x = t0 / a.seconds.max(1e-9) * w;
             let width = ((t1 - t0) / a.seconds.max(1e-9) * w).max(2.0);
-            let height = scale_position(s, threshold) * h;
-            let class = if s > threshold { "bar bad" } else { "bar ok" };
+            let height = scale_position(s, threshold, a.verdict.spread) * h;
+            // A clip the model cannot tell about has no faulty parts either: its bars are grey.
+            let class = match a.verdict.call {
+                Call::CannotTell => "bar unsure",
+                _ if s > threshold => "bar bad",
+                _ => "bar ok",
+            };
             view! {
                 <rect class=class x={format!("{x:.1}")} y={format!("{:.1}", h - height)}
                     width={format!("{:.1}", width * 0.9)} height={format!("{height:.1}")}>
@@ -235,27 +280,42 @@ pub fn result(ui: Ui) -> impl IntoView {
             style:display=move || if ui.result.get().is_some() { "block" } else { "none" }>
             {move || ui.result.get().map(|a| {
                 let v = a.verdict;
-                let (class, word) = if v.anomalous { ("verdict bad", "Sounds wrong") } else { ("verdict ok", "Sounds normal") };
-                let bad_windows = a.window_scores.iter().filter(|&&s| s > v.threshold).count();
-                let explanation = if v.anomalous {
-                    format!("The clip scores {:.2}× this machine's threshold. {} of {} parts sounded unlike its normal sound: inspect the machine.",
-                        v.score / v.threshold, bad_windows, a.window_scores.len())
+                let distance = distance_text(v.score, v.threshold, v.spread);
+                let agreeing = format!("{} of {} parts agree.", v.windows_agreeing, v.windows);
+                let (class, word, call, explanation) = match v.call {
+                    Call::Anomalous => ("verdict bad", "Sounds wrong", "anomalous", format!(
+                        "The clip lies {distance}{}. {agreeing} It sounds unlike this machine's normal sound: inspect the machine.",
+                        with_sureness(v.margin()))),
+                    Call::Normal => ("verdict ok", "Sounds normal", "normal", format!(
+                        "The clip lies {distance}{}: within this machine's normal sound. {agreeing}",
+                        with_sureness(v.margin()))),
+                    Call::CannotTell => {
+                        let (deviation, limit) = v.envelope.unwrap_or((f64::NAN, f64::NAN));
+                        ("verdict unsure", "Cannot tell", "cannot_tell", format!(
+                            "The sound's spectrum lies {deviation:.1} dB from this machine's normal sound (normal clips stay within {limit:.1} dB): this is not the sound the model knows, so any verdict would be a guess. Check that the phone is 10–30 cm from the right machine, at the usual spot, with nothing covering the microphone, and check again."))
+                    }
+                };
+                let scale_note = if v.spread.is_some() {
+                    "scale: ±6 normal spreads around the threshold"
                 } else {
-                    format!("The clip scores {:.2}× this machine's threshold: within its normal sound.", v.score / v.threshold)
+                    "scale: ÷100 … ×100 of the threshold"
                 };
                 view! {
                     <h2>"3. Result"</h2>
-                    <p class=class id="verdict" data-anomalous={v.anomalous.to_string()}>{word}</p>
+                    <p class=class id="verdict" data-anomalous={v.anomalous().to_string()} data-call=call>{word}</p>
                     <p>{format!("{} — ", a.machine)}{explanation}</p>
                     <div class="scale" role="img"
                         aria-label={format!("Score {:.4} against threshold {:.4}", v.score, v.threshold)}>
-                        <div class="marker" style:left={format!("{:.1}%", 100.0 * scale_position(v.score, v.threshold))}></div>
+                        <div class="marker" style:left={format!("{:.1}%", 100.0 * scale_position(v.score, v.threshold, v.spread))}></div>
                         <div class="threshold-mark"></div>
                     </div>
-                    <p class="small">
+                    <p class="small" id="confidence" data-margin={v.margin().map(|m| format!("{m:.3}")).unwrap_or_default()}
+                        data-agreeing={v.windows_agreeing.to_string()} data-windows={v.windows.to_string()}>
                         "Score " <output id="score">{significant(v.score)}</output>
                         " · threshold " <output id="threshold">{significant(v.threshold)}</output>
-                        " (scale: ÷100 … ×100 of the threshold)"
+                        {v.margin().map(|m| format!(" · margin {m:+.1} normal spreads"))}
+                        {format!(" · {} of {} parts on the same side", v.windows_agreeing, v.windows)}
+                        {format!(" ({scale_note})")}
                     </p>
                     <h3>"Over time"</h3>
                     {timeline(&a)}

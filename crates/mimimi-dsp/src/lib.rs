@@ -13,11 +13,14 @@
 //!
 //! [`quality`] checks that an enrollment take is long, loud and clean enough to learn from.
 //!
-//! [`mel`] gives the log-mel features of the classical baseline the trainer compares against.
+//! [`mel`] gives the log-mel features of the classical baseline the trainer compares against;
+//! [`descriptors`] describes each window by hand-made features (log-mel statistics, envelope
+//! modulation) for the classical members of a combined score.
 //!
 //! [`FrontEnd`] chains steps 2 to 4 with one serialisable configuration, which each model's
 //! manifest records.
 
+pub mod descriptors;
 pub mod examples;
 pub mod mel;
 pub mod normalize;
@@ -28,6 +31,7 @@ pub mod wav;
 
 pub mod frontend;
 
+pub use descriptors::{Describer, Descriptor};
 pub use examples::{ExampleConfig, Window};
 pub use frontend::{FrontEnd, FrontEndConfig, FrontEndError, Prepared};
 pub use normalize::{NormStats, Normalization};

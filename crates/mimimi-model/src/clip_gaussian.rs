@@ -31,19 +31,7 @@ pub struct ClipGaussians {
     pub ids: BTreeMap<String, Gaussian>,
 }
 
-/// The mean of a clip's window features.
-pub fn clip_mean(windows: &[Vec<f32>]) -> Vec<f64> {
-    let d = windows.first().map_or(0, Vec::len);
-    let mut mean = vec![0.0f64; d];
-    for w in windows {
-        for (m, &x) in mean.iter_mut().zip(w) {
-            *m += f64::from(x);
-        }
-    }
-    let n = windows.len().max(1) as f64;
-    mean.iter_mut().for_each(|m| *m /= n);
-    mean
-}
+use crate::combined::clip_mean;
 
 impl ClipGaussians {
     /// Fits each ID's Gaussian to the clip means of its clips; `clips[id]` holds, per clip,
@@ -58,12 +46,11 @@ impl ClipGaussians {
                 .iter()
                 .map(|w| clip_mean(w).into_iter().map(|v| v as f32).collect())
                 .collect();
-            let mut g = Gaussian::fit(&means).map_err(|e| format!("machine ID {id}: {e}"))?;
             // Rounded to what the manifest stores, so that the scores that set the
             // thresholds are the scores of the saved model.
-            for v in g.mean.iter_mut().chain(g.chol.iter_mut()) {
-                *v = f64::from(*v as f32);
-            }
+            let g = Gaussian::fit(&means)
+                .map_err(|e| format!("machine ID {id}: {e}"))?
+                .rounded();
             ids.insert(id.clone(), g);
         }
         Ok(Self { embedding, ids })
@@ -124,47 +111,12 @@ impl ClipGaussians {
     }
 }
 
-/// The stored form of the Gaussians: per ID the mean and the lower triangle of the Cholesky
-/// factor (row by row) as little-endian f32, base64-encoded; a 64-dimensional Gaussian takes
-/// 11 kB instead of some 100 kB of JSON numbers.
+/// The stored form of the Gaussians: per ID, [`crate::gaussian::packed`].
 mod packed {
-    use crate::gaussian::Gaussian;
-    use base64::Engine;
-    use base64::engine::general_purpose::STANDARD;
+    use crate::gaussian::{Gaussian, Packed};
     use serde::de::Error;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use std::collections::BTreeMap;
-
-    #[derive(Serialize, Deserialize)]
-    struct Packed {
-        dim: usize,
-        samples: usize,
-        shrinkage: f64,
-        mean: String,
-        chol_lower: String,
-    }
-
-    fn encode(values: impl Iterator<Item = f64>) -> String {
-        let bytes: Vec<u8> = values.flat_map(|v| (v as f32).to_le_bytes()).collect();
-        STANDARD.encode(bytes)
-    }
-
-    fn decode(text: &str, count: usize, what: &str) -> Result<Vec<f64>, String> {
-        let bytes = STANDARD
-            .decode(text)
-            .map_err(|e| format!("{what}: not base64 ({e})"))?;
-        if bytes.len() != 4 * count {
-            return Err(format!(
-                "{what}: {} bytes, {} expected",
-                bytes.len(),
-                4 * count
-            ));
-        }
-        Ok(bytes
-            .chunks_exact(4)
-            .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
-            .collect())
-    }
 
     pub fn serialize<S: Serializer>(
         ids: &BTreeMap<String, Gaussian>,
@@ -172,18 +124,9 @@ mod packed {
     ) -> Result<S::Ok, S::Error> {
         let mut packed = BTreeMap::new();
         for (id, g) in ids {
-            g.validate().map_err(|e| {
+            let p = Packed::new(g).map_err(|e| {
                 serde::ser::Error::custom(format!("clip Gaussian of machine ID {id}: {e}"))
             })?;
-            let d = g.dim();
-            let lower = (0..d).flat_map(|i| (0..=i).map(move |j| g.chol[i * d + j]));
-            let p = Packed {
-                dim: d,
-                samples: g.samples,
-                shrinkage: g.shrinkage,
-                mean: encode(g.mean.iter().copied()),
-                chol_lower: encode(lower),
-            };
             packed.insert(id, p);
         }
         packed.serialize(serializer)
@@ -192,29 +135,12 @@ mod packed {
     pub fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<BTreeMap<String, Gaussian>, D::Error> {
-        let packed = BTreeMap::<String, Packed>::deserialize(deserializer)?;
-        packed
+        BTreeMap::<String, Packed>::deserialize(deserializer)?
             .into_iter()
             .map(|(id, p)| {
-                let d = p.dim;
-                let what = |part: &str| format!("clip Gaussian of machine ID {id}, {part}");
-                let mean = decode(&p.mean, d, &what("mean")).map_err(D::Error::custom)?;
-                let lower = decode(&p.chol_lower, d * (d + 1) / 2, &what("factor"))
-                    .map_err(D::Error::custom)?;
-                let mut chol = vec![0.0; d * d];
-                let mut values = lower.into_iter();
-                for i in 0..d {
-                    for j in 0..=i {
-                        chol[i * d + j] = values.next().expect("counted above");
-                    }
-                }
-                let g = Gaussian {
-                    mean,
-                    chol,
-                    shrinkage: p.shrinkage,
-                    samples: p.samples,
-                };
-                Ok((id, g))
+                p.unpack()
+                    .map(|g| (id.clone(), g))
+                    .map_err(|e| D::Error::custom(format!("clip Gaussian of machine ID {id}, {e}")))
             })
             .collect()
     }
@@ -245,7 +171,7 @@ mod tests {
         let mut by_id = BTreeMap::new();
         by_id.insert("00".to_string(), clips([0.0, 0.0, 0.0], 40, 6, 1));
         by_id.insert("02".to_string(), clips([3.0, 0.0, 1.0], 40, 6, 2));
-        ClipGaussians::fit(EmbeddingSpec::default(), &by_id).unwrap()
+        ClipGaussians::fit(EmbeddingSpec::parse("block5").unwrap(), &by_id).unwrap()
     }
 
     #[test]

@@ -1,10 +1,8 @@
-//! What the network hears, as a vector per window: the features an enrolled machine's profile
-//! is built from ([`crate::profile`]).
+//! What the network hears, as a vector per window: the network's members of a combined score
+//! ([`crate::combined::Member::Network`]) and the older clip Gaussians.
 //!
 //! The classifier heads only know the machine IDs the model was trained on; the layers below
-//! them describe any machine's sound. Which layers make the best profile of a machine the
-//! network never heard was measured with `trainer enroll-eval` (README, "Enrolling a new
-//! machine"); the candidates are:
+//! them describe any machine's sound. The layers:
 //! - [`Layer::Block5`]: the last complex block's log power per channel, averaged over
 //!   frequency and time (45 values);
 //! - [`Layer::Fused`]: the attention input `Ft = cat(Fc, Fm)`, averaged over time, per channel
@@ -12,13 +10,12 @@
 
 use crate::input::batch_from_windows;
 use crate::network::{Network, Trace};
-use crate::score::ReadError;
-use burn::tensor::{Device, Tensor, TensorData};
-use mimimi_dsp::{Prepared, Spectrogram, Window};
+use burn::tensor::{Device, Tensor};
+use mimimi_dsp::{Spectrogram, Window};
 use serde::{Deserialize, Serialize};
 
 /// One layer of the network that an embedding takes values from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Layer {
     /// Log power of block 5's channels, mean over frequency and time.
@@ -38,6 +35,14 @@ impl Layer {
             Layer::Fused => "fused",
         }
     }
+
+    /// Values per window.
+    pub fn width(self) -> usize {
+        match self {
+            Layer::Block5 => crate::config::BLOCKS[4].channels,
+            Layer::Fused => 64,
+        }
+    }
 }
 
 /// Which layers an embedding concatenates.
@@ -45,19 +50,6 @@ impl Layer {
 pub struct EmbeddingSpec {
     /// The layers, in [`Layer::ALL`] order.
     pub layers: Vec<Layer>,
-}
-
-impl Default for EmbeddingSpec {
-    /// The layer chosen by measurement (README, "Enrolling a new machine"): on machines the
-    /// network never heard, block 5 alone gave the best mean AUC over the four types for every
-    /// K (0.844, 0.860, 0.871 for K = 5, 10, 30 with the Gaussian), ahead of block 5 + fused
-    /// (0.661–0.702) and fused alone (0.646–0.668), whose attention-weighted maps are tuned to
-    /// the training IDs.
-    fn default() -> Self {
-        Self {
-            layers: vec![Layer::Block5],
-        }
-    }
 }
 
 impl EmbeddingSpec {
@@ -125,49 +117,6 @@ impl EmbeddingSpec {
     }
 }
 
-/// Reads a `[b, d]` embedding back from the device as rows (asynchronously, as WebGPU needs).
-pub async fn read_rows(embedding: Tensor<2>) -> Result<Vec<Vec<f32>>, ReadError> {
-    let [_, d] = embedding.dims();
-    to_rows(embedding.into_data_async().await, d)
-}
-
-/// Reads a `[b, d]` embedding back from the device as rows, blocking (native use).
-pub fn read_rows_blocking(embedding: Tensor<2>) -> Result<Vec<Vec<f32>>, ReadError> {
-    let [_, d] = embedding.dims();
-    to_rows(embedding.try_into_data(), d)
-}
-
-fn to_rows<E: std::fmt::Display>(
-    data: Result<TensorData, E>,
-    d: usize,
-) -> Result<Vec<Vec<f32>>, ReadError> {
-    let data = data.map_err(|e| ReadError(e.to_string()))?;
-    let values = data
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .map_err(|e| ReadError(format!("{e:?}")))?;
-    Ok(values.chunks(d.max(1)).map(<[f32]>::to_vec).collect())
-}
-
-/// The embedding of every window of a prepared clip (blocking read-back; native use).
-pub fn embed_clip(
-    spec: &EmbeddingSpec,
-    network: &Network,
-    prepared: &Prepared,
-    device: &Device,
-) -> Result<Vec<Vec<f32>>, ReadError> {
-    let mut rows = Vec::with_capacity(prepared.windows.len());
-    for batch in prepared.windows.chunks(crate::score::WINDOWS_PER_BATCH) {
-        rows.extend(read_rows_blocking(spec.embed_windows(
-            network,
-            &prepared.spectrogram,
-            batch,
-            device,
-        ))?);
-    }
-    Ok(rows)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,26 +128,45 @@ mod tests {
         let spec = EmbeddingSpec::parse("fused+block5").unwrap();
         assert_eq!(spec.layers, Layer::ALL);
         assert_eq!(spec.name(), "block5+fused");
-        assert_eq!(EmbeddingSpec::default().name(), "block5");
         assert!(EmbeddingSpec::parse("logits").is_err());
     }
 
     #[test]
-    fn one_row_per_window_of_the_layers_width() {
+    fn one_row_per_window_of_each_layers_width() {
+        use crate::judge::Evidence;
+        use crate::rule::Needs;
         let device = Device::flex();
         let network = Network::new(&NetworkConfig::new(3), &device);
         let samples: Vec<f32> = (0..16000 * 3)
             .map(|i| (i as f32 * 0.05).sin() * 0.1 + ((i * 7919) % 97) as f32 * 1e-4)
             .collect();
-        let prepared = FrontEnd::new(FrontEndConfig::default())
-            .prepare_samples(&samples)
-            .unwrap();
-        for (name, width) in [("block5", 45), ("fused", 64), ("block5+fused", 109)] {
-            let spec = EmbeddingSpec::parse(name).unwrap();
-            let rows = embed_clip(&spec, &network, &prepared, &device).unwrap();
-            assert_eq!(rows.len(), prepared.windows.len(), "{name}");
-            assert!(rows.iter().all(|r| r.len() == width), "{name}");
-            assert!(rows.iter().flatten().all(|v| v.is_finite()), "{name}");
+        let config = FrontEndConfig::default();
+        let prepared = FrontEnd::new(config).prepare_samples(&samples).unwrap();
+        let members =
+            crate::combined::Member::parse_list("network:block5+network:fused+logmel").unwrap();
+        let needs = Needs::of_members(&members);
+        let evidence: Evidence =
+            crate::evidence::evidence_blocking(&network, &config, &needs, None, &prepared, &device)
+                .unwrap();
+        for (member, width) in members.iter().zip([45, 64, 64]) {
+            let rows = &evidence.rows[member];
+            assert_eq!(rows.len(), prepared.windows.len(), "{member:?}");
+            assert!(rows.iter().all(|r| r.len() == width), "{member:?}");
+            assert!(rows.iter().flatten().all(|v| v.is_finite()), "{member:?}");
         }
+        // One forward pass gives the block-5 part of a concatenated embedding.
+        let (re, im) = batch_from_windows(&prepared.spectrogram, &prepared.windows[..1], &device);
+        let both = EmbeddingSpec {
+            layers: Layer::ALL.to_vec(),
+        }
+        .embed_trace(&network.forward_trace(re, im));
+        let first: Vec<f32> = both.into_data().convert::<f32>().try_to_vec().unwrap();
+        let block5 = &evidence.rows[&crate::combined::Member::Network(Layer::Block5)][0];
+        assert!(
+            first[..45]
+                .iter()
+                .zip(block5)
+                .all(|(a, b)| (a - b).abs() < 1e-5)
+        );
     }
 }

@@ -5,6 +5,7 @@
 use crate::clip_gaussian::ClipGaussians;
 use crate::config::NetworkConfig;
 use crate::network::Network;
+use crate::rule::ScoreRule;
 use crate::score::ScoreHeads;
 use burn::module::Module;
 use burn::store::ModuleRecord;
@@ -68,6 +69,7 @@ impl WeightsInfo {
 
 /// Everything about a model except its weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "ManifestFile")]
 pub struct Manifest {
     /// [`FORMAT_VERSION`] of the writer.
     pub format_version: u32,
@@ -85,15 +87,8 @@ pub struct Manifest {
     /// How the thresholds were chosen (never from test labels).
     #[serde(default)]
     pub threshold_rule: String,
-    /// Which heads make the anomaly score the thresholds apply to (absent in manifests written
-    /// before the field existed: the total head).
-    #[serde(default)]
-    pub score_heads: ScoreHeads,
-    /// When present, clips are scored against the trained IDs by these Gaussians of the
-    /// network's clip-averaged features, not by cross-entropy (`score_heads` is then unused),
-    /// and the thresholds are of that score.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub clip_gaussians: Option<ClipGaussians>,
+    /// How a clip is scored against a machine ID: what the thresholds apply to.
+    pub score_rule: ScoreRule,
     /// Evaluation metrics the model was shipped with (free-form JSON, see the README).
     #[serde(default)]
     pub metrics: serde_json::Value,
@@ -102,6 +97,63 @@ pub struct Manifest {
     pub provenance: Provenance,
     /// The weights file.
     pub weights: WeightsInfo,
+}
+
+/// A manifest as stored, old forms included: before `score_rule`, a manifest named the
+/// cross-entropy's heads in `score_heads` (absent: the total head) and, optionally, clip
+/// Gaussians that replaced the cross-entropy. Both still load, as the rule they meant.
+#[derive(Deserialize)]
+struct ManifestFile {
+    format_version: u32,
+    machine_type: String,
+    classes: Vec<String>,
+    network: NetworkConfig,
+    frontend: FrontEndConfig,
+    #[serde(default)]
+    thresholds: BTreeMap<String, f64>,
+    #[serde(default)]
+    threshold_rule: String,
+    #[serde(default)]
+    score_rule: Option<ScoreRule>,
+    #[serde(default)]
+    score_heads: Option<ScoreHeads>,
+    #[serde(default)]
+    clip_gaussians: Option<ClipGaussians>,
+    #[serde(default)]
+    metrics: serde_json::Value,
+    #[serde(default)]
+    provenance: Provenance,
+    weights: WeightsInfo,
+}
+
+impl TryFrom<ManifestFile> for Manifest {
+    type Error = String;
+
+    fn try_from(f: ManifestFile) -> Result<Self, String> {
+        let score_rule = match (f.score_rule, f.score_heads, f.clip_gaussians) {
+            (Some(rule), None, None) => rule,
+            (Some(_), _, _) => {
+                return Err("the manifest has both a score_rule and the older score_heads or clip_gaussians".into());
+            }
+            (None, _, Some(g)) => ScoreRule::ClipGaussians(g),
+            (None, heads, None) => ScoreRule::CrossEntropy {
+                heads: heads.unwrap_or_default(),
+            },
+        };
+        Ok(Self {
+            format_version: f.format_version,
+            machine_type: f.machine_type,
+            classes: f.classes,
+            network: f.network,
+            frontend: f.frontend,
+            thresholds: f.thresholds,
+            threshold_rule: f.threshold_rule,
+            score_rule,
+            metrics: f.metrics,
+            provenance: f.provenance,
+            weights: f.weights,
+        })
+    }
 }
 
 impl Manifest {
@@ -230,10 +282,10 @@ impl ModelFiles {
             .normalization
             .validate()
             .map_err(ModelError::BadManifest)?;
-        if let Some(g) = &manifest.clip_gaussians {
-            g.validate(&manifest.classes)
-                .map_err(ModelError::BadManifest)?;
-        }
+        manifest
+            .score_rule
+            .validate(&manifest.classes)
+            .map_err(ModelError::BadManifest)?;
         Ok(manifest)
     }
 

@@ -1,22 +1,15 @@
-//! Anomaly scores and the training loss.
+//! The classifier's cross-entropies: the training loss, and the anomaly score of the
+//! [`crate::rule::ScoreRule::CrossEntropy`] rule.
 //!
 //! The score of an example for machine ID k is a cross-entropy against k,
 //! `logsumexp(logits) − logits[k]`, of the total head (the reference's score) or summed over
-//! the three heads (Mimimi's models; see [`ScoreHeads`]): a clip the network cannot attribute
-//! to its own machine sounds unlike that machine's normal sound. A clip's score is the mean
-//! over its windows (deterministic; or one whole-clip pass, see [`mimimi_dsp::ExampleConfig`]).
+//! the three heads ([`ScoreHeads`]): a clip the network cannot attribute to its own machine
+//! sounds unlike that machine's normal sound. A clip's score is the mean over its windows.
 
-use crate::embedding::embed_clip;
-use crate::file::Manifest;
-use crate::input::batch_from_windows;
-use crate::network::{Network, Outputs};
+use crate::network::Outputs;
 use burn::tensor::activation::log_softmax;
-use burn::tensor::{Device, Tensor, TensorData};
-use mimimi_dsp::{Prepared, Spectrogram, Window};
+use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
-
-/// Windows scored in one batch: bounds memory for long clips (60 s = 57 windows).
-pub const WINDOWS_PER_BATCH: usize = 16;
 
 /// Cross-entropy of each row of `logits` `[B, N]` against `class`: `[B]`.
 pub fn cross_entropy_against(logits: Tensor<2>, class: usize) -> Tensor<1> {
@@ -61,8 +54,7 @@ pub enum ScoreHeads {
     #[default]
     Total,
     /// The sum of the three heads' cross-entropies, i.e. the training objective of one
-    /// example. What `trainer train` writes: on synthetic corpora it ranks anomalies better
-    /// than the total head alone (README, "Quality").
+    /// example.
     Sum,
 }
 
@@ -100,134 +92,15 @@ impl ClipScore {
     }
 }
 
-/// Normal or anomalous, with the numbers that decided it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Verdict {
-    /// The clip's score.
-    pub score: f64,
-    /// The machine ID's decision threshold.
-    pub threshold: f64,
-    /// `score > threshold`.
-    pub anomalous: bool,
-}
-
-impl Verdict {
-    /// The verdict for `score` against `threshold`.
-    pub fn new(score: f64, threshold: f64) -> Self {
-        Self {
-            score,
-            threshold,
-            anomalous: score > threshold,
-        }
-    }
-}
-
-/// The scores `[b]` of some windows of a spectrogram against machine ID `class`, queued on
-/// the device. The page scores a long clip batch by batch with this, handing control back to
-/// the browser in between so that it never freezes.
-pub fn score_windows(
-    network: &Network,
-    heads: ScoreHeads,
-    spectrogram: &Spectrogram,
-    windows: &[Window],
-    class: usize,
-    device: &Device,
-) -> Tensor<1> {
-    let (re, im) = batch_from_windows(spectrogram, windows, device);
-    heads.score(network.forward(re, im), class)
-}
-
-/// The score tensors of a prepared clip, one `[b]` tensor per batch of windows.
-fn window_score_batches(
-    network: &Network,
-    heads: ScoreHeads,
-    prepared: &Prepared,
-    class: usize,
-    device: &Device,
-) -> Vec<Tensor<1>> {
-    prepared
-        .windows
-        .chunks(WINDOWS_PER_BATCH)
-        .map(|batch| score_windows(network, heads, &prepared.spectrogram, batch, class, device))
-        .collect()
-}
-
 /// A result could not be read back from the device (e.g. a lost GPU).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("reading the result from the device failed: {0}")]
 pub struct ReadError(pub String);
 
-/// Reads scores back from the device asynchronously (as WebGPU requires).
-pub async fn read_scores(scores: Tensor<1>) -> Result<Vec<f64>, ReadError> {
-    to_scores(scores.into_data_async().await)
-}
-
-/// The scores of one batch, as read back from the device.
-fn to_scores<E: std::fmt::Display>(data: Result<TensorData, E>) -> Result<Vec<f64>, ReadError> {
-    let data = data.map_err(|e| ReadError(e.to_string()))?;
-    let values = data
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .map_err(|e| ReadError(format!("{e:?}")))?;
-    Ok(values.into_iter().map(f64::from).collect())
-}
-
-/// Scores a prepared clip against machine ID `class` (blocking read-back; native use).
-pub fn score_clip(
-    network: &Network,
-    heads: ScoreHeads,
-    prepared: &Prepared,
-    class: usize,
-    device: &Device,
-) -> Result<ClipScore, ReadError> {
-    let mut scores = Vec::with_capacity(prepared.windows.len());
-    for batch in window_score_batches(network, heads, prepared, class, device) {
-        scores.extend(to_scores(batch.try_into_data())?);
-    }
-    Ok(ClipScore::from_windows(scores))
-}
-
-/// Scores a prepared clip against machine ID `id` of the model `manifest` describes, by the
-/// manifest's rule: its clip Gaussians when it has them ([`crate::clip_gaussian`]), else the
-/// cross-entropy of its `score_heads` (blocking read-back; native use).
-pub fn score_id(
-    network: &Network,
-    manifest: &Manifest,
-    prepared: &Prepared,
-    id: &str,
-    device: &Device,
-) -> Result<ClipScore, String> {
-    let class = manifest.class_of(id).map_err(|e| e.to_string())?;
-    match &manifest.clip_gaussians {
-        Some(g) => {
-            let rows =
-                embed_clip(&g.embedding, network, prepared, device).map_err(|e| e.to_string())?;
-            Ok(ClipScore::from_windows(g.window_scores(id, &rows)?))
-        }
-        None => score_clip(network, manifest.score_heads, prepared, class, device)
-            .map_err(|e| e.to_string()),
-    }
-}
-
-/// Scores a prepared clip against machine ID `class`, reading results back asynchronously as
-/// WebGPU requires.
-pub async fn score_clip_async(
-    network: &Network,
-    heads: ScoreHeads,
-    prepared: &Prepared,
-    class: usize,
-    device: &Device,
-) -> Result<ClipScore, ReadError> {
-    let mut scores = Vec::with_capacity(prepared.windows.len());
-    for batch in window_score_batches(network, heads, prepared, class, device) {
-        scores.extend(read_scores(batch).await?);
-    }
-    Ok(ClipScore::from_windows(scores))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::tensor::Device;
 
     fn logits(rows: &[[f32; 2]], device: &Device) -> Tensor<2> {
         let flat: Vec<f32> = rows.iter().flatten().copied().collect();

@@ -3,7 +3,7 @@
 use burn::tensor::{Device, Distribution, Tensor};
 use mimimi_dsp::{FrontEndConfig, Normalization};
 use mimimi_model::file::{Manifest, ModelError, ModelFiles, Provenance, WeightsInfo};
-use mimimi_model::{Network, NetworkConfig};
+use mimimi_model::{Network, NetworkConfig, ScoreHeads, ScoreRule};
 
 #[test]
 fn parameter_count_is_859_666_plus_15_per_class() {
@@ -71,8 +71,9 @@ fn manifest() -> Manifest {
         frontend: FrontEndConfig::default(),
         thresholds: [("00".to_string(), 1.5)].into(),
         threshold_rule: "test".into(),
-        score_heads: Default::default(),
-        clip_gaussians: None,
+        score_rule: ScoreRule::CrossEntropy {
+            heads: Default::default(),
+        },
         metrics: serde_json::json!({}),
         provenance: Provenance {
             source: "test".into(),
@@ -159,17 +160,19 @@ fn damaged_or_mismatched_models_are_refused_clearly() {
     // Clip Gaussians that miss a machine ID, or whose factor was cut short.
     let gaussian =
         mimimi_model::Gaussian::fit(&[vec![0.0f32, 1.0], vec![1.0, 0.5], vec![0.3, 0.2]]).unwrap();
-    let gaussians = |ids: &[&str]| mimimi_model::ClipGaussians {
-        embedding: Default::default(),
-        ids: ids
-            .iter()
-            .map(|id| (id.to_string(), gaussian.clone()))
-            .collect(),
+    let gaussians = |ids: &[&str]| {
+        ScoreRule::ClipGaussians(mimimi_model::ClipGaussians {
+            embedding: mimimi_model::EmbeddingSpec::parse("block5").unwrap(),
+            ids: ids
+                .iter()
+                .map(|id| (id.to_string(), gaussian.clone()))
+                .collect(),
+        })
     };
     let mut with = files.manifest.clone();
-    with.clip_gaussians = Some(gaussians(&["00", "02", "04", "06"]));
+    with.score_rule = gaussians(&["00", "02", "04", "06"]);
     ModelFiles::from_bytes(&serde_json::to_vec(&with).unwrap(), files.weights.clone()).unwrap();
-    with.clip_gaussians = Some(gaussians(&["00", "02", "04"]));
+    with.score_rule = gaussians(&["00", "02", "04"]);
     let err = ModelFiles::from_bytes(&serde_json::to_vec(&with).unwrap(), files.weights.clone())
         .unwrap_err();
     assert!(
@@ -177,9 +180,9 @@ fn damaged_or_mismatched_models_are_refused_clearly() {
         "{err}"
     );
     // A factor cut short in the file, and one with a zero on its diagonal.
-    with.clip_gaussians = Some(gaussians(&["00", "02", "04", "06"]));
+    with.score_rule = gaussians(&["00", "02", "04", "06"]);
     let mut json = serde_json::to_value(&with).unwrap();
-    let factor = &mut json["clip_gaussians"]["ids"]["04"]["chol_lower"];
+    let factor = &mut json["score_rule"]["ids"]["04"]["chol_lower"];
     *factor = factor.as_str().unwrap()[..8].into();
     let err = ModelFiles::from_bytes(&serde_json::to_vec(&json).unwrap(), files.weights.clone())
         .unwrap_err();
@@ -191,7 +194,7 @@ fn damaged_or_mismatched_models_are_refused_clearly() {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut json = serde_json::to_value(&with).unwrap();
-    let factor = &mut json["clip_gaussians"]["ids"]["04"]["chol_lower"];
+    let factor = &mut json["score_rule"]["ids"]["04"]["chol_lower"];
     let mut bytes = b64.decode(factor.as_str().unwrap()).unwrap();
     bytes[..4].fill(0);
     *factor = b64.encode(bytes).into();
@@ -201,6 +204,39 @@ fn damaged_or_mismatched_models_are_refused_clearly() {
         matches!(&err, ModelError::BadManifest(m) if m.contains("machine ID 04")),
         "{err}"
     );
+
+    // The older forms still load as the rules they meant: `score_heads` alone, and clip
+    // Gaussians beside it (the bundled models before the combined score). Both forms at once
+    // are refused rather than guessed at.
+    let mut old = serde_json::to_value(&files.manifest).unwrap();
+    old.as_object_mut().unwrap().remove("score_rule");
+    let parse = |v: &serde_json::Value| {
+        ModelFiles::from_bytes(&serde_json::to_vec(v).unwrap(), files.weights.clone())
+            .map(|m| m.manifest.score_rule)
+    };
+    assert_eq!(
+        parse(&old).unwrap(),
+        ScoreRule::CrossEntropy {
+            heads: ScoreHeads::Total
+        }
+    );
+    old["score_heads"] = "sum".into();
+    assert_eq!(
+        parse(&old).unwrap(),
+        ScoreRule::CrossEntropy {
+            heads: ScoreHeads::Sum
+        }
+    );
+    let with_gaussians = serde_json::to_value(&with).unwrap();
+    old["clip_gaussians"] = with_gaussians["score_rule"].clone();
+    old["clip_gaussians"]
+        .as_object_mut()
+        .unwrap()
+        .remove("kind");
+    assert!(matches!(parse(&old).unwrap(), ScoreRule::ClipGaussians(_)));
+    let mut both = with_gaussians.clone();
+    both["score_heads"] = "sum".into();
+    assert!(matches!(parse(&both), Err(ModelError::BadManifest(m)) if m.contains("both")));
 
     // Weights of a 4-class network under a manifest that claims 3 classes.
     let mut three = files.manifest.clone();

@@ -1,0 +1,297 @@
+//! `trainer protocol`: the measurement the README's quality tables come from, on machines whose
+//! physics chose nothing.
+//!
+//! For each machine type, on a held-out family of `trainer synth` (one never used to choose a
+//! schedule, a score rule, a member or a threshold rule): a corpus of its units is made, a
+//! model is trained on their normal clips with the default pipeline (`trainer train`'s
+//! defaults and the given schedule), and its test clips are judged by the default rule and by
+//! the classical baseline, per machine ID and per kind of anomaly. Then enrollment: models
+//! that never heard the family (`--enroll-models`, e.g. the bundled ones) enroll each of its
+//! units from K of its normal clips, against the baseline given the same clips.
+//!
+//! Every step leaves its result under `--work` and is skipped when it is there, so an
+//! interrupted run continues where it stopped.
+
+use crate::enroll::{self, EnrollEvalConfig};
+use crate::eval::{self, Report};
+use crate::synth::{self, MachineType, SynthConfig};
+use crate::train::{self, TrainConfig};
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// What `trainer protocol` needs.
+#[derive(Debug, Clone)]
+pub struct ProtocolConfig {
+    /// Working directory (corpora, models, results).
+    pub work: PathBuf,
+    /// Machine types.
+    pub types: Vec<MachineType>,
+    /// The held-out family.
+    pub family: usize,
+    /// The corpus (its `types`, `out` and `family` are set here).
+    pub corpus: SynthConfig,
+    /// How the models are trained (`data`, `machine_type` and `out` are set per type).
+    pub train: TrainConfig,
+    /// Directory of models that never heard the family, one sub-directory per type
+    /// (`<dir>/<type>`); enrollment is skipped without it.
+    pub enroll_models: Option<PathBuf>,
+    /// Enrollment sizes.
+    pub ks: Vec<usize>,
+}
+
+/// Everything measured for one type.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TypeResult {
+    /// The machine type.
+    pub machine_type: String,
+    /// The default pipeline's evaluation.
+    pub model: serde_json::Value,
+    /// The baseline's.
+    pub baseline: serde_json::Value,
+    /// Enrollment rows (may be empty).
+    pub enrollment: serde_json::Value,
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), String> {
+    std::fs::write(
+        path,
+        serde_json::to_vec_pretty(value).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn read_json(path: &Path) -> Option<serde_json::Value> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+/// A step's JSON result: read from `path` if there, else computed and written.
+fn cached<T: Serialize>(
+    path: &Path,
+    compute: impl FnOnce() -> Result<T, String>,
+) -> Result<serde_json::Value, String> {
+    if let Some(v) = read_json(path) {
+        println!("reusing {}", path.display());
+        return Ok(v);
+    }
+    let v = serde_json::to_value(compute()?).map_err(|e| e.to_string())?;
+    write_json(path, &v)?;
+    Ok(v)
+}
+
+/// Runs the protocol; writes `results.json` and `results.md` under `work`.
+pub fn run(cfg: &ProtocolConfig) -> Result<Vec<TypeResult>, String> {
+    let corpus = cfg.work.join(format!("corpus-family{}", cfg.family));
+    let made = corpus.join(".complete");
+    if !made.exists() {
+        let config = SynthConfig {
+            types: cfg.types.clone(),
+            family: cfg.family,
+            ..cfg.corpus.clone()
+        };
+        println!(
+            "synthesising family {} into {}",
+            cfg.family,
+            corpus.display()
+        );
+        synth::run(&corpus, &config)?;
+        std::fs::write(&made, b"").map_err(|e| e.to_string())?;
+    }
+    let mut results = Vec::new();
+    for &machine in &cfg.types {
+        let name = machine.name();
+        let model = cfg.work.join(format!("model-family{}-{name}", cfg.family));
+        let trained = model.join(".complete");
+        if !trained.exists() {
+            let config = TrainConfig {
+                data: corpus.clone(),
+                machine_type: name.into(),
+                out: model.clone(),
+                resume: true,
+                ..cfg.train.clone()
+            };
+            println!(
+                "training {name} on family {} into {}",
+                cfg.family,
+                model.display()
+            );
+            train::run(&config)?;
+            std::fs::write(&trained, b"").map_err(|e| e.to_string())?;
+        }
+        let seed = cfg.train.seed;
+        let model_eval = cached(
+            &cfg.work
+                .join(format!("eval-family{}-{name}.json", cfg.family)),
+            || eval::evaluate(&model, &corpus, seed),
+        )?;
+        let baseline = cached(
+            &cfg.work
+                .join(format!("baseline-family{}-{name}.json", cfg.family)),
+            || crate::baseline::evaluate(&corpus, name, seed),
+        )?;
+        let enrollment = match &cfg.enroll_models {
+            Some(dir) => cached(
+                &cfg.work
+                    .join(format!("enroll-family{}-{name}.json", cfg.family)),
+                || {
+                    enroll::run_eval(&EnrollEvalConfig {
+                        model: dir.join(name),
+                        data: corpus.clone(),
+                        ks: cfg.ks.clone(),
+                        members: match &cfg.train.rule {
+                            crate::calibrate::Rule::Combined(m) => m.clone(),
+                            _ => {
+                                mimimi_model::Member::parse_list(crate::calibrate::DEFAULT_MEMBERS)
+                                    .expect("known members")
+                            }
+                        },
+                        seed,
+                        json: None,
+                    })
+                },
+            )?,
+            None => serde_json::Value::Array(Vec::new()),
+        };
+        results.push(TypeResult {
+            machine_type: name.into(),
+            model: model_eval,
+            baseline,
+            enrollment,
+        });
+    }
+    write_json(&cfg.work.join("results.json"), &results)?;
+    let md = markdown(cfg, &results)?;
+    std::fs::write(cfg.work.join("results.md"), &md).map_err(|e| e.to_string())?;
+    println!("{md}");
+    Ok(results)
+}
+
+fn fmt(v: Option<f64>) -> String {
+    v.map_or("—".into(), |v| format!("{v:.3}"))
+}
+
+fn mean(v: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+    let v: Vec<f64> = v.flatten().collect();
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// The README's tables.
+pub fn markdown(cfg: &ProtocolConfig, results: &[TypeResult]) -> Result<String, String> {
+    let report = |v: &serde_json::Value| {
+        serde_json::from_value::<Report>(v.clone()).map_err(|e| e.to_string())
+    };
+    let mut s = String::new();
+    let family = |m: MachineType| m.families()[cfg.family];
+    let _ = writeln!(
+        s,
+        "Trained IDs, family {} (held out), per type: the default pipeline against the baseline.\n",
+        cfg.family
+    );
+    s += "| type (family) | default AUC | default pAUC | baseline AUC | baseline pAUC | ID accuracy | cannot tell (normal / anomalous) |\n|---|---:|---:|---:|---:|---:|---:|\n";
+    let mut means = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+    for (r, &m) in results.iter().zip(&cfg.types) {
+        let (a, b) = (report(&r.model)?, report(&r.baseline)?);
+        let ct = a.ids.iter().fold([0, 0], |c, i| {
+            [c[0] + i.cannot_tell[0], c[1] + i.cannot_tell[1]]
+        });
+        let _ = writeln!(
+            s,
+            "| {} ({}) | {} | {} | {} | {} | {} | {} / {} |",
+            r.machine_type,
+            family(m),
+            fmt(a.mean_auc),
+            fmt(a.mean_pauc),
+            fmt(b.mean_auc),
+            fmt(b.mean_pauc),
+            fmt(a.mean_accuracy),
+            ct[0],
+            ct[1]
+        );
+        for (slot, v) in means
+            .iter_mut()
+            .zip([a.mean_auc, a.mean_pauc, b.mean_auc, b.mean_pauc])
+        {
+            slot.push(v);
+        }
+    }
+    let m = |i: usize| fmt(mean(means[i].iter().copied()));
+    let _ = writeln!(
+        s,
+        "| **mean** | **{}** | **{}** | **{}** | **{}** | | |",
+        m(0),
+        m(1),
+        m(2),
+        m(3)
+    );
+    s += "\nPer kind of anomaly (mean AUC over the IDs), default / baseline:\n\n| type | kind | default AUC | baseline AUC |\n|---|---|---:|---:|\n";
+    for r in results {
+        let (a, b) = (report(&r.model)?, report(&r.baseline)?);
+        for k in &a.kinds {
+            let base = b
+                .kinds
+                .iter()
+                .find(|x| x.kind == k.kind)
+                .and_then(|x| x.mean_auc);
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} |",
+                r.machine_type,
+                k.kind,
+                fmt(k.mean_auc),
+                fmt(base)
+            );
+        }
+    }
+    if results
+        .iter()
+        .any(|r| r.enrollment.as_array().is_some_and(|a| !a.is_empty()))
+    {
+        s += "\nEnrollment of the family's units by models that never heard it, per K (means over the IDs):\n\n";
+        s += "| type | K | profile AUC | profile pAUC | baseline AUC | baseline pAUC | false alarms | detections | cannot tell (normal / anomalous) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+        let mut by_k: std::collections::BTreeMap<usize, [Vec<Option<f64>>; 2]> = Default::default();
+        for r in results {
+            let rows: Vec<enroll::Row> =
+                serde_json::from_value(r.enrollment.clone()).map_err(|e| e.to_string())?;
+            for &k in &cfg.ks {
+                let of = |method: &str| {
+                    rows.iter()
+                        .filter(|x| x.k == k && x.method == method)
+                        .collect::<Vec<_>>()
+                };
+                let (p, b) = (of("profile"), of("baseline"));
+                if p.is_empty() {
+                    continue;
+                }
+                let ct = p.iter().fold([0, 0], |c, x| {
+                    [c[0] + x.cannot_tell[0], c[1] + x.cannot_tell[1]]
+                });
+                let (pa, ba) = (mean(p.iter().map(|x| x.auc)), mean(b.iter().map(|x| x.auc)));
+                let e = by_k.entry(k).or_default();
+                e[0].push(pa);
+                e[1].push(ba);
+                let _ = writeln!(
+                    s,
+                    "| {} | {k} | {} | {} | {} | {} | {:.0} % | {:.0} % | {} / {} |",
+                    r.machine_type,
+                    fmt(pa),
+                    fmt(mean(p.iter().map(|x| x.pauc))),
+                    fmt(ba),
+                    fmt(mean(b.iter().map(|x| x.pauc))),
+                    100.0 * mean(p.iter().map(|x| x.false_alarm_rate)).unwrap_or(f64::NAN),
+                    100.0 * mean(p.iter().map(|x| x.detection_rate)).unwrap_or(f64::NAN),
+                    ct[0],
+                    ct[1]
+                );
+            }
+        }
+        for (k, [p, b]) in by_k {
+            let _ = writeln!(
+                s,
+                "| **mean** | {k} | **{}** | | **{}** | | | | |",
+                fmt(mean(p.into_iter())),
+                fmt(mean(b.into_iter()))
+            );
+        }
+    }
+    Ok(s)
+}

@@ -1,0 +1,265 @@
+//! Pumps. Three families, each a different physical model:
+//!
+//! - [`Family::Centrifugal`]: motor hum at 2·f_r (f_r ≈ 24.5–28.5 Hz) with harmonics, the
+//!   impeller's vane-pass tone at `vanes · f_r` (5 or 6 vanes), fluid noise through the pipe's
+//!   and the casing's resonances.
+//! - [`Family::Piston`]: a reciprocating pump: a crank at 4–8 Hz drives 1–3 cylinders; each
+//!   stroke is a low pressure thump (60–150 Hz) with a discharge-valve click at a fixed point
+//!   of the stroke; flow noise pulses with the strokes; the motor's hum.
+//! - [`Family::Gear`]: a whine-dominated gear pump: the mesh tone at `teeth · f_r` (9–15
+//!   teeth, f_r ≈ 20–30 Hz) with six harmonics, sidebands from a once-per-revolution
+//!   modulation, and little fluid noise.
+//!
+//! Harmonics are phase-locked to their shaft with offsets of the unit's own.
+//!
+//! Anomalies ([`Kind`]): cavitation (random broadband crackle above 2 kHz), leak (a steady
+//! hiss at 5–7 kHz), clogging (the pass tone 2 % lower and rougher: the motor slows under
+//! load), harmonic phase (the harmonics' phase offsets against the shaft move, and the piston
+//! pump's valve click moves within the stroke: the magnitude spectrum is unchanged, **phase
+//! and timing only**), and surge (the flow swells and ebbs at 0.3–1 Hz: the long-term
+//! spectrum is about the same, **timing only**).
+
+use super::Operation;
+use super::signal::{RATE, add_ring, phase_track, resonant_noise, t};
+use crate::rng::Rng;
+use std::f64::consts::{PI, TAU};
+
+/// A pump's physical model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// Centrifugal pump.
+    Centrifugal,
+    /// Reciprocating piston pump.
+    Piston,
+    /// Gear pump.
+    Gear,
+}
+
+impl Family {
+    /// Every family, in `--family` order.
+    pub const ALL: [Family; 3] = [Family::Centrifugal, Family::Piston, Family::Gear];
+}
+
+/// What can go wrong with a pump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Random broadband crackle.
+    Cavitation,
+    /// Steady high hiss.
+    Leak,
+    /// Slower, rougher pass tone.
+    Clogging,
+    /// Moved harmonic phases and valve timing (phase and timing only).
+    HarmonicPhase,
+    /// Slow swells of the flow (timing only).
+    Surge,
+}
+
+impl Kind {
+    /// Every kind, in the order anomalous clips take turns.
+    pub const ALL: [Kind; 5] = [
+        Kind::Cavitation,
+        Kind::Leak,
+        Kind::Clogging,
+        Kind::HarmonicPhase,
+        Kind::Surge,
+    ];
+
+    /// Name in file names and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Cavitation => "cavitation",
+            Kind::Leak => "leak",
+            Kind::Clogging => "clogging",
+            Kind::HarmonicPhase => "harmonic_phase",
+            Kind::Surge => "surge",
+        }
+    }
+}
+
+/// One pump.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    family: Family,
+    /// Shaft (centrifugal, gear) or crank (piston) rate (Hz).
+    shaft: f64,
+    /// Vanes, teeth or cylinders.
+    count: f64,
+    pipe: f64,
+    casing: (f64, f64),
+    tone_gain: f64,
+    noise_gain: f64,
+    gains: [f64; 6],
+    phases: [f64; 6],
+    /// Piston: thump frequency, and where in the stroke the valve clicks (0..1).
+    thump: f64,
+    click_at: f64,
+    /// Gear: depth of the once-per-revolution modulation.
+    sideband: f64,
+}
+
+impl Unit {
+    /// Draws a unit of `family`.
+    pub fn draw(family: Family, rng: &mut Rng) -> Self {
+        let (shaft, count) = match family {
+            Family::Centrifugal => (rng.range(24.5, 28.5), rng.range(4.5, 6.5).round()),
+            Family::Piston => (rng.range(4.0, 8.0), rng.range(0.5, 3.5).round()),
+            Family::Gear => (rng.range(20.0, 30.0), rng.range(8.5, 15.5).round()),
+        };
+        let gear = family == Family::Gear;
+        Self {
+            family,
+            shaft,
+            count,
+            pipe: rng.range(900.0, 1_800.0),
+            casing: (rng.range(2_500.0, 7_000.0), rng.range(0.5, 1.0)),
+            tone_gain: rng.range(0.6, 0.9),
+            noise_gain: if gear {
+                rng.range(0.06, 0.12)
+            } else {
+                rng.range(0.25, 0.4)
+            },
+            gains: std::array::from_fn(|_| rng.range(0.6, 1.4)),
+            phases: std::array::from_fn(|_| rng.range(0.0, TAU)),
+            thump: rng.range(60.0, 150.0),
+            click_at: rng.range(0.2, 0.6),
+            sideband: rng.range(0.1, 0.3),
+        }
+    }
+}
+
+/// The sound of one clip (no room, no background).
+pub fn render(
+    unit: &Unit,
+    kind: Option<Kind>,
+    strength: f64,
+    op: &Operation,
+    rng: &mut Rng,
+) -> Vec<f64> {
+    let n = op.speed.len();
+    let lerp = |normal: f64, anomalous: f64| normal + strength * (anomalous - normal);
+    let clog = if kind == Some(Kind::Clogging) {
+        lerp(1.0, 0.98)
+    } else {
+        1.0
+    };
+    let speed: Vec<f64> = op.speed.iter().map(|s| s * clog).collect();
+    let shaft = phase_track(unit.shaft, &speed, rng.range(0.0, TAU));
+    // Harmonic phase: each harmonic's offset moves (by up to ±π/2 at strength 1).
+    let mut phases = unit.phases;
+    if kind == Some(Kind::HarmonicPhase) {
+        for (k, p) in phases.iter_mut().enumerate().skip(1) {
+            let sign = if k % 2 == 0 { 1.0 } else { -1.0 };
+            *p += sign * lerp(0.0, PI / 2.0) * rng.range(0.6, 1.0);
+        }
+    }
+    let surge = if kind == Some(Kind::Surge) {
+        let (rate, phase) = (rng.range(0.3, 1.0), rng.range(0.0, TAU));
+        (0..n)
+            .map(|i| 1.0 + lerp(0.0, 0.35) * (TAU * rate * t(i) + phase).sin())
+            .collect()
+    } else {
+        vec![1.0; n]
+    };
+    let mut x = resonant_noise(n, unit.pipe * op.speed[0], 4.0, rng);
+    let casing = resonant_noise(n, unit.casing.0, 4.0, rng);
+    for (i, (v, c)) in x.iter_mut().zip(&casing).enumerate() {
+        *v = (*v + unit.casing.1 * c) * unit.noise_gain * 4.0 * op.load[i] * surge[i];
+    }
+    let rough = kind == Some(Kind::Clogging);
+    match unit.family {
+        Family::Centrifugal | Family::Gear => {
+            // Centrifugal: hum at 2 f_r and vane pass; gear: mesh tone with sidebands.
+            let (hum, pass) = match unit.family {
+                Family::Centrifugal => (2.0, unit.count),
+                _ => (1.0, unit.count),
+            };
+            for i in 0..n {
+                let mut s = 0.0;
+                for k in 0..3 {
+                    let h = (k + 1) as f64;
+                    s += unit.gains[k] * 0.25 / h * (h * hum * shaft[i] + phases[k]).sin();
+                    s += unit.gains[3 + k] * 0.5 / h * (h * pass * shaft[i] + phases[3 + k]).sin();
+                }
+                if unit.family == Family::Gear {
+                    // The mesh's higher harmonics: a gear whine reaches into kilohertz.
+                    for k in 3..6 {
+                        let h = (k + 1) as f64;
+                        s += unit.gains[k] * 0.6 / h
+                            * (h * pass * shaft[i] + phases[k] + phases[k - 3]).sin();
+                    }
+                    s *= 1.0 + unit.sideband * (shaft[i] + phases[0]).sin();
+                }
+                if rough {
+                    s += lerp(0.0, 0.05) * rng.normal() * (pass * shaft[i]).sin();
+                }
+                x[i] += unit.tone_gain * op.load[i] * surge[i] * s;
+            }
+        }
+        Family::Piston => {
+            // Motor hum, then one thump and one valve click per cylinder stroke.
+            for (i, v) in x.iter_mut().enumerate() {
+                let motor = 6.0 * shaft[i];
+                *v += unit.tone_gain
+                    * 0.15
+                    * ((motor + phases[0]).sin() + 0.4 * (2.0 * motor + phases[1]).sin())
+                    + 0.06 * (TAU * 100.0 * t(i) + phases[2]).sin();
+            }
+            let click_at = if kind == Some(Kind::HarmonicPhase) {
+                (unit.click_at + lerp(0.0, 0.12)).min(0.95)
+            } else {
+                unit.click_at
+            };
+            let strokes_per_turn = unit.count;
+            let mut next = 0.0;
+            for i in 0..n {
+                let stroke = shaft[i] / TAU * strokes_per_turn;
+                if stroke >= next {
+                    let period = RATE / (unit.shaft * speed[i] * strokes_per_turn);
+                    let gain = op.load[i]
+                        * surge[i]
+                        * if rough {
+                            rng.range(lerp(1.0, 0.6), lerp(1.0, 1.4))
+                        } else {
+                            1.0
+                        };
+                    add_ring(&mut x, i, unit.thump, 0.04, 0.8 * gain * unit.gains[3]);
+                    let click = i + (click_at * period) as usize;
+                    if click < n {
+                        add_ring(
+                            &mut x,
+                            click,
+                            2_500.0 + 1_000.0 * unit.gains[4],
+                            0.003,
+                            0.3 * gain,
+                        );
+                    }
+                    next = stroke.floor() + 1.0;
+                }
+            }
+        }
+    }
+    match kind {
+        Some(Kind::Cavitation) => {
+            for v in &mut x {
+                if rng.uniform() < 0.004 {
+                    *v += rng.normal() * lerp(0.0, 0.3);
+                }
+            }
+            let crackle = resonant_noise(n, 5_000.0, 4.0, rng);
+            for (i, v) in x.iter_mut().enumerate() {
+                if (i / 800) % 3 == 0 {
+                    *v += lerp(0.0, 0.12) * crackle[i];
+                }
+            }
+        }
+        Some(Kind::Leak) => {
+            let hiss = resonant_noise(n, rng.range(5_000.0, 7_000.0), 4.0, rng);
+            for (v, h) in x.iter_mut().zip(hiss) {
+                *v += lerp(0.0, 0.1) * h;
+            }
+        }
+        _ => {}
+    }
+    x
+}

@@ -1,0 +1,253 @@
+//! Sliders (linear motion stages). Three families, each a different physical model:
+//!
+//! - [`Family::Belt`]: a belt-driven carriage: per cycle (0.5–1 Hz) a travel whose motor
+//!   whine rises and falls with a sinusoidal speed profile, then a click at the end stop.
+//! - [`Family::BallScrew`]: a servo-driven ball screw: a trapezoidal speed profile, the
+//!   screw's ball-pass tone (300–700 Hz at full speed, with harmonics) following the speed,
+//!   the servo drive's constant 4–6 kHz whine, a soft clunk at each end.
+//! - [`Family::Pneumatic`]: a pneumatic cylinder: a burst of exhaust air as each stroke
+//!   starts, the carriage's rumble while it moves, a hard slam at the end.
+//!
+//! Anomalies ([`Kind`]): rail damage (rattling impacts during travel), dry rail (a squeal
+//! during travel), jerky drive (a strained, rougher drive sound and a second, bouncing end
+//! impact), late stop (each travel takes up to 20 % longer, the cycle keeps its length: the
+//! same sounds at other times, **timing only**), and cycle jitter (cycle lengths vary by
+//! ±15 % instead of ±2 %: **timing only**).
+
+use super::Operation;
+use super::signal::{RATE, add_burst, add_ring, brown_noise, phase_track, resonant_noise, t};
+use crate::rng::Rng;
+use std::f64::consts::{PI, TAU};
+
+/// A slider's physical model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// Belt-driven carriage.
+    Belt,
+    /// Servo ball screw.
+    BallScrew,
+    /// Pneumatic cylinder.
+    Pneumatic,
+}
+
+impl Family {
+    /// Every family, in `--family` order.
+    pub const ALL: [Family; 3] = [Family::Belt, Family::BallScrew, Family::Pneumatic];
+}
+
+/// What can go wrong with a slider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Impacts during travel.
+    RailDamage,
+    /// Squeal during travel.
+    DryRail,
+    /// Strained drive and a bouncing end impact.
+    Jerky,
+    /// Longer travel within the same cycle (timing only).
+    LateStop,
+    /// Irregular cycle lengths (timing only).
+    CycleJitter,
+}
+
+impl Kind {
+    /// Every kind, in the order anomalous clips take turns.
+    pub const ALL: [Kind; 5] = [
+        Kind::RailDamage,
+        Kind::DryRail,
+        Kind::Jerky,
+        Kind::LateStop,
+        Kind::CycleJitter,
+    ];
+
+    /// Name in file names and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::RailDamage => "rail_damage",
+            Kind::DryRail => "dry_rail",
+            Kind::Jerky => "jerky",
+            Kind::LateStop => "late_stop",
+            Kind::CycleJitter => "cycle_jitter",
+        }
+    }
+}
+
+/// One slider.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    family: Family,
+    /// Cycles per second.
+    rate: f64,
+    /// Share of a cycle spent travelling.
+    travel: f64,
+    /// Pitch of the drive at full speed (Hz).
+    pitch: f64,
+    /// Ring of the end stop (Hz).
+    stop: f64,
+    gain: f64,
+    /// Ball screw: servo whine (Hz).
+    servo: f64,
+}
+
+impl Unit {
+    /// Draws a unit of `family`.
+    pub fn draw(family: Family, rng: &mut Rng) -> Self {
+        let (rate, pitch, stop) = match family {
+            Family::Belt => (
+                rng.range(0.5, 1.0),
+                rng.range(330.0, 470.0),
+                rng.range(600.0, 3_000.0),
+            ),
+            Family::BallScrew => (
+                rng.range(0.3, 0.8),
+                rng.range(300.0, 700.0),
+                rng.range(300.0, 600.0),
+            ),
+            Family::Pneumatic => (rng.range(0.6, 1.4), 0.0, rng.range(800.0, 2_000.0)),
+        };
+        Self {
+            family,
+            rate,
+            travel: rng.range(0.35, 0.55),
+            pitch,
+            stop,
+            gain: rng.range(0.5, 1.0),
+            servo: rng.range(4_000.0, 6_000.0),
+        }
+    }
+
+    /// Carriage speed (0..1) at `phase` (0..1) of the travel.
+    fn speed_at(&self, phase: f64) -> f64 {
+        match self.family {
+            Family::BallScrew => (phase / 0.2).min(1.0).min((1.0 - phase) / 0.2).max(0.0),
+            _ => (PI * phase).sin(),
+        }
+    }
+}
+
+/// The sound of one clip (no room, no background).
+pub fn render(
+    unit: &Unit,
+    kind: Option<Kind>,
+    strength: f64,
+    op: &Operation,
+    rng: &mut Rng,
+) -> Vec<f64> {
+    let n = op.speed.len();
+    let lerp = |normal: f64, anomalous: f64| normal + strength * (anomalous - normal);
+    let jerky = kind == Some(Kind::Jerky);
+    let noise = resonant_noise(n, 3_000.0, 1.5, rng);
+    let squeal_noise = resonant_noise(n, 2_300.0, 30.0, rng);
+    let rumble = brown_noise(n, rng);
+    let mut x = vec![0.0; n];
+    if unit.family == Family::BallScrew {
+        let servo = phase_track(unit.servo, &op.speed, rng.range(0.0, TAU));
+        for (v, p) in x.iter_mut().zip(&servo) {
+            *v += 0.03 * p.sin();
+        }
+    }
+    let jitter = if kind == Some(Kind::CycleJitter) {
+        lerp(0.02, 0.15)
+    } else {
+        0.02
+    };
+    let mut start = (rng.uniform() * RATE / unit.rate) as usize;
+    let mut drive_phase = 0.0;
+    while start < n {
+        let period =
+            RATE / (unit.rate * op.speed[start]) * (1.0 + jitter * rng.normal().clamp(-2.0, 2.0));
+        let stretch = if kind == Some(Kind::LateStop) {
+            lerp(1.0, 1.2)
+        } else {
+            1.0
+        };
+        let travel = ((period * unit.travel * stretch).min(period * 0.9)) as usize;
+        let load = op.load[start];
+        for k in 0..travel.min(n - start) {
+            let phase = k as f64 / travel as f64;
+            let speed = unit.speed_at(phase);
+            let i = start + k;
+            let mut s = match unit.family {
+                Family::Belt | Family::BallScrew => {
+                    let pitch = if jerky {
+                        lerp(1.0, 0.75)
+                            * unit.pitch
+                            * (0.45 + 0.55 * speed)
+                            * rng.range(lerp(1.0, 0.8), lerp(1.0, 1.2))
+                    } else {
+                        unit.pitch * (0.45 + 0.55 * speed)
+                    };
+                    drive_phase += TAU * pitch / RATE;
+                    let harmonics = if unit.family == Family::BallScrew {
+                        drive_phase.sin()
+                            + 0.5 * (2.0 * drive_phase).sin()
+                            + 0.25 * (3.0 * drive_phase).sin()
+                    } else {
+                        drive_phase.sin()
+                    };
+                    0.4 * speed * harmonics
+                }
+                Family::Pneumatic => {
+                    let rough = if jerky {
+                        1.0 + lerp(0.0, 0.8) * rng.normal().abs()
+                    } else {
+                        1.0
+                    };
+                    0.8 * speed * rumble[i] * rough
+                }
+            };
+            if kind == Some(Kind::DryRail) {
+                s += lerp(0.0, 1.0)
+                    * speed
+                    * (0.8 * (TAU * 2_300.0 * t(i)).sin()
+                        + 0.4 * (TAU * 4_600.0 * t(i)).sin()
+                        + 2.0 * squeal_noise[i]);
+            }
+            x[i] += unit.gain * load * s;
+        }
+        if unit.family == Family::Pneumatic {
+            add_burst(
+                &mut x,
+                start,
+                &noise,
+                0.005,
+                rng.range(0.06, 0.12),
+                0.8 * unit.gain,
+            );
+        }
+        if kind == Some(Kind::RailDamage) {
+            for _ in 0..6 {
+                let at = start + rng.range(0.0, travel as f64) as usize;
+                if at < n {
+                    add_ring(
+                        &mut x,
+                        at,
+                        rng.range(1_500.0, 2_500.0),
+                        0.012,
+                        lerp(0.0, 2.0),
+                    );
+                }
+            }
+        }
+        let stop = start + travel;
+        if stop < n {
+            let (decay, amp) = match unit.family {
+                Family::Belt => (0.006, 1.2),
+                Family::BallScrew => (0.02, 0.6),
+                Family::Pneumatic => (0.01, 1.8),
+            };
+            add_ring(&mut x, stop, unit.stop, decay, amp * unit.gain);
+            if jerky && stop + 1_200 < n {
+                add_ring(
+                    &mut x,
+                    stop + 1_200,
+                    unit.stop,
+                    decay,
+                    lerp(0.0, 0.8) * amp * unit.gain,
+                );
+            }
+        }
+        start += (period as usize).max(1);
+    }
+    x
+}

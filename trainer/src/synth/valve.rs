@@ -1,0 +1,219 @@
+//! Valves. Three families, each a different physical model:
+//!
+//! - [`Family::Solenoid`]: a solenoid valve on a water line switching 0.6–1.5 times a second:
+//!   a ringing click when it opens and another when it closes, flow hiss (2.5–5 kHz) while
+//!   open.
+//! - [`Family::Pneumatic`]: a valve on an air line, pneumatically actuated: a burst of exhaust
+//!   air at each switch, a low thud as it seats, broad high air noise (4–7 kHz) while open.
+//! - [`Family::Motorized`]: a large motor-operated water valve: the actuator motor's whine
+//!   while the valve travels (0.2–0.5 s) open and shut, a limit-switch click at the end of
+//!   each travel, a low flow rumble (0.5–1.5 kHz) that follows the valve's opening.
+//!
+//! Anomalies ([`Kind`]): chatter (rapid extra clicks after opening), leak (hiss while
+//! closed), sticking (a delayed, weaker opening), slow close (the valve stays open up to 30 %
+//! longer in each cycle, the cycle keeps its length: **timing only**), and irregular timing
+//! (cycle lengths vary by ±20 % instead of ±3 %: **timing only**).
+
+use super::Operation;
+use super::signal::{RATE, add_burst, add_ring, resonant_noise};
+use crate::rng::Rng;
+use std::f64::consts::TAU;
+
+/// A valve's physical model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// Solenoid valve.
+    Solenoid,
+    /// Pneumatically actuated valve.
+    Pneumatic,
+    /// Motor-operated valve.
+    Motorized,
+}
+
+impl Family {
+    /// Every family, in `--family` order.
+    pub const ALL: [Family; 3] = [Family::Solenoid, Family::Pneumatic, Family::Motorized];
+}
+
+/// What can go wrong with a valve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Rapid extra clicks.
+    Chatter,
+    /// Hiss while closed.
+    Leak,
+    /// Delayed, weaker opening.
+    Sticking,
+    /// Longer open phase within the same cycle (timing only).
+    SlowClose,
+    /// Irregular cycle lengths (timing only).
+    IrregularTiming,
+}
+
+impl Kind {
+    /// Every kind, in the order anomalous clips take turns.
+    pub const ALL: [Kind; 5] = [
+        Kind::Chatter,
+        Kind::Leak,
+        Kind::Sticking,
+        Kind::SlowClose,
+        Kind::IrregularTiming,
+    ];
+
+    /// Name in file names and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Chatter => "chatter",
+            Kind::Leak => "leak",
+            Kind::Sticking => "sticking",
+            Kind::SlowClose => "slow_close",
+            Kind::IrregularTiming => "irregular_timing",
+        }
+    }
+}
+
+/// One valve.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    family: Family,
+    /// Switching cycles per second.
+    rate: f64,
+    /// Share of a cycle it is open.
+    open: f64,
+    /// Ring of its clicks (Hz).
+    resonance: f64,
+    /// Centre (Hz) and Q of its flow noise.
+    hiss: (f64, f64),
+    /// Motorized: travel time (s) and motor pitch (Hz).
+    travel_s: f64,
+    motor: f64,
+    gain: f64,
+}
+
+impl Unit {
+    /// Draws a unit of `family`.
+    pub fn draw(family: Family, rng: &mut Rng) -> Self {
+        let rate = match family {
+            Family::Motorized => rng.range(0.3, 0.6),
+            _ => rng.range(0.6, 1.5),
+        };
+        Self {
+            family,
+            rate,
+            open: rng.range(0.3, 0.5),
+            resonance: rng.range(600.0, 3_000.0),
+            hiss: match family {
+                Family::Solenoid => (rng.range(2_500.0, 5_000.0), 3.0),
+                Family::Pneumatic => (rng.range(4_000.0, 7_000.0), 1.5),
+                Family::Motorized => (rng.range(500.0, 1_500.0), 2.0),
+            },
+            travel_s: rng.range(0.2, 0.5),
+            motor: rng.range(300.0, 700.0),
+            gain: rng.range(0.6, 1.0),
+        }
+    }
+}
+
+/// The sound of one clip (no room, no background).
+pub fn render(
+    unit: &Unit,
+    kind: Option<Kind>,
+    strength: f64,
+    op: &Operation,
+    rng: &mut Rng,
+) -> Vec<f64> {
+    let n = op.speed.len();
+    let lerp = |normal: f64, anomalous: f64| normal + strength * (anomalous - normal);
+    let hiss = resonant_noise(n, unit.hiss.0, unit.hiss.1, rng);
+    let exhaust = resonant_noise(n, 4_000.0, 1.2, rng);
+    let mut x = vec![0.0; n];
+    let jitter = if kind == Some(Kind::IrregularTiming) {
+        lerp(0.03, 0.2)
+    } else {
+        0.03
+    };
+    let mut start = (rng.uniform() * RATE / unit.rate) as usize;
+    let mut motor_phase = 0.0;
+    while start < n {
+        let len = (RATE / (unit.rate * op.speed[start])
+            * (1.0 + jitter * rng.normal().clamp(-2.0, 2.0))) as usize;
+        let stretch = if kind == Some(Kind::SlowClose) {
+            lerp(1.0, 1.3)
+        } else {
+            1.0
+        };
+        let open = ((len as f64 * unit.open * stretch).min(len as f64 * 0.85)) as usize;
+        let sticking = kind == Some(Kind::Sticking);
+        let delay = if sticking {
+            (lerp(0.0, 0.08) * RATE) as usize
+        } else {
+            0
+        };
+        let click = if sticking { lerp(1.2, 0.6) } else { 1.2 };
+        let g = unit.gain * op.load[start];
+        let travel = (unit.travel_s * RATE) as usize;
+        match unit.family {
+            Family::Solenoid => {
+                if start + delay < n {
+                    add_ring(&mut x, start + delay, unit.resonance, 0.004, click * g);
+                }
+                if start + open < n {
+                    add_ring(&mut x, start + open, unit.resonance * 0.8, 0.004, g);
+                }
+            }
+            Family::Pneumatic => {
+                for (at, amp) in [(start + delay, click * 0.6), (start + open, 0.6)] {
+                    if at < n {
+                        add_burst(&mut x, at, &exhaust, 0.003, 0.05, amp * g);
+                    }
+                }
+                if start + open < n {
+                    add_ring(&mut x, start + open, unit.resonance * 0.25, 0.03, g);
+                }
+            }
+            Family::Motorized => {
+                for (from, amp) in [(start + delay, click / 1.2), (start + open, 1.0)] {
+                    for k in 0..travel.min(n.saturating_sub(from)) {
+                        motor_phase += TAU * unit.motor / RATE;
+                        x[from + k] +=
+                            0.3 * amp * g * (motor_phase.sin() + 0.4 * (2.0 * motor_phase).sin());
+                    }
+                    if from + travel < n {
+                        add_ring(&mut x, from + travel, unit.resonance, 0.003, 0.6 * g);
+                    }
+                }
+            }
+        }
+        if kind == Some(Kind::Chatter) {
+            for j in 1..4 {
+                let at = start + delay + j * 400;
+                if at < n {
+                    add_ring(&mut x, at, unit.resonance * 1.1, 0.003, lerp(0.0, 0.5) * g);
+                }
+            }
+        }
+        for k in 0..len.min(n - start) {
+            let opening = match unit.family {
+                Family::Motorized if k >= delay && k < open => {
+                    ((k - delay) as f64 / travel as f64).min(1.0)
+                }
+                Family::Motorized if k >= open => {
+                    1.0 - ((k - open) as f64 / travel as f64).min(1.0)
+                }
+                _ if k >= delay && k < open => 1.0,
+                _ => 0.0,
+            };
+            let leak = if kind == Some(Kind::Leak) {
+                lerp(0.0, 0.25)
+            } else {
+                0.0
+            };
+            x[start + k] += (0.6 * opening).max(leak) * hiss[start + k] * op.load[start];
+        }
+        start += len.max(1);
+    }
+    for v in &mut x {
+        *v *= 0.5;
+    }
+    x
+}
