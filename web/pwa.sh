@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Trunk post_build hook (Trunk.toml): writes sw.js, the service worker, into the build. It
-# precaches every file of the build (app shell, wasm, models, icons) except the example clips
-# and the self-test's reference files, which are cached when first used; its version is a hash
+# precaches every file of the build (app shell, wasm, model manifests, icons) except the
+# example clips, the self-test's reference files and the models' weights, which are cached when
+# first used (the default score reads no weights: a phone that never needs them never
+# downloads 1.7 MB per type); its version is a hash
 # of those files, so any new deployment is a new worker with a new cache, installed whole in
 # the background before it may take over.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "${TRUNK_STAGING_DIR:?run by trunk as a post_build hook}"
 mapfile -t files < <(find . -type f ! -name sw.js ! -path './examples/*' ! -path './selftest/*' \
+  ! -path './models/*/weights*' \
   | sed 's|^\./||' | LC_ALL=C sort)
 version=$(sha256sum "${files[@]}" | sha256sum | cut -c1-16)
 {

@@ -1,7 +1,8 @@
 // The page as a technician uses it, in headless Chromium: upload a clip and get the score that
-// `trainer score` gives (CPU and WebGPU), record through the fake microphone, survive every bad
-// input with a clear message, ask for nothing but the page's own files, and look right on a
-// phone and a desktop (screenshots in tests/e2e/screenshots/).
+// `trainer score` gives (with and without WebGPU; the default score reads no weights), record
+// through the fake microphone, survive every bad input with a clear message, ask for nothing
+// but the page's own files, and look right on a phone and a desktop (screenshots in
+// tests/e2e/screenshots/).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -104,7 +105,10 @@ test('CPU: upload gives trainer score\'s numbers; bad inputs get clear messages;
   try {
     const { page, requests } = await open(browser);
     await scoreAndCompare(page, 'CPU');
-    assert.match(await page.textContent('#backend-name'), /CPU/);
+    // The default score reads the spectrogram alone: no weights fetched, no backend started.
+    assert.match(await page.textContent('#timings'), /on CPU \(wasm; no network\)$/);
+    assert.match(await page.textContent('#model-line'), /weights are not needed/);
+    assert.deepEqual(requests.filter((r) => /weights/.test(r.url)), [], 'a check with the default score fetches no weights');
     await page.screenshot({ path: join(SHOTS, 'phone-360x740.png'), fullPage: true });
 
     const bad = [
@@ -145,12 +149,13 @@ test('CPU: upload gives trainer score\'s numbers; bad inputs get clear messages;
   }
 });
 
-test('WebGPU: upload gives trainer score\'s numbers', { timeout: 900_000 }, async () => {
+test('with WebGPU: upload gives trainer score\'s numbers', { timeout: 900_000 }, async () => {
   const browser = await launch({ webgpu: true });
   try {
     const { page } = await open(browser);
-    await scoreAndCompare(page, 'WebGPU');
-    assert.match(await page.textContent('#backend-name'), /WebGPU/, await page.textContent('#backend-detail'));
+    await scoreAndCompare(page, 'WebGPU browser');
+    // Nothing of the default score runs on the GPU (the self-test checks the network there).
+    assert.match(await page.textContent('#timings'), /no network\)$/);
   } finally {
     await browser.close();
   }
@@ -190,27 +195,34 @@ test('recording through the (fake) microphone gives a verdict', { timeout: 600_0
   }
 });
 
-test('a damaged model file and a refused microphone get clear messages', { timeout: 300_000 }, async () => {
+test('damaged weights and a refused microphone get clear messages', { timeout: 300_000 }, async () => {
   const browser = await launch({ webgpu: false });
   try {
     // Service workers blocked: the worker's own cache would answer the page's request for the
     // weights before page.route could damage them.
     const { page } = await open(browser, undefined, { serviceWorkers: 'block' });
     await select(page, FIXTURES[0].machine_type, FIXTURES[0].id);
-    // Weights that do not match the manifest's sha256 (a broken download or a stale cache).
+    // Weights that do not match the manifest's sha256 (a broken download or a stale cache):
+    // the default score does not read them, so the check is unharmed...
     await page.route('**/models/fan/weights.f16.bpk', (route) => route.fulfill({ body: Buffer.alloc(1000, 3) }));
     await upload(page, join(ROOT, FIXTURES[0].path));
-    assert.match(await page.textContent('#error'), /fan model could not be loaded: .*damaged or belongs to another model/);
+    assert.equal(await page.locator('#error').count(), 0);
+    close(Number(await page.textContent('#score')), expected.files[0].score, 'with damaged weights on the server');
+    // ...and the self-test, which does read its weights, names the damage.
+    const selftest = await browser.newPage({ serviceWorkers: 'block' });
+    await selftest.route('**/selftest/weights.bpk', (route) => route.fulfill({ body: Buffer.alloc(1000, 3) }));
+    await selftest.goto(`${server.url}?selftest`);
+    await selftest.waitForSelector('#selftest-cpu', { timeout: 120_000 });
+    assert.match(await selftest.textContent('#selftest-cpu'), /damaged or belongs to another model/);
     // The microphone: no permission granted in this context.
     const done = Number(await page.getAttribute('main', 'data-finished'));
     await page.click('#record');
     await page.waitForFunction((n) => Number(document.querySelector('main').dataset.finished) > n, done, { timeout: 60_000 });
     assert.match(await page.textContent('#error'), /Microphone access was denied|No microphone was found/);
-    // Still usable: the real weights score the clip.
-    await page.unroute('**/models/fan/weights.f16.bpk');
+    // Still usable after the refusal.
     await upload(page, join(ROOT, FIXTURES[0].path));
     assert.equal(await page.locator('#error').count(), 0);
-    close(Number(await page.textContent('#score')), expected.files[0].score, 'after the damaged download');
+    close(Number(await page.textContent('#score')), expected.files[0].score, 'after the refused microphone');
   } finally {
     await browser.close();
   }

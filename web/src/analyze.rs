@@ -1,12 +1,14 @@
-//! One check: samples → STFT → windows → network → score → verdict, timed, with the pictures
-//! the result view draws. Long clips are scored a few windows at a time, handing control back
-//! to the browser in between, so the page stays responsive and shows progress.
+//! One check: samples → STFT → windows → evidence → verdict, timed, with the pictures the
+//! result view draws. The evidence is what the target's rule needs: descriptors of the
+//! spectrogram (computed at once), and the network only for rules that read it, a few windows
+//! at a time, handing control back to the browser in between so the page stays responsive and
+//! shows progress.
 
 use crate::backend::Backend;
 use crate::fetch::{now_ms, yield_now};
 use mimimi_dsp::{Audio, FrontEnd, Prepared, Spectrogram, Window};
 use mimimi_model::evidence::{self, Queued};
-use mimimi_model::{Device, Evidence, Judgement, ModelFiles, Needs, Network, Target, Verdict};
+use mimimi_model::{Device, Evidence, Judgement, Manifest, Needs, Network, Target, Verdict};
 use std::future::Future;
 
 /// Where the time went, in milliseconds.
@@ -16,7 +18,7 @@ pub struct Timings {
     pub decode_ms: f64,
     /// Channel choice, resampling, STFT and normalisation.
     pub stft_ms: f64,
-    /// The network over all windows, results read back.
+    /// The evidence: descriptors, and the network over all windows where the rule needs it.
     pub inference_ms: f64,
 }
 
@@ -46,8 +48,9 @@ pub struct Analysis {
     pub seconds: f64,
     /// Where the time went.
     pub timings: Timings,
-    /// The backend that computed it.
-    pub backend: Backend,
+    /// The backend the network ran on; None when the rule needed no network (the descriptors
+    /// are computed on the CPU).
+    pub backend: Option<Backend>,
     /// Notes about the input (channels used, resampling).
     pub notes: Vec<String>,
     /// Magnitude spectrogram (dB).
@@ -98,9 +101,20 @@ where
     Ok(out)
 }
 
+/// The network and where it runs, for the rules that read it.
+#[derive(Clone, Copy)]
+pub struct Compute<'a> {
+    /// The model's network on `device`.
+    pub network: &'a Network,
+    /// Where it runs.
+    pub device: &'a Device,
+    /// Which backend that is.
+    pub backend: Backend,
+}
+
 /// The front end on a clip, with its errors worded for the page.
-pub fn prepare(clip: &Clip, model: &ModelFiles) -> Result<Prepared, String> {
-    FrontEnd::new(model.manifest.frontend)
+pub fn prepare(clip: &Clip, manifest: &Manifest) -> Result<Prepared, String> {
+    FrontEnd::new(manifest.frontend)
         .prepare(&clip.audio, 0)
         .map_err(|e| {
             let mut text = e.to_string();
@@ -111,17 +125,15 @@ pub fn prepare(clip: &Clip, model: &ModelFiles) -> Result<Prepared, String> {
         })
 }
 
-/// What `needs` asks of a prepared clip: the descriptors at once, the network a batch at a
-/// time (`class`: the machine ID a cross-entropy is against).
-#[allow(clippy::too_many_arguments)]
+/// What `needs` asks of a prepared clip: the descriptors at once, the network (`compute`,
+/// required when `needs` reads it) a batch at a time (`class`: the machine ID a cross-entropy
+/// is against).
 pub async fn evidence(
     prepared: &Prepared,
     frontend: &mimimi_dsp::FrontEndConfig,
     needs: &Needs,
     class: Option<usize>,
-    network: &Network,
-    device: &Device,
-    backend: Backend,
+    compute: Option<Compute<'_>>,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Evidence, String> {
     let mut evidence = Evidence {
@@ -129,6 +141,11 @@ pub async fn evidence(
         ..Evidence::default()
     };
     if needs.network() {
+        let Compute {
+            network,
+            device,
+            backend,
+        } = compute.ok_or("This score needs the network, which is not loaded.")?;
         let batches = batched(&prepared.windows, backend, progress, |windows| {
             // Queue the batch now (synchronously), read it back in the future.
             let queued: Queued = evidence::queue(
@@ -149,18 +166,15 @@ pub async fn evidence(
     Ok(evidence)
 }
 
-/// Runs the check. `progress(done, total)` reports windows scored.
-#[allow(clippy::too_many_arguments)]
+/// Runs the check (`compute`: the network, for a rule that reads it). `progress(done, total)`
+/// reports windows scored.
 pub async fn analyze(
     clip: &Clip,
-    model: &ModelFiles,
-    network: &Network,
-    device: &Device,
-    backend: Backend,
+    manifest: &Manifest,
+    compute: Option<Compute<'_>>,
     target: &Target,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Analysis, String> {
-    let manifest = &model.manifest;
     target.check(manifest).map_err(|e| e.to_string())?;
     let mut notes = Vec::new();
     let channels = clip.audio.channels.len();
@@ -177,7 +191,7 @@ pub async fn analyze(
         ));
     }
     let start = now_ms();
-    let prepared = prepare(clip, model)?;
+    let prepared = prepare(clip, manifest)?;
     let stft_ms = now_ms() - start;
     yield_now().await;
 
@@ -192,9 +206,7 @@ pub async fn analyze(
         &manifest.frontend,
         &needs,
         class,
-        network,
-        device,
-        backend,
+        compute,
         progress,
     )
     .await?;
@@ -222,7 +234,7 @@ pub async fn analyze(
             stft_ms,
             inference_ms,
         },
-        backend,
+        backend: compute.filter(|_| needs.network()).map(|c| c.backend),
         notes,
         magnitude: magnitude_picture(&levels),
         phase: phase_picture(

@@ -38,6 +38,12 @@ impl Backend {
     }
 }
 
+/// Where a check ran, as the page shows it: the network's backend, or the CPU alone when the
+/// score needed no network.
+pub fn ran_on(backend: Option<Backend>) -> &'static str {
+    backend.map_or("CPU (wasm; no network)", Backend::label)
+}
+
 /// What the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Choice {

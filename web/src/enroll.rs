@@ -8,7 +8,7 @@
 use crate::analyze::{Clip, evidence, prepare};
 use crate::catalog::Entry;
 use crate::store;
-use crate::{Ui, ensure_model, on_engine, runtime};
+use crate::{Ui, runtime, with_compute};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use mimimi_dsp::quality::QualityConfig;
@@ -209,7 +209,10 @@ async fn enroll(ui: Ui, dir: &str, name: &str, takes: &[Audio]) -> Result<Profil
             takes.len()
         ));
     }
-    let (entry, files) = ensure_model(ui, dir).await?;
+    let entry = ui
+        .entry_of(dir)
+        .ok_or("No model is loaded: the page's model files are missing.")?;
+    let manifest = &entry.manifest;
     let members = default_members();
     let needs = Needs::of_members(&members);
     let mut rows = Vec::with_capacity(takes.len());
@@ -220,21 +223,19 @@ async fn enroll(ui: Ui, dir: &str, name: &str, takes: &[Audio]) -> Result<Profil
             source: format!("Take {}", i + 1),
             decode_ms: 0.0,
         };
-        let take_rows = on_engine(ui, &entry.dir, &files, async |network, engine| {
+        let take_rows = with_compute(ui, dir, &needs, async |compute| {
             let progress = move |done: usize, total: usize| {
                 let f = (i as f64 + done as f64 / total.max(1) as f64) / n as f64;
                 ui.busy
                     .set(Some((format!("Learning take {} of {n}…", i + 1), f)));
             };
-            let prepared = prepare(&clip, &files)?;
+            let prepared = prepare(&clip, manifest)?;
             evidence(
                 &prepared,
-                &files.manifest.frontend,
+                &manifest.frontend,
                 &needs,
                 None,
-                network,
-                &engine.device,
-                engine.backend,
+                compute,
                 &progress,
             )
             .await
@@ -244,8 +245,8 @@ async fn enroll(ui: Ui, dir: &str, name: &str, takes: &[Audio]) -> Result<Profil
     }
     Enrollment {
         name: name.to_string(),
-        machine_type: files.manifest.machine_type.clone(),
-        model_sha256: files.manifest.weights.sha256.clone(),
+        machine_type: manifest.machine_type.clone(),
+        model_sha256: manifest.weights.sha256.clone(),
         members,
         rule: ThresholdRule::default(),
         created: js_sys::Date::new_0().to_iso_string().into(),

@@ -71,7 +71,7 @@ pub async fn record(ui: Ui, analysis: &Analysis, source: &str, audio: &Audio) {
         anomalous: analysis.verdict.anomalous(),
         call: Some(analysis.verdict.call),
         spread: analysis.verdict.spread,
-        backend: analysis.backend.label().to_string(),
+        backend: crate::backend::ran_on(analysis.backend).to_string(),
         audio: keep_audio,
     };
     let mut result = store::put_json(store::HISTORY, &key, &check).await;
@@ -109,11 +109,19 @@ pub async fn load(ui: Ui) {
     }
 }
 
+/// A text field of the CSV: one that a spreadsheet would read as a formula (it starts with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return: a file named `=HYPERLINK(…).wav`) gets a
+/// leading `'`, and one with a separator, a quote or a line break is quoted.
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
     } else {
         s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
     }
 }
 
@@ -334,5 +342,15 @@ mod tests {
             text.lines().nth(1).unwrap(),
             "2026-11-30T01:00:00.000Z,\"fan · Pump \"\"3\"\", hall B (enrolled)\",a.wav,0.5,1,normal,CPU"
         );
+    }
+
+    #[test]
+    fn csv_fields_never_become_formulas() {
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        for s in ["+1", "-2", "@SUM(A1)", "\tx"] {
+            assert_eq!(csv_field(s), format!("'{s}"));
+        }
+        assert_eq!(csv_field("a\rb"), "\"a\rb\"");
+        assert_eq!(csv_field("take 1.wav"), "take 1.wav");
     }
 }

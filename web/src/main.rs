@@ -19,7 +19,7 @@ mod offline;
 mod store;
 mod view;
 
-use analyze::{Analysis, Clip, analyze};
+use analyze::{Analysis, Clip, Compute, analyze};
 use backend::{Backend, Choice, Engine};
 use catalog::{EXAMPLES_DIR, Entry, Example};
 use enroll::{PROFILE_PREFIX, TakeInfo};
@@ -27,7 +27,7 @@ use fetch::{js_error, now_ms};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use mimimi_dsp::Audio;
-use mimimi_model::{ModelFiles, Network, Profile, Target};
+use mimimi_model::{ModelFiles, Needs, Network, Profile, Target};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use wasm_bindgen_futures::JsFuture;
@@ -278,6 +278,38 @@ async fn on_engine<T>(
     }
 }
 
+/// Runs `f` with what `needs` reads: nothing more than the spectrogram for the descriptor
+/// members of the default score (no weights downloaded, no backend chosen), else the model's
+/// network on the engine ([`on_engine`]).
+async fn with_compute<T>(
+    ui: Ui,
+    dir: &str,
+    needs: &Needs,
+    f: impl AsyncFn(Option<Compute<'_>>) -> Result<T, String>,
+) -> Result<T, String> {
+    if !needs.network() {
+        if let Some(entry) = ui.entry_of(dir)
+            && runtime(|r| !r.models.contains_key(&entry.dir))
+        {
+            ui.model_line.set(format!(
+                "{} model: its score reads the spectrogram alone; the network's weights are not needed.",
+                entry.manifest.machine_type
+            ));
+        }
+        return f(None).await;
+    }
+    let (entry, files) = ensure_model(ui, dir).await?;
+    on_engine(ui, &entry.dir, &files, async |network, engine| {
+        f(Some(Compute {
+            network,
+            device: &engine.device,
+            backend: engine.backend,
+        }))
+        .await
+    })
+    .await
+}
+
 /// What the selected machine ID means: a model class or an enrolled machine.
 fn target(ui: Ui) -> Result<Target, String> {
     let id = ui.id.get_untracked();
@@ -300,10 +332,16 @@ async fn check(ui: Ui, clip: Clip) {
     let outcome = async {
         let target = target(ui)?;
         let dir = ui.machine_type.get_untracked();
-        let (entry, files) = ensure_model(ui, &dir).await?;
-        on_engine(ui, &entry.dir, &files, async |network, engine| {
+        let entry = ui
+            .entry_of(&dir)
+            .ok_or("No model is loaded: the page's model files are missing.")?;
+        let needs = target.needs(&entry.manifest);
+        with_compute(ui, &dir, &needs, async |compute| {
             ui.busy.set(Some((
-                format!("Checking on {}…", engine.backend.label()),
+                format!(
+                    "Checking on {}…",
+                    backend::ran_on(compute.map(|c| c.backend))
+                ),
                 0.0,
             )));
             let progress = move |done: usize, total: usize| {
@@ -311,16 +349,7 @@ async fn check(ui: Ui, clip: Clip) {
                 ui.busy
                     .set(Some((label, done as f64 / total.max(1) as f64)));
             };
-            analyze(
-                &clip,
-                &files,
-                network,
-                &engine.device,
-                engine.backend,
-                &target,
-                &progress,
-            )
-            .await
+            analyze(&clip, &entry.manifest, compute, &target, &progress).await
         })
         .await
     }
@@ -517,16 +546,12 @@ async fn bench(ui: Ui, runs: usize) {
                     format!("bench {} run {run}/{runs}", engine.backend.label()),
                     run as f64 / runs as f64,
                 )));
-                let a = analyze(
-                    &clip,
-                    &files,
-                    &network,
-                    &engine.device,
-                    engine.backend,
-                    &target,
-                    &|_, _| {},
-                )
-                .await?;
+                let compute = Compute {
+                    network: &network,
+                    device: &engine.device,
+                    backend: engine.backend,
+                };
+                let a = analyze(&clip, &files.manifest, Some(compute), &target, &|_, _| {}).await?;
                 if run > 0 {
                     // Run 0 warms up (shader compilation on a GPU).
                     stft.push(a.timings.stft_ms);

@@ -321,8 +321,8 @@ pub fn result(ui: Ui) -> impl IntoView {
                     {timeline(&a)}
                     {a.notes.iter().map(|n| view! { <p class="small note">{n.clone()}</p> }).collect_view()}
                     <p class="small" id="timings">{format!(
-                        "{:.1} s of audio · decode {:.0} ms · STFT {:.0} ms · network {:.0} ms on {}",
-                        a.seconds, a.timings.decode_ms, a.timings.stft_ms, a.timings.inference_ms, a.backend.label()
+                        "{:.1} s of audio · decode {:.0} ms · STFT {:.0} ms · score {:.0} ms on {}",
+                        a.seconds, a.timings.decode_ms, a.timings.stft_ms, a.timings.inference_ms, crate::backend::ran_on(a.backend)
                     )}</p>
                 }
             })}
