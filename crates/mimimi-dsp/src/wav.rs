@@ -115,20 +115,30 @@ pub fn decode_wav(bytes: &[u8]) -> Result<Audio, WavError> {
     }
     let mut format = None;
     let mut data: Option<&[u8]> = None;
-    let mut pos = 12;
-    while pos + 8 <= bytes.len() {
-        let id = &bytes[pos..pos + 4];
-        let size = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().unwrap()) as usize;
+    // Offsets in u64: a chunk size near 2³² must not wrap them where `usize` is 32 bits
+    // (wasm32), and every step moves forward by at least 8 bytes, so the walk ends.
+    let len = bytes.len() as u64;
+    let mut pos: u64 = 12;
+    while pos + 8 <= len {
+        // In bounds: pos + 8 <= len, and len fits in usize.
+        let at = pos as usize;
+        let id = &bytes[at..at + 4];
+        let size = u64::from(u32::from_le_bytes([
+            bytes[at + 4],
+            bytes[at + 5],
+            bytes[at + 6],
+            bytes[at + 7],
+        ]));
         let body_start = pos + 8;
-        let body_end = body_start.saturating_add(size).min(bytes.len());
-        let body = &bytes[body_start..body_end];
+        let body_end = (body_start + size).min(len);
+        let body = &bytes[body_start as usize..body_end as usize];
         match id {
             b"fmt " => format = Some(parse_format(body)?),
             b"data" => {
                 data = Some(body);
                 // Streams sometimes write 0 or 0xFFFFFFFF as the size: take the rest.
-                if size == 0 || size == u32::MAX as usize {
-                    data = Some(&bytes[body_start..]);
+                if size == 0 || size == u64::from(u32::MAX) {
+                    data = Some(&bytes[body_start as usize..]);
                 }
             }
             _ => {}
@@ -137,7 +147,7 @@ pub fn decode_wav(bytes: &[u8]) -> Result<Audio, WavError> {
             break;
         }
         // Chunks are padded to an even size.
-        pos = body_start.saturating_add(size).saturating_add(size & 1);
+        pos = body_start + size + (size & 1);
     }
     let format = format.ok_or(WavError::MissingChunk("fmt "))?;
     let data = data.ok_or(WavError::MissingChunk("data"))?;
