@@ -42,6 +42,48 @@ impl Default for FrontEndConfig {
     }
 }
 
+impl FrontEndConfig {
+    /// Checks the parameters: a manifest is read from a file, so they can be anything, and a
+    /// hop of 0 or a window of 0 frames would divide by zero or never end.
+    pub fn validate(&self) -> Result<(), String> {
+        let FrontEndConfig {
+            sample_rate,
+            stft,
+            examples,
+            max_seconds,
+            silence_dbfs,
+            normalization,
+        } = *self;
+        if !(1_000..=192_000).contains(&sample_rate) {
+            return Err(format!(
+                "sample rate {sample_rate} Hz is outside 1000–192000"
+            ));
+        }
+        if !(16..=16_384).contains(&stft.n_fft) {
+            return Err(format!("FFT size {} is outside 16–16384", stft.n_fft));
+        }
+        if stft.hop == 0 || stft.hop > stft.n_fft {
+            return Err(format!(
+                "hop {} must be 1–{} (the FFT size)",
+                stft.hop, stft.n_fft
+            ));
+        }
+        if !(16..=4_096).contains(&examples.frames) || examples.stride == 0 {
+            return Err(format!(
+                "windows of {} frames every {} frames: need 16–4096 frames and a stride of at least 1",
+                examples.frames, examples.stride
+            ));
+        }
+        if !(max_seconds.is_finite() && max_seconds > 0.0 && max_seconds <= 3_600.0) {
+            return Err(format!("longest clip {max_seconds} s is outside (0, 3600]"));
+        }
+        if !silence_dbfs.is_finite() {
+            return Err("the silence level is not a number".into());
+        }
+        normalization.validate()
+    }
+}
+
 /// Why a clip cannot be scored.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum FrontEndError {

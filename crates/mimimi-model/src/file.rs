@@ -157,6 +157,38 @@ impl TryFrom<ManifestFile> for Manifest {
 }
 
 impl Manifest {
+    /// Checks what a damaged or hand-edited file could get wrong, before anything uses it:
+    /// the front end's parameters, one head per machine ID (IDs unique, at most 1024),
+    /// finite thresholds of known IDs, and the score rule.
+    pub fn validate(&self) -> Result<(), String> {
+        self.frontend.validate()?;
+        let n = self.classes.len();
+        if n == 0 || n > 1024 {
+            return Err(format!("{n} machine IDs (1–1024 expected)"));
+        }
+        if self.network.num_classes != n {
+            return Err(format!(
+                "the network has {} heads' classes for {n} machine IDs",
+                self.network.num_classes
+            ));
+        }
+        let unique: std::collections::BTreeSet<&String> = self.classes.iter().collect();
+        if unique.len() != n {
+            return Err("a machine ID is listed twice".into());
+        }
+        for (id, t) in &self.thresholds {
+            if !unique.contains(id) {
+                return Err(format!("a threshold for unknown machine ID {id}"));
+            }
+            if !t.is_finite() || t.abs() > 1e12 {
+                return Err(format!(
+                    "the threshold of ID {id} is {t}, not a usable number"
+                ));
+            }
+        }
+        self.score_rule.validate(&self.classes)
+    }
+
     /// The class index of machine ID `id`.
     pub fn class_of(&self, id: &str) -> Result<usize, ModelError> {
         self.classes
@@ -277,15 +309,7 @@ impl ModelFiles {
         }
         let manifest: Manifest =
             serde_json::from_slice(json).map_err(|e| ModelError::BadManifest(e.to_string()))?;
-        manifest
-            .frontend
-            .normalization
-            .validate()
-            .map_err(ModelError::BadManifest)?;
-        manifest
-            .score_rule
-            .validate(&manifest.classes)
-            .map_err(ModelError::BadManifest)?;
+        manifest.validate().map_err(ModelError::BadManifest)?;
         Ok(manifest)
     }
 

@@ -1,0 +1,109 @@
+//! Damaged and hostile manifests: every one is refused with a `BadManifest` (or parse) error
+//! before anything divides by its numbers or indexes with them; none panics.
+//!
+//! Run natively by `cargo test` and as wasm32 under Node by `tests/run.sh` (the page reads
+//! manifests on wasm32, where a panic kills the module).
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use mimimi_model::{ModelError, ModelFiles};
+use serde_json::{Value, json};
+
+/// A shipped manifest: the default combined score, four IDs.
+const FAN: &[u8] = include_bytes!("../../../web/assets/models/fan/manifest.json");
+
+fn with(edit: impl Fn(&mut Value)) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(FAN).unwrap();
+    edit(&mut v);
+    serde_json::to_vec(&v).unwrap()
+}
+
+#[test]
+fn the_shipped_manifest_is_valid() {
+    ModelFiles::parse_manifest(FAN).unwrap();
+}
+
+#[test]
+fn impossible_numbers_are_refused() {
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("hop 0", with(|v| v["frontend"]["stft"]["hop"] = json!(0))),
+        (
+            "hop above the FFT",
+            with(|v| v["frontend"]["stft"]["hop"] = json!(4096)),
+        ),
+        (
+            "FFT size 0",
+            with(|v| v["frontend"]["stft"]["n_fft"] = json!(0)),
+        ),
+        ("rate 0", with(|v| v["frontend"]["sample_rate"] = json!(0))),
+        (
+            "windows of 0 frames",
+            with(|v| v["frontend"]["examples"]["frames"] = json!(0)),
+        ),
+        (
+            "stride 0",
+            with(|v| v["frontend"]["examples"]["stride"] = json!(0)),
+        ),
+        (
+            "hour-long clips",
+            with(|v| v["frontend"]["max_seconds"] = json!(1e9)),
+        ),
+        (
+            "more IDs than heads",
+            with(|v| v["network"]["num_classes"] = json!(2)),
+        ),
+        (
+            "an ID twice",
+            with(|v| v["classes"][1] = v["classes"][0].clone()),
+        ),
+        ("no ID", with(|v| v["classes"] = json!([]))),
+        (
+            "threshold 1e308",
+            with(|v| v["thresholds"]["00"] = json!(1e308)),
+        ),
+        (
+            "threshold of an unknown ID",
+            with(|v| v["thresholds"]["99"] = json!(1.0)),
+        ),
+    ];
+    for (what, bytes) in cases {
+        match ModelFiles::parse_manifest(&bytes) {
+            Err(ModelError::BadManifest(reason)) => assert!(!reason.is_empty(), "{what}"),
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn mutated_manifests_parse_or_fail_cleanly() {
+    // xorshift64*: the same cases on every run and target.
+    let mut state: u64 = 0x00C0_FFEE;
+    let mut next = move || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    };
+    // The numbers of the front end and the network sit in the first 1 kB.
+    let head = FAN.len().min(1_024);
+    let (mut ok, mut refused) = (0, 0);
+    for _ in 0..200 {
+        let mut bytes = FAN.to_vec();
+        for _ in 0..1 + next() % 3 {
+            let i = (next() % head as u64) as usize;
+            bytes[i] = b"0123456789-.e,:\"{}[] "[(next() % 21) as usize];
+        }
+        match ModelFiles::parse_manifest(&bytes) {
+            Ok(m) => {
+                m.validate().unwrap();
+                ok += 1;
+            }
+            Err(_) => refused += 1,
+        }
+    }
+    assert!(
+        refused > 0 && ok + refused == 200,
+        "{ok} parsed, {refused} refused"
+    );
+}
