@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Trunk post_build hook (Trunk.toml): writes sw.js, the service worker, into the build. It
+# Trunk post_build hook (Trunk.toml): writes the Content-Security-Policy into index.html
+# (web/csp.py) and sw.js, the service worker, into the build. It
 # precaches every file of the build (app shell, wasm, model manifests, icons) except the
 # example clips, the self-test's reference files and the models' weights, which are cached when
 # first used (the default score reads no weights: a phone that never needs them never
@@ -9,6 +10,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "${TRUNK_STAGING_DIR:?run by trunk as a post_build hook}"
+# The Content-Security-Policy first: it changes index.html, which the version hashes.
+python3 "$here/csp.py" index.html
 mapfile -t files < <(find . -type f ! -name sw.js ! -path './examples/*' ! -path './selftest/*' \
   ! -path './models/*/weights*' \
   | sed 's|^\./||' | LC_ALL=C sort)

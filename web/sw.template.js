@@ -5,9 +5,12 @@
 // waits until the page lets it take over (the page offers a reload), then deletes the old
 // cache, so a page is always served from one deployment, never half old and half new.
 // Fetch: this deployment's cache first; the example clips and anything else from the network,
-// kept in a small runtime cache for the next time offline.
+// kept in a small runtime cache (the newest RUNTIME_ENTRIES) for the next time offline.
 const CACHE = `mimimi-${VERSION}`;
 const RUNTIME = 'mimimi-runtime';
+// Example clips, self-test files and weights fetched at run time: enough for every bundled
+// file, not a cache that grows without end.
+const RUNTIME_ENTRIES = 64;
 
 self.addEventListener('install', (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) =>
@@ -35,14 +38,28 @@ self.addEventListener('fetch', (event) => {
     const hit = await own.match(request.mode === 'navigate' ? './' : request, { ignoreSearch: true });
     if (hit) return hit;
     const runtime = await caches.open(RUNTIME);
+    let response;
     try {
-      const response = await fetch(request);
-      if (response.ok) await runtime.put(request, response.clone());
-      return response;
+      response = await fetch(request);
     } catch (error) {
       const kept = await runtime.match(request, { ignoreSearch: true });
       if (kept) return kept;
       throw error;
     }
+    // A cache that cannot take the copy (storage full) must not turn a good answer into an
+    // error: the page gets the response either way.
+    if (response.ok) {
+      try {
+        await runtime.put(request, response.clone());
+        await prune(runtime);
+      } catch (_) { /* not kept for offline use; nothing else is lost */ }
+    }
+    return response;
   })());
 });
+
+/** Keeps the runtime cache to its RUNTIME_ENTRIES newest entries (keys come oldest first). */
+async function prune(cache) {
+  const keys = await cache.keys();
+  await Promise.all(keys.slice(0, Math.max(0, keys.length - RUNTIME_ENTRIES)).map((k) => cache.delete(k)));
+}

@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { homedir, tmpdir } from 'node:os';
 import { serveDist, launch, finished, sameScore, ROOT } from './harness.mjs';
@@ -47,6 +48,10 @@ before(async () => {
   writeWav(join(BAD, 'short.wav'), 16000, [tone(16000, 0.1, 440)]);
   writeWav(join(BAD, 'silence.wav'), 16000, [new Float64Array(16000 * 60)]);
   writeWav(join(BAD, 'eight.wav'), 48000, Array.from({ length: 8 }, (_, k) => tone(48000, 3, 200 + 50 * k)));
+  // 301 s at 1 kHz (602 kB): refused from its header, before a sample is decoded.
+  writeWav(join(BAD, 'long.wav'), 1000, [new Float64Array(1000 * 301)]);
+  // 40 channels: more than the decoder takes.
+  writeWav(join(BAD, 'wide.wav'), 8000, Array.from({ length: 40 }, () => new Float64Array(100)));
 });
 after(async () => { await server.close(); });
 
@@ -117,6 +122,8 @@ test('CPU: upload gives trainer score\'s numbers; bad inputs get clear messages;
       ['corrupt.wav', /not a readable WAV file/],
       ['short.wav', /0\.10 s long; at least 2\.0\d s are needed/],
       ['silence.wav', /silent/],
+      ['long.wav', /long\.wav: the clip is 301 s long; at most 300 s are accepted/],
+      ['wide.wav', /wide\.wav: the file has 40 channels; at most 32 are accepted/],
     ];
     for (const [name, message] of bad) {
       await upload(page, join(BAD, name));
@@ -225,5 +232,51 @@ test('damaged weights and a refused microphone get clear messages', { timeout: 3
     close(Number(await page.textContent('#score')), expected.files[0].score, 'after the refused microphone');
   } finally {
     await browser.close();
+  }
+});
+
+test('the Content-Security-Policy lets the page work and blocks a planted off-origin request', { timeout: 300_000 }, async () => {
+  // Another origin (another port) that counts what reaches it.
+  const hits = [];
+  const other = createServer((req, res) => { hits.push(req.url); res.writeHead(200, { 'access-control-allow-origin': '*' }).end('leak'); });
+  await new Promise((ok) => other.listen(0, '127.0.0.1', ok));
+  const elsewhere = `http://127.0.0.1:${other.address().port}`;
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page } = await open(browser);
+    const policy = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
+    assert.match(policy, /connect-src 'self'/);
+    const scripts = policy.split(';').find((d) => d.trim().startsWith('script-src'));
+    assert.ok(scripts && !scripts.includes('unsafe-inline'), policy);
+    // The page works under it: an example gets its verdict.
+    await page.click('.examples summary');
+    await finished(page, () => page.click('button.example >> nth=0'));
+    assert.equal(await page.locator('#error').count(), 0);
+    await page.waitForSelector('#verdict');
+    // Planted requests: fetch, an image, a beacon and an injected inline script.
+    const got = await page.evaluate(async (url) => {
+      const violations = [];
+      document.addEventListener('securitypolicyviolation', (e) => violations.push(e.violatedDirective));
+      let fetched;
+      try { await fetch(`${url}/fetch?x=audio`); fetched = 'answered'; } catch { fetched = 'blocked'; }
+      const img = new Image();
+      const loaded = await new Promise((ok) => { img.onload = () => ok('loaded'); img.onerror = () => ok('blocked'); img.src = `${url}/img.png`; });
+      const beacon = navigator.sendBeacon(`${url}/beacon`, 'audio');
+      const script = document.createElement('script');
+      script.textContent = 'window.__planted = true;';
+      document.body.append(script);
+      await new Promise((ok) => setTimeout(ok, 500));
+      return { fetched, loaded, beacon, planted: window.__planted === true, violations };
+    }, elsewhere);
+    assert.equal(got.fetched, 'blocked');
+    assert.equal(got.loaded, 'blocked');
+    assert.equal(got.planted, false, 'an injected inline script ran');
+    assert.ok(got.violations.includes('connect-src') && got.violations.includes('img-src')
+      && got.violations.some((d) => d.startsWith('script-src')), got.violations.join(', '));
+    await new Promise((ok) => setTimeout(ok, 500));
+    assert.deepEqual(hits, [], `the other origin was reached: ${hits.join(', ')}`);
+  } finally {
+    await browser.close();
+    await new Promise((ok) => other.close(ok));
   }
 });

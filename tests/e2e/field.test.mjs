@@ -128,7 +128,15 @@ test('enroll by upload, check, history, export → delete all → import', { tim
     await page.waitForSelector('#machine-type option', { state: 'attached' });
     await page.waitForFunction(() => document.querySelectorAll('#history-list li').length === 2);
     assert.equal(await page.locator('#profiles li').count(), 1);
-    await page.locator('.history-delete').first().click();
+    // A destructive press only arms its button; left alone for five seconds, it disarms.
+    const del = page.locator('.history-delete').first();
+    await del.click();
+    assert.equal(await del.getAttribute('data-armed'), 'true');
+    assert.match(await del.textContent(), /press again/);
+    await page.waitForFunction(() => document.querySelector('.history-delete').dataset.armed === 'false', null, { timeout: 8_000 });
+    assert.equal(await page.locator('#history-list li').count(), 2, 'one press deleted a check');
+    await del.click();
+    await del.click();
     await page.waitForFunction(() => document.querySelectorAll('#history-list li').length === 1);
 
     // Save the machines to a file, delete everything, load the file: the same verdicts.

@@ -64,22 +64,44 @@ const FILE_FORMAT: &str = "mimimi-profiles";
 /// browser that reloads the tab (or a crash) loses none of them.
 const PENDING: &str = "pending/";
 
-/// Checks a take and lists it, or says why it was refused.
-fn accept(ui: Ui, audio: Audio, label: String, key: String) -> Result<(), String> {
+/// The store key of a kept take of machine `name`.
+fn kept_key(name: &str, index: usize) -> String {
+    format!("{name}/{index:02}")
+}
+
+/// Whether `key` is a kept take of machine `name` (and not of "Hall B/Pump 3" for "Hall B").
+fn is_kept_take_of(key: &str, name: &str) -> bool {
+    key.strip_prefix(name)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Why `name` cannot name a machine, if it cannot: its kept takes would be read as the
+/// takes of an enrollment in progress.
+pub fn reserved_name(name: &str) -> Option<String> {
+    let prefix = PENDING.trim_end_matches('/');
+    (name == prefix || name.starts_with(PENDING))
+        .then(|| format!("\"{name}\" is a name the page keeps for itself: choose another"))
+}
+
+/// Checks a take: its entry in the list, or why it was refused.
+fn check_take(audio: &Audio, label: String, key: String) -> Result<TakeInfo, String> {
     let samples = audio.channel(0).map_err(|e| e.to_string())?;
     let q = QualityConfig::default()
         .check(samples, audio.sample_rate)
         .map_err(|e| format!("{label} was not kept: {e}."))?;
+    Ok(TakeInfo {
+        key,
+        label,
+        seconds: q.seconds,
+        dbfs: q.dbfs,
+    })
+}
+
+/// Lists a checked take.
+fn list_take(ui: Ui, audio: Audio, info: TakeInfo) {
     runtime(|r| r.takes.push(audio));
-    ui.takes.update(|t| {
-        t.push(TakeInfo {
-            key,
-            label,
-            seconds: q.seconds,
-            dbfs: q.dbfs,
-        })
-    });
-    Ok(())
+    ui.takes.update(|t| t.push(info));
 }
 
 /// Checks a new take, adds it to the enrollment and keeps it on the device, or says why it
@@ -91,30 +113,54 @@ pub async fn add_take(ui: Ui, audio: Audio, label: String) {
     let mut bytes = label.clone().into_bytes();
     bytes.push(0);
     bytes.extend(encode_wav(&audio, SampleFormat::Float32));
-    let outcome = match accept(ui, audio, label, key.clone()) {
-        Ok(()) => store::put_bytes(store::CLIPS, &key, &bytes).await,
+    // Listed only once it is stored: a take on the list is a take on the device.
+    let outcome = match check_take(&audio, label, key.clone()) {
+        Ok(info) => store::put_bytes(store::CLIPS, &key, &bytes)
+            .await
+            .map(|()| list_take(ui, audio, info)),
         Err(e) => Err(e),
     };
-    ui.enroll_message.set(outcome.err());
+    let note = match outcome {
+        Ok(()) => store::ask_persistence().await,
+        Err(e) => Some(e),
+    };
+    ui.enroll_message.set(note);
     ui.finished.update(|n| *n += 1);
 }
 
-/// Restores the takes of an enrollment in progress.
+/// Restores the takes of an enrollment in progress. One that cannot be read (or no longer
+/// passes the checks) is skipped, not allowed to hide the others, and stays stored.
 async fn load_pending(ui: Ui) -> Result<(), String> {
+    let mut skipped = Vec::new();
     for key in store::keys(store::CLIPS).await? {
         if !key.starts_with(PENDING) {
             continue;
         }
-        let Some(bytes) = store::get_bytes(store::CLIPS, &key).await? else {
-            continue;
-        };
-        let split = bytes.iter().position(|&b| b == 0).unwrap_or(0);
-        let label = String::from_utf8_lossy(&bytes[..split]).into_owned();
-        let audio = decode_wav(&bytes[(split + 1).min(bytes.len())..])
-            .map_err(|e| format!("a waiting take could not be read: {e}"))?;
-        accept(ui, audio, label, key)?;
+        let restored = async {
+            let bytes = store::get_bytes(store::CLIPS, &key)
+                .await?
+                .ok_or("it is gone")?;
+            let split = bytes.iter().position(|&b| b == 0).unwrap_or(0);
+            let label = String::from_utf8_lossy(&bytes[..split]).into_owned();
+            let audio =
+                decode_wav(&bytes[(split + 1).min(bytes.len())..]).map_err(|e| e.to_string())?;
+            let info = check_take(&audio, label, key.clone())?;
+            list_take(ui, audio, info);
+            Ok::<_, String>(())
+        }
+        .await;
+        if let Err(e) = restored {
+            skipped.push(format!("{key} ({e})"));
+        }
     }
-    Ok(())
+    match skipped.is_empty() {
+        true => Ok(()),
+        false => Err(format!(
+            "{} waiting take(s) could not be restored and were skipped: {}.",
+            skipped.len(),
+            skipped.join("; ")
+        )),
+    }
 }
 
 /// Removes take `index`.
@@ -158,6 +204,9 @@ pub async fn build(ui: Ui) {
         if name.is_empty() {
             return Err("Give the machine a name first.".to_string());
         }
+        if let Some(why) = reserved_name(&name) {
+            return Err(format!("{why}."));
+        }
         if ui.profiles.get_untracked().iter().any(|p| p.name == name) {
             return Err(format!(
                 "A machine named \"{name}\" is already enrolled: choose another name or delete it below."
@@ -170,13 +219,12 @@ pub async fn build(ui: Ui) {
         if ui.enroll_keep.get_untracked() {
             for (i, audio) in takes.iter().enumerate() {
                 let wav = encode_wav(audio, SampleFormat::Pcm16);
-                store::put_bytes(store::CLIPS, &format!("{name}/{i:02}"), &wav).await?;
+                store::put_bytes(store::CLIPS, &kept_key(&name, i), &wav).await?;
             }
         }
         for take in ui.takes.get_untracked() {
             store::delete(store::CLIPS, &take.key).await?;
         }
-        store::ask_persistence().await;
         Ok(profile)
     }
     .await;
@@ -306,7 +354,7 @@ pub async fn delete(ui: Ui, name: String) {
     let result = async {
         store::delete(store::PROFILES, &name).await?;
         for key in store::keys(store::CLIPS).await? {
-            if key.starts_with(&format!("{name}/")) {
+            if is_kept_take_of(&key, &name) {
                 store::delete(store::CLIPS, &key).await?;
             }
         }
@@ -350,7 +398,7 @@ pub async fn rebuild(ui: Ui, name: String) {
             .dir;
         let mut takes = Vec::new();
         for key in store::keys(store::CLIPS).await? {
-            if key.starts_with(&format!("{name}/"))
+            if is_kept_take_of(&key, &name)
                 && let Some(bytes) = store::get_bytes(store::CLIPS, &key).await?
             {
                 takes.push(decode_wav(&bytes).map_err(|e| format!("kept clip {key}: {e}"))?);
@@ -400,11 +448,14 @@ pub fn export(ui: Ui) {
     );
 }
 
+/// Largest machines file the page reads (a profile is tens of kB; this holds hundreds).
+const MAX_MACHINES_FILE_BYTES: u64 = 64 << 20;
+
 /// Loads profiles from an exported file; a profile of another model, or whose name is taken,
 /// is refused with the reason, the others are kept.
 pub async fn import(ui: Ui, file: web_sys::File) {
     let outcome = async {
-        let bytes = crate::read_bytes(&file).await?;
+        let bytes = crate::read_bytes(&file, MAX_MACHINES_FILE_BYTES).await?;
         let parsed: ProfilesFile = serde_json::from_slice(&bytes)
             .map_err(|e| format!("{} is not a Mimimi machines file: {e}", file.name()))?;
         if parsed.format != FILE_FORMAT {
@@ -426,11 +477,17 @@ pub async fn import(ui: Ui, file: web_sys::File) {
                 )),
                 Some(entry) => profile.usable_with(&entry.manifest.weights.sha256),
             };
+            // Taken here, or earlier in the same file: one machine per name.
             let taken = ui
                 .profiles
                 .get_untracked()
                 .iter()
+                .chain(&added)
                 .any(|p| p.name == profile.name);
+            let usable = usable.and_then(|()| match reserved_name(&profile.name) {
+                Some(why) => Err(why),
+                None => Ok(()),
+            });
             match (usable, taken) {
                 (Err(e), _) => refused.push(e),
                 (Ok(()), true) => refused.push(format!(
@@ -538,7 +595,8 @@ pub fn panel(ui: Ui) -> impl IntoView {
                                     <button class="link rebuild" on:click=move |_| spawn_local(rebuild(ui, reb.clone()))>"rebuild from kept takes"</button>
                                 " "</span>
                             })}
-                            <button class="link profile-delete" on:click=move |_| spawn_local(delete(ui, del.clone()))>"delete"</button>
+                            {crate::view::confirm_button(None, "link profile-delete", "delete", "delete it and its takes? press again",
+                                move || spawn_local(delete(ui, del.clone())))}
                         </li>
                     }
                 }).collect_view()}
@@ -551,7 +609,8 @@ pub fn panel(ui: Ui) -> impl IntoView {
                                 <button class="link rebuild" on:click=move |_| spawn_local(rebuild(ui, reb.clone()))>"rebuild from kept takes"</button>
                                 " "
                             })}
-                            <button class="link profile-delete" on:click=move |_| spawn_local(delete(ui, del.clone()))>"delete"</button>
+                            {crate::view::confirm_button(None, "link profile-delete", "delete", "delete it and its takes? press again",
+                                move || spawn_local(delete(ui, del.clone())))}
                         </li>
                     }
                 }).collect_view()}
@@ -570,5 +629,31 @@ pub fn panel(ui: Ui) -> impl IntoView {
                     } />
             </div>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_takes_belong_to_their_own_machine_only() {
+        assert!(is_kept_take_of(&kept_key("Hall B", 3), "Hall B"));
+        assert!(is_kept_take_of(&kept_key("Hall B", 120), "Hall B"));
+        assert!(!is_kept_take_of(&kept_key("Hall B/Pump 3", 0), "Hall B"));
+        assert!(!is_kept_take_of("Hall B/", "Hall B"));
+        assert!(!is_kept_take_of("Hall BB/00", "Hall B"));
+        assert!(!is_kept_take_of(
+            "pending/2026-12-01T00:00:00.000Z",
+            "pending"
+        ));
+    }
+
+    #[test]
+    fn names_the_page_keeps_are_refused() {
+        assert!(reserved_name("pending").is_some());
+        assert!(reserved_name("pending/x").is_some());
+        assert!(reserved_name("pending pump").is_none());
+        assert!(reserved_name("Hall B").is_none());
     }
 }

@@ -5,6 +5,7 @@
 
 use crate::analyze::Analysis;
 use crate::store;
+use crate::view::confirm_button;
 use crate::{Ui, runtime};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -83,6 +84,9 @@ pub async fn record(ui: Ui, analysis: &Analysis, source: &str, audio: &Audio) {
         Ok(()) => {
             ui.history.update(|h| h.push((key, check.clone())));
             ui.history_machine.set(check.machine);
+            if let Some(note) = store::ask_persistence().await {
+                ui.history_message.set(Some(note));
+            }
         }
         Err(e) => ui
             .history_message
@@ -214,7 +218,6 @@ fn trend(checks: &[(String, Check)]) -> impl IntoView + use<> {
 
 /// The history section.
 pub fn panel(ui: Ui) -> impl IntoView {
-    let confirm_all = RwSignal::new(false);
     let machines = move || {
         let mut m: Vec<String> = ui
             .history
@@ -266,8 +269,8 @@ pub fn panel(ui: Ui) -> impl IntoView {
                                     {c.audio.then(|| view! {
                                         <button class="link history-audio" on:click=move |_| spawn_local(save_audio(ui, audio_key.clone()))>"audio"</button>
                                     })}
-                                    <button class="link history-delete" aria-label="Delete this check"
-                                        on:click=move |_| spawn_local(delete_keys(ui, vec![del.clone()]))>"delete"</button>
+                                    {confirm_button(None, "link history-delete", "delete", "delete? press again",
+                                        move || spawn_local(delete_keys(ui, vec![del.clone()])))}
                                 </li>
                             }
                         }).collect_view()}
@@ -276,26 +279,17 @@ pub fn panel(ui: Ui) -> impl IntoView {
                         <button id="history-csv" class="secondary"
                             on:click=move |_| store::download("mimimi-history.csv", "text/csv", csv(&ui.history.get_untracked()).as_bytes())>
                             "Export CSV"</button>
-                        <button id="history-delete-machine" class="secondary"
-                            on:click=move |_| spawn_local(delete_keys(ui, shown().into_iter().map(|(k, _)| k).collect()))>
-                            "Delete this machine's checks"</button>
+                        {confirm_button(Some("history-delete-machine"), "secondary", "Delete this machine's checks",
+                            "Really delete this machine's checks? Press again",
+                            move || spawn_local(delete_keys(ui, shown().into_iter().map(|(k, _)| k).collect())))}
                     </div>
                 }.into_any()
             }}
             {move || ui.history_message.get().map(|m| view! { <p class="small" role="status">{m}</p> })}
             <h3>"Data on this device"</h3>
             <p class="small">"Enrolled machines, kept takes and the history stay in this browser until you delete them."</p>
-            <button id="clear-data" class="stop"
-                on:click=move |_| {
-                    if confirm_all.get_untracked() {
-                        confirm_all.set(false);
-                        spawn_local(clear_all(ui));
-                    } else {
-                        confirm_all.set(true);
-                    }
-                }>
-                {move || if confirm_all.get() { "Really delete everything? Press again" } else { "Delete all data on this device" }}
-            </button>
+            {confirm_button(Some("clear-data"), "stop", "Delete all data on this device",
+                "Really delete everything? Press again", move || spawn_local(clear_all(ui)))}
         </section>
     }
 }

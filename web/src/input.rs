@@ -3,7 +3,7 @@
 
 use crate::fetch::js_error;
 use js_sys::{ArrayBuffer, Uint8Array};
-use mimimi_dsp::{Audio, decode_wav};
+use mimimi_dsp::{Audio, DecodeLimits, WavError, decode_wav};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -29,7 +29,13 @@ pub async fn decode_file(name: &str, bytes: Vec<u8>) -> Result<Audio, String> {
     }
     let looks_wav = name.to_ascii_lowercase().ends_with(".wav");
     if is_wav(&bytes) || looks_wav {
-        return decode_wav(&bytes).map_err(|e| format!("{name} is not a readable WAV file: {e}."));
+        return decode_wav(&bytes).map_err(|e| match e {
+            // A readable file the page will not take: say why, not that it is damaged.
+            WavError::TooLong { .. } | WavError::TooManyChannels { .. } => {
+                format!("{name}: {e}.")
+            }
+            _ => format!("{name} is not a readable WAV file: {e}."),
+        });
     }
     decode_with_browser(&bytes)
         .await
@@ -42,6 +48,23 @@ async fn decode_with_browser(bytes: &[u8]) -> Result<Audio, String> {
     let decoded = JsFuture::from(context.decode_audio_data(&buffer).map_err(js_error)?).await;
     let _ = context.close();
     let decoded: AudioBuffer = decoded.map_err(js_error)?.unchecked_into();
+    // The same limits as Mimimi's WAV decoder, checked before the channels are copied: a
+    // short compressed file can decode to hours.
+    let limits = DecodeLimits::default();
+    if decoded.duration() > limits.max_seconds {
+        return Err(WavError::TooLong {
+            seconds: decoded.duration(),
+            max_seconds: limits.max_seconds,
+        }
+        .to_string());
+    }
+    if decoded.number_of_channels() > u32::from(limits.max_channels) {
+        return Err(WavError::TooManyChannels {
+            channels: decoded.number_of_channels().min(u32::from(u16::MAX)) as u16,
+            max: limits.max_channels,
+        }
+        .to_string());
+    }
     let channels = (0..decoded.number_of_channels())
         .map(|c| decoded.get_channel_data(c).map_err(js_error))
         .collect::<Result<Vec<Vec<f32>>, String>>()?;

@@ -360,8 +360,17 @@ async fn check(ui: Ui, clip: Clip) {
     ui.finish(outcome);
 }
 
-/// The bytes of an uploaded file.
-async fn read_bytes(file: &web_sys::File) -> Result<Vec<u8>, String> {
+/// The bytes of an uploaded file, refused unread above `max_bytes` (every file the page reads
+/// has a cap: a phone's memory is small).
+async fn read_bytes(file: &web_sys::File, max_bytes: u64) -> Result<Vec<u8>, String> {
+    if file.size() as u64 > max_bytes {
+        return Err(format!(
+            "{} is {:.0} MB; the page reads such files up to {} MB.",
+            file.name(),
+            file.size() / 1e6,
+            max_bytes / 1_000_000
+        ));
+    }
     match JsFuture::from(file.array_buffer()).await {
         Ok(buffer) => Ok(js_sys::Uint8Array::new(&buffer).to_vec()),
         Err(e) => Err(format!(
@@ -374,15 +383,14 @@ async fn read_bytes(file: &web_sys::File) -> Result<Vec<u8>, String> {
 
 /// Reads and decodes an uploaded file, refusing files too big to hold.
 async fn read_file(file: &web_sys::File) -> Result<Audio, String> {
-    let name = file.name();
-    if file.size() as u64 > input::MAX_FILE_BYTES {
-        return Err(format!(
-            "{name} is {:.0} MB; the page reads files up to {} MB. Trim the recording to a minute or less.",
-            file.size() / 1e6,
-            input::MAX_FILE_BYTES / 1_000_000
-        ));
-    }
-    input::decode_file(&name, read_bytes(file).await?).await
+    let too_big = file.size() as u64 > input::MAX_FILE_BYTES;
+    let bytes = read_bytes(file, input::MAX_FILE_BYTES)
+        .await
+        .map_err(|e| match too_big {
+            true => format!("{e} Trim the recording to a minute or less."),
+            false => e,
+        })?;
+    input::decode_file(&file.name(), bytes).await
 }
 
 /// Reads an uploaded file and checks it.

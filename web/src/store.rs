@@ -96,9 +96,29 @@ pub async fn clear(store: &str) -> Result<(), String> {
     wait(idb_clear(store)).await.map(|_| ())
 }
 
-/// Asks the browser not to evict this page's data under storage pressure.
-pub async fn ask_persistence() {
-    let _ = JsFuture::from(persist()).await;
+thread_local! {
+    /// Whether this page has asked for persistent storage yet.
+    static ASKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Asks the browser, once per page load, not to evict this page's data (Safari evicts
+/// unpersisted storage after seven days of use). Called when a record is first stored; says
+/// so when the browser refuses.
+pub async fn ask_persistence() -> Option<String> {
+    if ASKED.with(|a| a.replace(true)) {
+        return None;
+    }
+    let granted = JsFuture::from(persist())
+        .await
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    (!granted).then(|| {
+        "This browser did not promise to keep the page's data: it may delete enrolled machines \
+         and the history when storage runs low or after a week unused (Safari). Save the \
+         machines to a file, or install the page (Add to Home Screen)."
+            .to_string()
+    })
 }
 
 /// Offers `bytes` as a file download named `name`.

@@ -390,3 +390,45 @@ pub fn selftest_panel() -> impl IntoView {
         </section>
     }
 }
+
+/// How long an armed destructive button waits for its second press.
+const CONFIRM_MS: u64 = 5_000;
+
+/// A button for a destructive action: the first press arms it (its label becomes `armed`,
+/// `data-armed="true"`), a second press within five seconds runs `action`; left alone, it
+/// disarms. Nothing is lost to one slip of a finger.
+pub fn confirm_button(
+    id: Option<&'static str>,
+    class: &'static str,
+    label: &'static str,
+    armed: &'static str,
+    action: impl Fn() + 'static,
+) -> impl IntoView {
+    // The press that armed it: a time-out only disarms its own arming.
+    let arming = RwSignal::new(None::<u32>);
+    let presses = StoredValue::new(0u32);
+    let on_click = move |_| {
+        if arming.get_untracked().is_some() {
+            arming.set(None);
+            action();
+            return;
+        }
+        let n = presses.get_value().wrapping_add(1);
+        presses.set_value(n);
+        arming.set(Some(n));
+        set_timeout(
+            move || {
+                // The button may be gone by then (its list was redrawn).
+                if arming.try_get_untracked() == Some(Some(n)) {
+                    arming.try_set(None);
+                }
+            },
+            std::time::Duration::from_millis(CONFIRM_MS),
+        );
+    };
+    view! {
+        <button id=id class=class data-armed=move || arming.get().is_some().to_string() on:click=on_click>
+            {move || if arming.get().is_some() { armed } else { label }}
+        </button>
+    }
+}

@@ -80,6 +80,22 @@ pub enum WavError {
     /// The data chunk holds no sample.
     #[error("the WAV file holds no audio samples")]
     NoSamples,
+    /// Longer than the decode's limit, found from the header before any sample is decoded.
+    #[error("the clip is {seconds:.0} s long; at most {max_seconds:.0} s are accepted: trim it")]
+    TooLong {
+        /// Length the header and the data chunk give.
+        seconds: f64,
+        /// Longest clip accepted.
+        max_seconds: f64,
+    },
+    /// More channels than the decode's limit.
+    #[error("the file has {channels} channels; at most {max} are accepted")]
+    TooManyChannels {
+        /// Channels in the file.
+        channels: u16,
+        /// Most channels accepted.
+        max: u16,
+    },
     /// A channel index beyond the file's channel count.
     #[error("channel {requested} requested, but the file has {available} channel(s)")]
     NoSuchChannel {
@@ -88,6 +104,25 @@ pub enum WavError {
         /// Channels in the file.
         available: usize,
     },
+}
+
+/// What a decode may cost, checked from the header before any sample is decoded: a header can
+/// promise hours of audio, and 8-bit samples take four times their bytes as f32.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DecodeLimits {
+    /// Longest clip accepted (seconds); the front end's default limit.
+    pub max_seconds: f64,
+    /// Most channels accepted (MIMII's arrays have 8).
+    pub max_channels: u16,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        Self {
+            max_seconds: 300.0,
+            max_channels: 32,
+        }
+    }
 }
 
 const FORMAT_PCM: u16 = 0x0001;
@@ -102,11 +137,17 @@ struct Format {
     bits: u16,
 }
 
-/// Decodes a whole WAV file held in memory.
+/// Decodes a whole WAV file held in memory, within [`DecodeLimits::default`].
 ///
 /// A data chunk whose declared size runs past the end of the file (a recording that was cut
 /// off) is read up to the last whole sample frame, as most players do.
 pub fn decode_wav(bytes: &[u8]) -> Result<Audio, WavError> {
+    decode_wav_within(bytes, &DecodeLimits::default())
+}
+
+/// [`decode_wav`] within `limits`: a longer clip or more channels is refused before any
+/// sample is decoded.
+pub fn decode_wav_within(bytes: &[u8], limits: &DecodeLimits) -> Result<Audio, WavError> {
     if bytes.is_empty() {
         return Err(WavError::Empty);
     }
@@ -151,6 +192,20 @@ pub fn decode_wav(bytes: &[u8]) -> Result<Audio, WavError> {
     }
     let format = format.ok_or(WavError::MissingChunk("fmt "))?;
     let data = data.ok_or(WavError::MissingChunk("data"))?;
+    if format.channels > limits.max_channels {
+        return Err(WavError::TooManyChannels {
+            channels: format.channels,
+            max: limits.max_channels,
+        });
+    }
+    let seconds =
+        (data.len() / usize::from(format.block_align)) as f64 / f64::from(format.sample_rate);
+    if seconds > limits.max_seconds {
+        return Err(WavError::TooLong {
+            seconds,
+            max_seconds: limits.max_seconds,
+        });
+    }
     decode_samples(&format, data)
 }
 
@@ -381,5 +436,31 @@ mod tests {
         let mut cut = header(1, 1, 8000, 16, &[1, 0, 2, 0, 3, 0]);
         cut.truncate(cut.len() - 3); // a recording cut off mid-sample
         assert_eq!(decode_wav(&cut).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn refuses_long_or_wide_files_from_the_header() {
+        // 301 s of 8-bit mono at 1 kHz: refused by the default limit before decoding.
+        let long = header(1, 1, 1_000, 8, &vec![128; 301_000]);
+        assert!(matches!(
+            decode_wav(&long),
+            Err(WavError::TooLong { seconds, .. }) if (seconds - 301.0).abs() < 1e-9
+        ));
+        let tight = DecodeLimits {
+            max_seconds: 1.0,
+            max_channels: 2,
+        };
+        assert!(matches!(
+            decode_wav_within(&header(1, 1, 1_000, 8, &[128; 1_001]), &tight),
+            Err(WavError::TooLong { .. })
+        ));
+        assert!(decode_wav_within(&header(1, 1, 1_000, 8, &[128; 1_000]), &tight).is_ok());
+        assert_eq!(
+            decode_wav_within(&header(1, 3, 1_000, 8, &[128; 30]), &tight),
+            Err(WavError::TooManyChannels {
+                channels: 3,
+                max: 2
+            })
+        );
     }
 }
