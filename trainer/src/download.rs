@@ -9,7 +9,14 @@
 //!
 //! A download goes to `FILE.part` first; an interrupted one continues from where it stopped
 //! (HTTP Range). The finished file is checked against the size and MD5 the record lists before
-//! it is renamed and extracted; a mismatch deletes it and fails.
+//! it is renamed and extracted; a mismatch deletes it and fails. A record without an MD5 is
+//! refused unless `--no-checksum` says otherwise, and an archive already on disk is checked
+//! again before it is trusted.
+//!
+//! Extraction checks every entry before it writes any: each path must stay inside the target
+//! folder, and the entries together may not inflate to more than [`MAX_INFLATION`] times the
+//! archive (a zip bomb); the bytes written are counted too, so an entry that lies about its
+//! size is stopped at its word.
 
 use indicatif::{ProgressBar, ProgressStyle};
 use md5::{Digest, Md5};
@@ -119,6 +126,12 @@ fn md5_of(path: &Path) -> Result<String, String> {
         .collect())
 }
 
+/// Whether an archive already on disk has the record's size and MD5.
+fn still_good(path: &Path, size: u64, md5: Option<&str>) -> Result<bool, String> {
+    let len = std::fs::metadata(path).map_or(0, |m| m.len());
+    Ok(len == size && md5.map_or(Ok(true), |want| md5_of(path).map(|found| found == want))?)
+}
+
 /// Downloads `url` to `dest`, resuming a `.part` file, then verifies size and MD5.
 pub fn fetch(url: &str, dest: &Path, size: u64, md5: Option<&str>) -> Result<(), String> {
     let part = dest.with_extension("zip.part");
@@ -188,34 +201,61 @@ pub fn fetch(url: &str, dest: &Path, size: u64, md5: Option<&str>) -> Result<(),
     std::fs::rename(&part, dest).map_err(|e| e.to_string())
 }
 
-/// Extracts a zip archive into `dir`, refusing entries that would land outside it.
+/// How many times its own size an archive may inflate to. The data sets' WAV files hardly
+/// compress (under 2×); a zip bomb inflates a thousand times or more.
+pub const MAX_INFLATION: u64 = 100;
+
+/// Extracts a zip archive into `dir`. Every entry is checked first (its path stays inside
+/// `dir`; the declared sizes add up to at most [`MAX_INFLATION`] × the archive), so a bad
+/// archive writes nothing; while writing, each entry is held to its declared size.
 pub fn extract(archive: &Path, dir: &Path) -> Result<usize, String> {
-    let file = std::fs::File::open(archive).map_err(|e| format!("{}: {e}", archive.display()))?;
-    let mut zip = zip::ZipArchive::new(file)
-        .map_err(|e| format!("{}: not a valid zip archive: {e}", archive.display()))?;
-    let mut count = 0;
+    let at = |e: &dyn std::fmt::Display| format!("{}: {e}", archive.display());
+    let file = std::fs::File::open(archive).map_err(|e| at(&e))?;
+    let packed = file.metadata().map_err(|e| at(&e))?.len();
+    let mut zip =
+        zip::ZipArchive::new(file).map_err(|e| at(&format!("not a valid zip archive: {e}")))?;
+    let budget = packed.saturating_mul(MAX_INFLATION);
+    let mut planned = Vec::with_capacity(zip.len());
+    let mut total = 0u64;
     for i in 0..zip.len() {
-        let mut entry = zip
-            .by_index(i)
-            .map_err(|e| format!("{}: {e}", archive.display()))?;
+        let entry = zip.by_index_raw(i).map_err(|e| at(&e))?;
         let Some(rel) = entry.enclosed_name() else {
-            return Err(format!(
-                "{}: entry {:?} points outside the target folder",
-                archive.display(),
+            return Err(at(&format!(
+                "entry {:?} points outside the target folder; nothing was extracted",
                 entry.name()
-            ));
+            )));
         };
-        let path = dir.join(rel);
-        if entry.is_dir() {
-            std::fs::create_dir_all(&path).map_err(|e| e.to_string())?;
+        total = total.saturating_add(entry.size());
+        if total > budget {
+            return Err(at(&format!(
+                "its entries inflate to more than {MAX_INFLATION} times its {packed} bytes \
+                 (a zip bomb?); nothing was extracted"
+            )));
+        }
+        planned.push((dir.join(rel), entry.is_dir(), entry.size()));
+    }
+    let mut count = 0;
+    for (i, (path, is_dir, size)) in planned.into_iter().enumerate() {
+        if is_dir {
+            std::fs::create_dir_all(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             continue;
         }
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         }
+        let entry = zip.by_index(i).map_err(|e| at(&e))?;
         let mut out =
             std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        std::io::copy(&mut entry, &mut out).map_err(|e| format!("{}: {e}", path.display()))?;
+        let written = std::io::copy(&mut entry.take(size.saturating_add(1)), &mut out)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if written > size {
+            drop(out);
+            std::fs::remove_file(&path).ok();
+            return Err(at(&format!(
+                "entry {} holds more than the {size} bytes it declares",
+                path.display()
+            )));
+        }
         count += 1;
     }
     Ok(count)
@@ -228,6 +268,7 @@ pub fn run(
     snrs: &[String],
     out: &Path,
     base: &str,
+    no_checksum: bool,
 ) -> Result<(), String> {
     let base = base.trim_end_matches('/');
     let listed = record_files(base, dataset.record())?;
@@ -244,10 +285,25 @@ pub fn run(
                     dataset.record()
                 )
             })?;
+        if md5.is_none() && !no_checksum {
+            return Err(format!(
+                "{}: Zenodo record {} lists no MD5 for it, so it cannot be verified; pass \
+                 --no-checksum to accept it by its size alone",
+                archive.name,
+                dataset.record()
+            ));
+        }
         let dest = downloads.join(&archive.name);
-        if dest.exists() && std::fs::metadata(&dest).map_or(0, |m| m.len()) == *size {
-            println!("{}: already downloaded", archive.name);
+        if dest.exists() && still_good(&dest, *size, md5.as_deref())? {
+            println!("{}: already downloaded (verified)", archive.name);
         } else {
+            if dest.exists() {
+                println!(
+                    "{}: the copy on disk does not match the record; downloading it again",
+                    archive.name
+                );
+                std::fs::remove_file(&dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+            }
             let url = format!(
                 "{base}/records/{}/files/{}?download=1",
                 dataset.record(),
@@ -263,4 +319,80 @@ pub fn run(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Writes a zip of `(name, bytes)` entries to a fresh temporary folder; returns the
+    /// archive and a target folder beside it.
+    fn zip_of(tag: &str, entries: &[(&str, Vec<u8>)]) -> (PathBuf, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("mimimi-extract-{tag}-{}", std::process::id()));
+        std::fs::remove_dir_all(&dir).ok();
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("a.zip");
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, body) in entries {
+            zip.start_file(*name, options).unwrap();
+            zip.write_all(body).unwrap();
+        }
+        zip.finish().unwrap();
+        (path, dir.join("out"))
+    }
+
+    fn noise(n: usize) -> Vec<u8> {
+        (0..n as u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect()
+    }
+
+    #[test]
+    fn extracts_a_good_archive() {
+        let (zip, out) = zip_of(
+            "good",
+            &[
+                ("fan/train/a.wav", noise(5000)),
+                ("fan/test/b.wav", noise(7000)),
+            ],
+        );
+        assert_eq!(extract(&zip, &out).unwrap(), 2);
+        assert_eq!(
+            std::fs::read(out.join("fan/test/b.wav")).unwrap(),
+            noise(7000)
+        );
+    }
+
+    #[test]
+    fn a_bad_path_anywhere_writes_nothing() {
+        // The escaping entry comes last: the good one before it must not be written either.
+        let (zip, out) = zip_of(
+            "escape",
+            &[
+                ("fan/train/a.wav", noise(5000)),
+                ("../../evil.wav", noise(10)),
+            ],
+        );
+        let err = extract(&zip, &out).unwrap_err();
+        assert!(err.contains("outside the target folder"), "{err}");
+        assert!(!out.exists(), "something was extracted");
+    }
+
+    #[test]
+    fn a_zip_bomb_writes_nothing() {
+        // 64 MB of zeros deflate to about 64 kB: a thousandfold inflation.
+        let (zip, out) = zip_of(
+            "bomb",
+            &[
+                ("fan/train/a.wav", noise(1000)),
+                ("fan/train/zeros.wav", vec![0; 64 << 20]),
+            ],
+        );
+        let err = extract(&zip, &out).unwrap_err();
+        assert!(err.contains("zip bomb"), "{err}");
+        assert!(!out.exists(), "something was extracted");
+    }
 }

@@ -182,6 +182,9 @@ enum Command {
         /// Base URL of the records (a mirror; the tests use a local server).
         #[arg(long, default_value = download::ZENODO)]
         base_url: String,
+        /// Accept an archive whose record lists no MD5 (checked by its size only).
+        #[arg(long)]
+        no_checksum: bool,
     },
     /// Train a model for one machine type on its normal training clips.
     Train {
@@ -527,12 +530,13 @@ fn main() -> ExitCode {
             snr,
             out,
             base_url,
+            no_checksum,
         } => {
             let dataset = match dataset {
                 DatasetArg::Dcase2020Dev => download::Dataset::Dcase2020Dev,
                 DatasetArg::Mimii => download::Dataset::Mimii,
             };
-            download::run(dataset, &types, &snr, &out, &base_url).map(|()| true)
+            download::run(dataset, &types, &snr, &out, &base_url, no_checksum).map(|()| true)
         }
         Command::Eval {
             data,

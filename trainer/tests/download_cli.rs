@@ -1,6 +1,7 @@
 //! `trainer download` against a local HTTP server on 127.0.0.1 that serves a small archive the
 //! test builds, laid out like the Zenodo record: a truncated download resumes where it stopped,
-//! and a corrupt archive is rejected by its checksum.
+//! a corrupt archive is rejected by its checksum, a stale one on disk is fetched again, and a
+//! record without a checksum needs `--no-checksum`.
 
 use md5::{Digest, Md5};
 use std::io::{BufRead, BufReader, Write};
@@ -39,6 +40,16 @@ struct Server {
 /// Serves the record metadata and `served` as `dev_data_fan.zip` (listed with the size and MD5
 /// of `listed`). The first archive response is cut after `cut_first` bytes when set.
 fn serve(listed: Vec<u8>, served: Vec<u8>, cut_first: Option<usize>) -> Server {
+    serve_with(listed, served, cut_first, true)
+}
+
+/// [`serve`], with the record's MD5 left out unless `with_md5`.
+fn serve_with(
+    listed: Vec<u8>,
+    served: Vec<u8>,
+    cut_first: Option<usize>,
+    with_md5: bool,
+) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let log = Arc::new(Mutex::new(Vec::new()));
@@ -46,11 +57,14 @@ fn serve(listed: Vec<u8>, served: Vec<u8>, cut_first: Option<usize>) -> Server {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let meta = serde_json::json!({ "files": [
+    let mut meta = serde_json::json!({ "files": [
         { "key": "dev_data_fan.zip", "size": listed.len(), "checksum": format!("md5:{md5}") },
         { "key": "dev_data_pump.zip", "size": 1, "checksum": "md5:00" },
-    ]})
-    .to_string();
+    ]});
+    if !with_md5 {
+        meta["files"][0].as_object_mut().unwrap().remove("checksum");
+    }
+    let meta = meta.to_string();
     let server_log = log.clone();
     std::thread::spawn(move || {
         let mut cut = cut_first;
@@ -108,6 +122,11 @@ fn serve(listed: Vec<u8>, served: Vec<u8>, cut_first: Option<usize>) -> Server {
 }
 
 fn download(server: &Server, out: &Path) -> std::process::Output {
+    download_with(server, out, &[])
+}
+
+/// `trainer download` of the fan archive into `out`, with `extra` arguments.
+fn download_with(server: &Server, out: &Path, extra: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_trainer"))
         .args([
             "download",
@@ -119,8 +138,24 @@ fn download(server: &Server, out: &Path) -> std::process::Output {
         ])
         .arg(out)
         .args(["--base-url", &server.url])
+        .args(extra)
         .output()
         .unwrap()
+}
+
+/// An empty output folder of this test process, tagged `tag`.
+fn fresh(tag: &str) -> std::path::PathBuf {
+    let out = std::env::temp_dir().join(format!("mimimi-download-{tag}-{}", std::process::id()));
+    std::fs::remove_dir_all(&out).ok();
+    out
+}
+
+fn assert_succeeded(result: &std::process::Output) {
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
 }
 
 #[test]
@@ -176,5 +211,46 @@ fn corrupt_archive_is_rejected() {
     assert!(!out.join("downloads/dev_data_fan.zip").exists());
     assert!(!out.join("downloads/dev_data_fan.zip.part").exists());
     assert!(!out.join("fan").exists(), "nothing extracted");
+    std::fs::remove_dir_all(&out).ok();
+}
+
+#[test]
+fn an_archive_on_disk_is_checked_again_before_it_is_trusted() {
+    let zip = archive();
+    let out = fresh("stale");
+    std::fs::create_dir_all(out.join("downloads")).unwrap();
+    // Same size as the real archive, other bytes: a size check alone would trust it.
+    let mut stale = zip.clone();
+    stale[zip.len() / 2] ^= 0xff;
+    std::fs::write(out.join("downloads/dev_data_fan.zip"), &stale).unwrap();
+    let server = serve(zip.clone(), zip.clone(), None);
+    let result = download(&server, &out);
+    assert_succeeded(&result);
+    let said = String::from_utf8_lossy(&result.stdout);
+    assert!(said.contains("does not match the record"), "{said}");
+    assert_eq!(
+        std::fs::read(out.join("downloads/dev_data_fan.zip")).unwrap(),
+        zip
+    );
+    assert!(out.join("fan/train/normal_id_02_00000000.wav").exists());
+    std::fs::remove_dir_all(&out).ok();
+}
+
+#[test]
+fn a_record_without_a_checksum_needs_no_checksum_to_be_said() {
+    let zip = archive();
+    let out = fresh("nomd5");
+    let server = serve_with(zip.clone(), zip.clone(), None, false);
+    let refused = download(&server, &out);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("lists no MD5") && err.contains("--no-checksum"),
+        "{err}"
+    );
+    assert!(!out.join("downloads/dev_data_fan.zip").exists());
+    let accepted = download_with(&server, &out, &["--no-checksum"]);
+    assert_succeeded(&accepted);
+    assert!(out.join("fan/train/normal_id_02_00000000.wav").exists());
     std::fs::remove_dir_all(&out).ok();
 }

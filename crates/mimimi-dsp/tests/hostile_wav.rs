@@ -1,9 +1,15 @@
 //! Hostile WAV files through the decoder and the front end: every input gives a value or an
-//! error, never a panic or a hang, and memory stays proportional to the file.
+//! error, never a panic or a hang, and memory stays proportional to the file (a counting
+//! allocator measures each decode's peak).
 //!
 //! Run natively by `cargo test` and as wasm32 under Node by `tests/run.sh`: on wasm32 `usize`
 //! is 32 bits, so offset arithmetic that cannot wrap natively can wrap there, and a panic kills
-//! the page's module.
+//! the page's module. CI runs 1,500 mutations per seed file; `MIMIMI_FUZZ_CASES=N` at build
+//! time runs N (the front end then sees a constant share of them, the decoder all):
+//!
+//! ```sh
+//! MIMIMI_FUZZ_CASES=500000 cargo test --release -p mimimi-dsp --test hostile_wav -- --nocapture
+//! ```
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -11,8 +17,78 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 use mimimi_dsp::wav::{SampleFormat, encode_wav};
 use mimimi_dsp::{Audio, FrontEnd, FrontEndConfig, WavError, decode_wav};
 
-/// Mutated cases per seed file.
-const CASES: usize = 1500;
+/// Mutated cases per seed file (1,500 unless `MIMIMI_FUZZ_CASES` was set at build time).
+const CASES: usize = match option_env!("MIMIMI_FUZZ_CASES") {
+    Some(n) => parse(n),
+    None => 1500,
+};
+
+const fn parse(s: &str) -> usize {
+    let (bytes, mut i, mut n) = (s.as_bytes(), 0, 0);
+    while i < bytes.len() {
+        assert!(
+            bytes[i].is_ascii_digit(),
+            "MIMIMI_FUZZ_CASES is not a number"
+        );
+        n = n * 10 + (bytes[i] - b'0') as usize;
+        i += 1;
+    }
+    n
+}
+
+/// Counts this thread's live heap bytes and their peak (tests run on several threads).
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    pub struct Counting;
+
+    thread_local! {
+        static LIVE: Cell<isize> = const { Cell::new(0) };
+        static PEAK: Cell<isize> = const { Cell::new(0) };
+    }
+
+    fn add(n: isize) {
+        let live = LIVE.with(|l| {
+            l.set(l.get() + n);
+            l.get()
+        });
+        PEAK.with(|p| p.set(p.get().max(live)));
+    }
+
+    // SAFETY: every call is forwarded to the system allocator unchanged; only sizes are counted.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            add(layout.size() as isize);
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            add(-(layout.size() as isize));
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new: usize) -> *mut u8 {
+            add(new as isize - layout.size() as isize);
+            unsafe { System.realloc(ptr, layout, new) }
+        }
+    }
+
+    /// The most bytes `f` had allocated at once on this thread, beyond what was live before.
+    pub fn peak<T>(f: impl FnOnce() -> T) -> (T, usize) {
+        let before = LIVE.with(Cell::get);
+        PEAK.with(|p| p.set(before));
+        let out = f();
+        (out, (PEAK.with(Cell::get) - before).max(0) as usize)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: counting::Counting = counting::Counting;
+
+/// What a decode may hold at its peak: four bytes (an f32) per byte of the file, the file's
+/// worth of scratch, and a little fixed overhead.
+fn memory_bound(file_bytes: usize) -> usize {
+    5 * file_bytes + 64 * 1024
+}
 
 /// A deterministic generator (xorshift64*): the same cases on every run and target.
 struct Rng(u64);
@@ -39,9 +115,15 @@ fn one_chunk(id: &[u8; 4], size: u32, body: &[u8]) -> Vec<u8> {
     v
 }
 
-/// Decodes `bytes` and, if that succeeds, runs the front end: each step must return.
-fn survive(bytes: &[u8]) -> Result<Audio, WavError> {
-    let decoded = decode_wav(bytes);
+/// Decodes `bytes` within the memory bound and, if that succeeds and `front_end`, runs the
+/// front end: each step must return. Returns the decode's peak heap bytes too.
+fn survive_measured(bytes: &[u8], front_end: bool) -> (Result<Audio, WavError>, usize) {
+    let (decoded, peak) = counting::peak(|| decode_wav(bytes));
+    assert!(
+        peak <= memory_bound(bytes.len()),
+        "decoding {} bytes held {peak} bytes at once",
+        bytes.len()
+    );
     if let Ok(audio) = &decoded {
         assert!(!audio.channels.is_empty(), "decoded with no channel");
         let n = audio.len();
@@ -57,9 +139,16 @@ fn survive(bytes: &[u8]) -> Result<Audio, WavError> {
             n * audio.channels.len(),
             bytes.len()
         );
-        let _ = FrontEnd::new(FrontEndConfig::default()).prepare(audio, 0);
+        if front_end {
+            let _ = FrontEnd::new(FrontEndConfig::default()).prepare(audio, 0);
+        }
     }
-    decoded
+    (decoded, peak)
+}
+
+/// [`survive_measured`] with the front end, without the peak.
+fn survive(bytes: &[u8]) -> Result<Audio, WavError> {
+    survive_measured(bytes, true).0
 }
 
 #[test]
@@ -126,15 +215,17 @@ fn mutated_files_give_audio_or_an_error() {
         0xFFFF_FFFE,
         u32::MAX,
     ];
+    // The front end (resampling, STFT) runs on one case in this many: its work stays that of CI.
+    let front_end_every = (CASES / 1500).max(1);
     let mut rng = Rng(0x5EED_F00D);
-    let (mut ok, mut refused) = (0, 0);
+    let (mut ok, mut refused, mut worst) = (0, 0, 0.0f64);
     for seed in &seeds {
-        for _ in 0..CASES {
+        for case in 0..CASES {
             let mut bytes = seed.clone();
             for _ in 0..1 + rng.below(4) {
                 match rng.below(5) {
                     // Flip a byte of the header region.
-                    0 => {
+                    0 if !bytes.is_empty() => {
                         let i = rng.below(bytes.len().min(64));
                         bytes[i] ^= 1 << rng.below(8);
                     }
@@ -165,12 +256,18 @@ fn mutated_files_give_audio_or_an_error() {
                     }
                 }
             }
-            match survive(&bytes) {
+            let (decoded, peak) = survive_measured(&bytes, case % front_end_every == 0);
+            worst = worst.max(peak as f64 / bytes.len().max(1) as f64);
+            match decoded {
                 Ok(_) => ok += 1,
                 Err(_) => refused += 1,
             }
         }
     }
+    println!(
+        "{} cases: {ok} decoded, {refused} refused, peak heap at most {worst:.2} bytes per byte of file",
+        ok + refused
+    );
     // The mutations reach both outcomes: the loop tests the decoder, not only its first check.
     assert!(ok > 100 && refused > 100, "{ok} decoded, {refused} refused");
 }
