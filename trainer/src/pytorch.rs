@@ -151,10 +151,7 @@ impl<'a> Unpickler<'a> {
                 }
                 b'd' => {
                     let items = self.pop_mark()?;
-                    let pairs = items
-                        .chunks(2)
-                        .map(|p| (p[0].clone(), p[1].clone()))
-                        .collect();
+                    let pairs = pairs(items)?;
                     self.stack.push(obj(Value::Dict(pairs)));
                 }
                 0x85..=0x87 => {
@@ -273,6 +270,9 @@ impl<'a> Unpickler<'a> {
                 b'b' => {
                     let state = self.pop()?;
                     let target = self.top()?;
+                    if Rc::ptr_eq(&state, &target) {
+                        return Err("pickle BUILD whose state is its own target".into());
+                    }
                     let mut target = target.borrow_mut();
                     if let (Value::Dict(items), Value::Dict(extra)) =
                         (&mut *target, &*state.borrow())
@@ -288,9 +288,9 @@ impl<'a> Unpickler<'a> {
                     }
                 }
                 b'u' => {
-                    let items = self.pop_mark()?;
+                    let items = pairs(self.pop_mark()?)?;
                     if let Value::Dict(d) = &mut *self.top()?.borrow_mut() {
-                        d.extend(items.chunks(2).map(|p| (p[0].clone(), p[1].clone())));
+                        d.extend(items);
                     }
                 }
                 b'a' => {
@@ -314,6 +314,22 @@ impl<'a> Unpickler<'a> {
             }
         }
     }
+}
+
+/// Keys and values of a dict, from the items between a MARK and SETITEMS or DICT.
+fn pairs(items: Vec<Obj>) -> Result<Vec<(Obj, Obj)>, Error> {
+    if !items.len().is_multiple_of(2) {
+        return Err(format!(
+            "pickle dict of {} items: keys and values must pair up",
+            items.len()
+        ));
+    }
+    let mut items = items.into_iter();
+    let mut out = Vec::with_capacity(items.len() / 2);
+    while let (Some(k), Some(v)) = (items.next(), items.next()) {
+        out.push((k, v));
+    }
+    Ok(out)
 }
 
 /// `('storage', torch.XStorage, key, location, numel)` → a storage reference.
@@ -444,14 +460,34 @@ fn gather(
 ) -> Result<HostTensor, Error> {
     let (width, read, complex) =
         element(kind).ok_or_else(|| format!("unsupported storage {kind}"))?;
-    let count: usize = size.iter().product();
+    if size.len() != stride.len() {
+        return Err(format!("{} sizes for {} strides", size.len(), stride.len()));
+    }
+    // Memory is bounded by the storage the file holds: a tensor may not have more elements
+    // than its storage (a crafted size cannot ask for terabytes).
+    let count = size
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .filter(|&n| n <= storage.len() / width)
+        .ok_or_else(|| {
+            format!(
+                "size {size:?} has more elements than its storage's {}",
+                storage.len() / width
+            )
+        })?;
+    let past_end = || "tensor reaches past the end of its storage".to_string();
     let mut data = Vec::with_capacity(count * if complex { 2 } else { 1 });
     let mut index = vec![0usize; size.len()];
     for _ in 0..count {
-        let element_at = offset + index.iter().zip(stride).map(|(i, s)| i * s).sum::<usize>();
+        let element_at = index
+            .iter()
+            .zip(stride)
+            .try_fold(offset, |at, (i, s)| at.checked_add(i.checked_mul(*s)?))
+            .ok_or_else(past_end)?;
+        let start = element_at.checked_mul(width).ok_or_else(past_end)?;
         let bytes = storage
-            .get(element_at * width..(element_at + 1) * width)
-            .ok_or("tensor reaches past the end of its storage")?;
+            .get(start..start.saturating_add(width))
+            .ok_or_else(past_end)?;
         let [re, im] = read(bytes);
         data.push(re);
         if complex {
@@ -488,6 +524,11 @@ fn key_text(o: &Obj) -> Option<String> {
     }
 }
 
+/// How many times its size a checkpoint archive may inflate to (at least [`MIN_INFLATED`]).
+const MAX_INFLATION: u64 = 20;
+/// What any checkpoint archive may inflate to, however small.
+const MIN_INFLATED: u64 = 64 << 20;
+
 /// Reads a `torch.save` zip archive. Accepts a bare state dict, or a training checkpoint dict
 /// whose `model_state_dict` (or `state_dict`) holds it.
 pub fn read_torch_zip(bytes: &[u8]) -> Result<Checkpoint, Error> {
@@ -500,10 +541,20 @@ pub fn read_torch_zip(bytes: &[u8]) -> Result<Checkpoint, Error> {
         .find(|n| n.ends_with("data.pkl"))
         .ok_or("no data.pkl in the archive: not a torch.save checkpoint")?;
     let prefix = pkl_name.trim_end_matches("data.pkl").to_string();
+    // What the entries may inflate to, together: a crafted 70 kB archive cannot ask for
+    // gigabytes (torch.save stores entries uncompressed, so real files inflate by 1×).
+    let mut budget = MAX_INFLATION
+        .saturating_mul(bytes.len() as u64)
+        .max(MIN_INFLATED);
     let mut read_entry = |name: &str| -> Result<Vec<u8>, Error> {
-        let mut f = zip.by_name(name).map_err(|e| format!("{name}: {e}"))?;
+        let f = zip.by_name(name).map_err(|e| format!("{name}: {e}"))?;
         let mut v = Vec::new();
-        f.read_to_end(&mut v).map_err(|e| format!("{name}: {e}"))?;
+        f.take(budget.saturating_add(1))
+            .read_to_end(&mut v)
+            .map_err(|e| format!("{name}: {e}"))?;
+        budget = budget.checked_sub(v.len() as u64).ok_or_else(|| {
+            format!("{name}: the archive inflates to more than {MAX_INFLATION}× its size")
+        })?;
         Ok(v)
     };
     if let Ok(order) = read_entry(&format!("{prefix}byteorder"))
@@ -600,4 +651,68 @@ pub fn read_checkpoint(bytes: &[u8]) -> Result<Checkpoint, Error> {
     Err("unrecognised checkpoint: expected a torch.save file (.pth/.pt, zip format) or .safetensors; \
          checkpoints in the legacy (pre-1.6) pickle format must be re-saved with a current PyTorch"
         .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn dicts_whose_keys_and_values_do_not_pair_are_refused() {
+        // MARK, one int, DICT: a key without a value.
+        let err = unpickle(b"(K\x01d.").unwrap_err();
+        assert!(err.contains("pair up"), "{err}");
+        // EMPTY_DICT, MARK, one int, SETITEMS.
+        let err = unpickle(b"}(K\x01u.").unwrap_err();
+        assert!(err.contains("pair up"), "{err}");
+    }
+
+    #[test]
+    fn a_build_whose_state_is_its_own_target_is_refused() {
+        // EMPTY_DICT, memoise it, push it again from the memo, BUILD.
+        let err = unpickle(b"}q\x00h\x00b.").unwrap_err();
+        assert!(err.contains("its own target"), "{err}");
+    }
+
+    #[test]
+    fn a_tensor_cannot_ask_for_more_than_its_storage() {
+        let storage = [0u8; 16];
+        // 2⁴⁰ elements from 16 bytes: refused before anything is allocated.
+        let err = gather(&storage, "FloatStorage", 0, &[1 << 20, 1 << 20], &[1, 1]).unwrap_err();
+        assert!(err.contains("more elements than its storage"), "{err}");
+        // Sizes whose product overflows.
+        let err = gather(&storage, "FloatStorage", 0, &[usize::MAX, 3], &[1, 1]).unwrap_err();
+        assert!(err.contains("more elements"), "{err}");
+        // Offsets and strides that would overflow the arithmetic.
+        let err = gather(&storage, "FloatStorage", usize::MAX, &[1], &[1]).unwrap_err();
+        assert!(err.contains("past the end"), "{err}");
+        let err = gather(&storage, "FloatStorage", 0, &[2], &[usize::MAX]).unwrap_err();
+        assert!(err.contains("past the end"), "{err}");
+        // What fits still reads.
+        let t = gather(&storage, "FloatStorage", 0, &[2, 2], &[2, 1]).unwrap();
+        assert_eq!((t.shape, t.data.len()), (vec![2, 2], 4));
+    }
+
+    #[test]
+    fn an_archive_that_inflates_to_gigabytes_is_refused() {
+        let mut buf = Cursor::new(Vec::new());
+        let mut zip = zip::ZipWriter::new(&mut buf);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file("archive/data.pkl", options).unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..100 {
+            zip.write_all(&zeros).unwrap();
+        }
+        zip.finish().unwrap();
+        let bytes = buf.into_inner();
+        assert!(
+            bytes.len() < 1 << 20,
+            "the archive is {} bytes",
+            bytes.len()
+        );
+        let err = read_torch_zip(&bytes).unwrap_err();
+        assert!(err.contains("inflates to more than"), "{err}");
+    }
 }
