@@ -1,5 +1,6 @@
-//! Damaged and hostile manifests: every one is refused with a `BadManifest` (or parse) error
-//! before anything divides by its numbers or indexes with them; none panics.
+//! Damaged and hostile manifests and profiles: every manifest is refused with a `BadManifest`
+//! (or parse) error before anything divides by its numbers or indexes with them; a mutated
+//! profile loads and judges on finite numbers or is an error; none panics.
 //!
 //! Run natively by `cargo test` and as wasm32 under Node by `tests/run.sh` (the page reads
 //! manifests on wasm32, where a panic kills the module).
@@ -7,8 +8,12 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-use mimimi_model::{ModelError, ModelFiles};
+use mimimi_dsp::Descriptor;
+use mimimi_model::{Enrollment, Evidence, Member, ModelError, ModelFiles, Profile, Target, judge};
 use serde_json::{Value, json};
+
+/// Mutated profiles per run.
+const CASES: usize = 2000;
 
 /// A shipped manifest: the default combined score, four IDs.
 const FAN: &[u8] = include_bytes!("../../../web/assets/models/fan/manifest.json");
@@ -105,5 +110,87 @@ fn mutated_manifests_parse_or_fail_cleanly() {
     assert!(
         refused > 0 && ok + refused == 200,
         "{ok} parsed, {refused} refused"
+    );
+}
+
+/// One take's window rows of the log-mel and modulation descriptors, around `centre`.
+fn take(centre: f32, seed: u64) -> mimimi_model::ClipRows {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut noise = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    };
+    [Descriptor::LogMel, Descriptor::Modulation]
+        .into_iter()
+        .map(|d| {
+            let rows = (0..9)
+                .map(|_| {
+                    (0..d.dim())
+                        .map(|i| (i % 5) as f32 + centre + noise())
+                        .collect()
+                })
+                .collect();
+            (Member::Descriptor(d), rows)
+        })
+        .collect()
+}
+
+#[test]
+fn mutated_profiles_load_and_judge_or_fail_cleanly() {
+    let manifest = ModelFiles::parse_manifest(FAN).unwrap();
+    let takes: Vec<_> = (0..5).map(|s| take(0.0, s)).collect();
+    let profile = Enrollment {
+        name: "hall b".into(),
+        machine_type: "fan".into(),
+        model_sha256: manifest.weights.sha256.clone(),
+        members: vec![
+            Member::Descriptor(Descriptor::LogMel),
+            Member::Descriptor(Descriptor::Modulation),
+        ],
+        rule: Default::default(),
+        created: "2026-12-01T00:00:00Z".into(),
+    }
+    .fit(&takes)
+    .unwrap();
+    let json = serde_json::to_vec(&profile).unwrap();
+    let clip = Evidence {
+        rows: take(0.3, 99),
+        ..Default::default()
+    };
+    // xorshift64*: the same cases on every run and target.
+    let mut state: u64 = 0x0BAD_F11E;
+    let mut next = move || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    };
+    let (mut judged, mut refused) = (0, 0);
+    for _ in 0..CASES {
+        let mut bytes = json.clone();
+        for _ in 0..1 + next() % 4 {
+            let i = (next() % bytes.len() as u64) as usize;
+            // JSON punctuation, digits, and base64 letters (the Gaussians' bytes).
+            bytes[i] = b"0123456789-.e,:\"{}[] AZaz+/="[(next() % 28) as usize];
+        }
+        let Ok(p) = Profile::from_json(&bytes) else {
+            refused += 1;
+            continue;
+        };
+        // What loads gives a verdict on finite numbers, or an error: never NaN read as normal.
+        match judge(&manifest, &Target::Enrolled(Box::new(p)), &clip) {
+            Ok(j) => {
+                assert!(j.score.score.is_finite() && j.verdict.threshold.is_finite());
+                judged += 1;
+            }
+            Err(_) => refused += 1,
+        }
+    }
+    println!("{CASES} mutated profiles: {judged} judged, {refused} refused");
+    assert!(
+        judged > 0 && refused > 0,
+        "{judged} judged, {refused} refused"
     );
 }
