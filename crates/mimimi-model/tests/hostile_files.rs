@@ -12,6 +12,16 @@ use mimimi_dsp::Descriptor;
 use mimimi_model::{Enrollment, Evidence, Member, ModelError, ModelFiles, Profile, Target, judge};
 use serde_json::{Value, json};
 
+/// xorshift64*: the same cases on every run and target.
+fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+    move || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
 /// Mutated profiles per run.
 const CASES: usize = 2000;
 
@@ -82,14 +92,7 @@ fn impossible_numbers_are_refused() {
 
 #[test]
 fn mutated_manifests_parse_or_fail_cleanly() {
-    // xorshift64*: the same cases on every run and target.
-    let mut state: u64 = 0x00C0_FFEE;
-    let mut next = move || {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    };
+    let mut next = xorshift(0x00C0_FFEE);
     // The numbers of the front end and the network sit in the first 1 kB.
     let head = FAN.len().min(1_024);
     let (mut ok, mut refused) = (0, 0);
@@ -159,14 +162,7 @@ fn mutated_profiles_load_and_judge_or_fail_cleanly() {
         rows: take(0.3, 99),
         ..Default::default()
     };
-    // xorshift64*: the same cases on every run and target.
-    let mut state: u64 = 0x0BAD_F11E;
-    let mut next = move || {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    };
+    let mut next = xorshift(0x0BAD_F11E);
     let (mut judged, mut refused) = (0, 0);
     for _ in 0..CASES {
         let mut bytes = json.clone();
