@@ -164,6 +164,28 @@ test('enroll by upload, check, history, export → delete all → import', { tim
     writeFileSync(file, JSON.stringify(other));
     await finished(page, () => page.setInputFiles('#profiles-import', file));
     assert.match(await page.textContent('#enroll-message'), /0 machine\(s\) imported\. Refused: .*"Other fan" was made with another fan model/);
+
+    // An import is one transaction: when the second write fails, the first is not kept either.
+    const two = JSON.parse(saved);
+    two.profiles = ['Fan A', 'Fan B'].map((name) => ({ ...two.profiles[0], name }));
+    writeFileSync(file, JSON.stringify(two));
+    await page.evaluate(() => {
+      const put = IDBObjectStore.prototype.put;
+      let n = 0;
+      IDBObjectStore.prototype.put = function (...args) {
+        if (this.name === 'profiles' && ++n === 2) throw new Error('planted write failure');
+        return put.apply(this, args);
+      };
+    });
+    await finished(page, () => page.setInputFiles('#profiles-import', file));
+    assert.match(await page.textContent('#enroll-message'), /Nothing was imported.*planted write failure/);
+    await page.reload();
+    await page.waitForSelector('#machine-type option', { state: 'attached' });
+    await page.waitForFunction(() => document.querySelectorAll('#profiles li').length >= 1);
+    assert.equal(await page.locator('#profiles li').count(), 1, 'half of a failed import was kept');
+    await finished(page, () => page.setInputFiles('#profiles-import', file));
+    assert.match(await page.textContent('#enroll-message'), /^2 machine\(s\) imported\.$/);
+    assert.equal(await page.locator('#profiles li').count(), 3);
   } finally {
     await browser.close();
   }

@@ -452,7 +452,8 @@ pub fn export(ui: Ui) {
 const MAX_MACHINES_FILE_BYTES: u64 = 64 << 20;
 
 /// Loads profiles from an exported file; a profile of another model, or whose name is taken,
-/// is refused with the reason, the others are kept.
+/// is refused with the reason, the others are stored together in one transaction (all of
+/// them or, when the write fails, none).
 pub async fn import(ui: Ui, file: web_sys::File) {
     let outcome = async {
         let bytes = crate::read_bytes(&file, MAX_MACHINES_FILE_BYTES).await?;
@@ -494,12 +495,14 @@ pub async fn import(ui: Ui, file: web_sys::File) {
                     "\"{}\" is already enrolled here (delete it first to replace it)",
                     profile.name
                 )),
-                (Ok(()), false) => {
-                    store::put_json(store::PROFILES, &profile.name, &profile).await?;
-                    added.push(profile);
-                }
+                (Ok(()), false) => added.push(profile),
             }
         }
+        // One transaction: a failed write leaves no half-imported file behind.
+        let entries: Vec<_> = added.iter().map(|p| (p.name.clone(), p)).collect();
+        store::put_all_json(store::PROFILES, &entries)
+            .await
+            .map_err(|e| format!("Nothing was imported: {e}"))?;
         Ok((added, refused))
     }
     .await;

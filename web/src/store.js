@@ -23,10 +23,19 @@ function open() {
   return opening;
 }
 
+// One transaction: everything `action` asks of the store happens, or nothing does (an
+// exception in `action` aborts what it had already asked).
 function run(store, mode, action) {
   return open().then((db) => new Promise((resolve, reject) => {
     const tx = db.transaction(store, mode);
-    const req = action(tx.objectStore(store));
+    let req;
+    try {
+      req = action(tx.objectStore(store));
+    } catch (e) {
+      tx.onabort = () => reject(e);
+      tx.abort();
+      return;
+    }
     tx.oncomplete = () => resolve(req ? req.result : undefined);
     tx.onerror = () => reject(tx.error);
     tx.onabort = () => reject(tx.error ?? new Error('the write was aborted (storage full?)'));
@@ -34,6 +43,10 @@ function run(store, mode, action) {
 }
 
 export function idb_put(store, key, value) { return run(store, 'readwrite', (s) => s.put(value, key)); }
+// Puts every value under its key in one transaction: all are stored or none.
+export function idb_put_all(store, keys, values) {
+  return run(store, 'readwrite', (s) => { keys.forEach((key, i) => s.put(values[i], key)); });
+}
 export function idb_get(store, key) { return run(store, 'readonly', (s) => s.get(key)); }
 export function idb_delete(store, key) { return run(store, 'readwrite', (s) => s.delete(key)); }
 export function idb_clear(store) { return run(store, 'readwrite', (s) => s.clear()); }

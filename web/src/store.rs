@@ -12,6 +12,7 @@ use wasm_bindgen_futures::JsFuture;
 #[wasm_bindgen(module = "/src/store.js")]
 extern "C" {
     fn idb_put(store: &str, key: &str, value: &JsValue) -> js_sys::Promise;
+    fn idb_put_all(store: &str, keys: Vec<String>, values: Vec<JsValue>) -> js_sys::Promise;
     fn idb_get(store: &str, key: &str) -> js_sys::Promise;
     fn idb_delete(store: &str, key: &str) -> js_sys::Promise;
     fn idb_clear(store: &str) -> js_sys::Promise;
@@ -48,6 +49,20 @@ pub async fn put_json<T: Serialize>(store: &str, key: &str, value: &T) -> Result
     wait(idb_put(store, key, &JsValue::from_str(&json)))
         .await
         .map(|_| ())
+}
+
+/// Stores each value as JSON under its key in one transaction: all of them or none.
+pub async fn put_all_json<T: Serialize>(
+    store: &str,
+    entries: &[(String, &T)],
+) -> Result<(), String> {
+    let mut values = Vec::with_capacity(entries.len());
+    for (_, value) in entries {
+        let json = serde_json::to_string(value).map_err(|e| e.to_string())?;
+        values.push(JsValue::from_str(&json));
+    }
+    let keys = entries.iter().map(|(k, _)| k.clone()).collect();
+    wait(idb_put_all(store, keys, values)).await.map(|_| ())
 }
 
 /// Stores bytes under `key`.
