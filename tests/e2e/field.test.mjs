@@ -139,6 +139,29 @@ test('enroll by upload, check, history, export → delete all → import', { tim
     await del.click();
     await page.waitForFunction(() => document.querySelectorAll('#history-list li').length === 1);
 
+    // A stored check that cannot be read is skipped, said, and offered for deletion (twice).
+    await page.evaluate(() => new Promise((ok, fail) => {
+      const req = indexedDB.open('mimimi', 1);
+      req.onerror = () => fail(req.error);
+      req.onsuccess = () => {
+        const tx = req.result.transaction('history', 'readwrite');
+        tx.objectStore('history').put('{not a check', '0000-damaged');
+        tx.oncomplete = () => { req.result.close(); ok(); };
+        tx.onerror = () => fail(tx.error);
+      };
+    }));
+    await page.reload();
+    await page.waitForSelector('#history-damaged');
+    assert.match(await page.textContent('#history-damaged'), /1 stored check\(s\) could not be read and were skipped/);
+    await page.waitForFunction(() => document.querySelectorAll('#history-list li').length === 1);
+    await page.click('#history-delete-damaged');
+    await page.click('#history-delete-damaged');
+    await page.waitForSelector('#history-damaged', { state: 'detached' });
+    await page.reload();
+    await page.waitForSelector('#machine-type option', { state: 'attached' });
+    await page.waitForFunction(() => document.querySelectorAll('#history-list li').length === 1);
+    assert.equal(await page.locator('#history-damaged').count(), 0, 'the damaged check came back');
+
     // Save the machines to a file, delete everything, load the file: the same verdicts.
     const saved = await download(page, '#profiles-export');
     await page.click('#clear-data');

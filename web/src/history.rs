@@ -98,12 +98,7 @@ pub async fn record(ui: Ui, analysis: &Analysis, source: &str, audio: &Audio) {
 pub async fn load(ui: Ui) {
     match store::all_json::<Check>(store::HISTORY).await {
         Ok((checks, damaged)) => {
-            if !damaged.is_empty() {
-                ui.history_message.set(Some(format!(
-                    "{} stored checks could not be read and were skipped.",
-                    damaged.len()
-                )));
-            }
+            ui.history_damaged.set(damaged);
             if let Some((_, last)) = checks.last() {
                 ui.history_machine.set(last.machine.clone());
             }
@@ -148,7 +143,7 @@ pub fn csv(checks: &[(String, Check)]) -> String {
 }
 
 /// Deletes the checks with these keys (and their audio).
-async fn delete_keys(ui: Ui, keys: Vec<String>) {
+async fn delete_keys(ui: Ui, keys: Vec<String>) -> bool {
     for key in &keys {
         let result = async {
             store::delete(store::HISTORY, key).await?;
@@ -157,10 +152,20 @@ async fn delete_keys(ui: Ui, keys: Vec<String>) {
         .await;
         if let Err(e) = result {
             ui.history_message.set(Some(e));
-            return;
+            return false;
         }
     }
     ui.history.update(|h| h.retain(|(k, _)| !keys.contains(k)));
+    true
+}
+
+/// Deletes the stored checks that could not be read (and any audio kept with them).
+async fn delete_damaged(ui: Ui) {
+    let keys = ui.history_damaged.get_untracked();
+    if delete_keys(ui, keys.clone()).await {
+        ui.history_damaged
+            .update(|d| d.retain(|k| !keys.contains(k)));
+    }
 }
 
 /// Offers a kept clip as a WAV download.
@@ -270,7 +275,7 @@ pub fn panel(ui: Ui) -> impl IntoView {
                                         <button class="link history-audio" on:click=move |_| spawn_local(save_audio(ui, audio_key.clone()))>"audio"</button>
                                     })}
                                     {confirm_button(None, "link history-delete", "delete", "delete? press again",
-                                        move || spawn_local(delete_keys(ui, vec![del.clone()])))}
+                                        move || { let keys = vec![del.clone()]; spawn_local(async move { delete_keys(ui, keys).await; }) })}
                                 </li>
                             }
                         }).collect_view()}
@@ -281,11 +286,19 @@ pub fn panel(ui: Ui) -> impl IntoView {
                             "Export CSV"</button>
                         {confirm_button(Some("history-delete-machine"), "secondary", "Delete this machine's checks",
                             "Really delete this machine's checks? Press again",
-                            move || spawn_local(delete_keys(ui, shown().into_iter().map(|(k, _)| k).collect())))}
+                            move || { let keys = shown().into_iter().map(|(k, _)| k).collect(); spawn_local(async move { delete_keys(ui, keys).await; }) })}
                     </div>
                 }.into_any()
             }}
             {move || ui.history_message.get().map(|m| view! { <p class="small" role="status">{m}</p> })}
+            {move || (!ui.history_damaged.get().is_empty()).then(|| view! {
+                <p id="history-damaged" class="small" role="status">
+                    {format!("{} stored check(s) could not be read and were skipped. ", ui.history_damaged.get().len())}
+                    {confirm_button(Some("history-delete-damaged"), "link", "delete them",
+                        "delete the unreadable checks? press again",
+                        move || spawn_local(delete_damaged(ui)))}
+                </p>
+            })}
             <h3>"Data on this device"</h3>
             <p class="small">"Enrolled machines, kept takes and the history stay in this browser until you delete them."</p>
             {confirm_button(Some("clear-data"), "stop", "Delete all data on this device",
@@ -303,6 +316,7 @@ pub async fn clear_all(ui: Ui) {
         }
     }
     ui.history.set(Vec::new());
+    ui.history_damaged.set(Vec::new());
     ui.profiles.set(Vec::new());
     ui.takes.set(Vec::new());
     runtime(|r| r.takes.clear());

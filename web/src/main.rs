@@ -106,6 +106,8 @@ struct Ui {
     history_machine: RwSignal<String>,
     keep_audio: RwSignal<bool>,
     history_message: RwSignal<Option<String>>,
+    /// Keys of stored checks that could not be read (offered for deletion).
+    history_damaged: RwSignal<Vec<String>>,
     /// A new deployment waits to take over; the service worker is active (works offline).
     update_ready: RwSignal<bool>,
     offline_ready: RwSignal<bool>,
@@ -140,6 +142,7 @@ impl Ui {
             history_machine: RwSignal::new(String::new()),
             keep_audio: RwSignal::new(false),
             history_message: RwSignal::new(None),
+            history_damaged: RwSignal::new(Vec::new()),
             update_ready: RwSignal::new(false),
             offline_ready: RwSignal::new(false),
         }
