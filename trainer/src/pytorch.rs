@@ -695,6 +695,67 @@ mod tests {
     }
 
     #[test]
+    fn mutated_pickles_read_or_fail_cleanly() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/reference/bare_state_dict.pth"
+        );
+        let bytes = std::fs::read(path).unwrap();
+        let mut zip = zip::ZipArchive::new(Cursor::new(&bytes[..])).unwrap();
+        let mut entries = HashMap::new();
+        for i in 0..zip.len() {
+            let mut f = zip.by_index(i).unwrap();
+            let mut v = Vec::new();
+            f.read_to_end(&mut v).unwrap();
+            entries.insert(f.name().unwrap().into_owned(), v);
+        }
+        let pkl_name = entries
+            .keys()
+            .find(|n| n.ends_with("data.pkl"))
+            .unwrap()
+            .clone();
+        let prefix = pkl_name.trim_end_matches("data.pkl").to_string();
+        let pickle = entries[&pkl_name].clone();
+        let mut read = |name: &str| -> Result<Vec<u8>, Error> {
+            entries
+                .get(name)
+                .cloned()
+                .ok_or_else(|| format!("no {name}"))
+        };
+        assert!(read_states(&unpickle(&pickle).unwrap(), &prefix, &mut read).is_ok());
+        // xorshift64*: the same cases on every run.
+        let mut state: u64 = 0x0123_4567_89AB_CDEF;
+        let mut next = move || {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        };
+        // Opcodes that build, memoise and mutate objects, and small and large numbers.
+        const BYTES: &[u8] = b"(tld}])\x85\x86\x87qhjr\x94bsuaeRK\x00\x01\x7f\x80\xff.";
+        let (mut read_ok, mut refused) = (0, 0);
+        for _ in 0..1000 {
+            let mut p = pickle.clone();
+            for _ in 0..1 + next() % 4 {
+                let i = (next() % p.len() as u64) as usize;
+                p[i] = match next() % 2 {
+                    0 => BYTES[(next() % BYTES.len() as u64) as usize],
+                    _ => next() as u8,
+                };
+            }
+            let outcome = unpickle(&p).and_then(|root| read_states(&root, &prefix, &mut read));
+            match outcome {
+                Ok(_) => read_ok += 1,
+                Err(_) => refused += 1,
+            }
+        }
+        assert!(
+            read_ok > 0 && refused > 0,
+            "{read_ok} read, {refused} refused"
+        );
+    }
+
+    #[test]
     fn an_archive_that_inflates_to_gigabytes_is_refused() {
         let mut buf = Cursor::new(Vec::new());
         let mut zip = zip::ZipWriter::new(&mut buf);
