@@ -61,8 +61,10 @@ pub struct Analysis {
 
 /// The input as given, before the front end.
 pub struct Clip {
-    /// Decoded audio.
+    /// Decoded audio (of a file with several channels, the first only).
     pub audio: Audio,
+    /// How many channels the source has.
+    pub channels: usize,
     /// Where it came from (file name, "recording", example name).
     pub source: String,
     /// Time spent decoding it (ms).
@@ -177,7 +179,7 @@ pub async fn analyze(
 ) -> Result<Analysis, String> {
     target.check(manifest).map_err(|e| e.to_string())?;
     let mut notes = Vec::new();
-    let channels = clip.audio.channels.len();
+    let channels = clip.channels;
     if channels > 1 {
         notes.push(format!(
             "{} has {channels} channels: the first one is checked (as in MIMII's channel 0).",

@@ -187,7 +187,7 @@ pub async fn add_files(ui: Ui, files: Vec<web_sys::File>) {
         let name = file.name();
         ui.busy.set(Some((format!("Reading {name}…"), 0.0)));
         match crate::read_file(&file).await {
-            Ok(audio) => add_take(ui, audio, name).await,
+            Ok((audio, _)) => add_take(ui, audio, name).await,
             Err(e) => {
                 ui.enroll_message.set(Some(e));
                 ui.finished.update(|n| *n += 1);
@@ -267,6 +267,7 @@ async fn enroll(ui: Ui, dir: &str, name: &str, takes: &[Audio]) -> Result<Profil
     let n = takes.len();
     for (i, audio) in takes.iter().enumerate() {
         let clip = Clip {
+            channels: audio.channels.len(),
             audio: audio.clone(),
             source: format!("Take {}", i + 1),
             decode_ms: 0.0,

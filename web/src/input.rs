@@ -3,7 +3,7 @@
 
 use crate::fetch::js_error;
 use js_sys::{ArrayBuffer, Uint8Array};
-use mimimi_dsp::{Audio, DecodeLimits, WavError, decode_wav};
+use mimimi_dsp::{Audio, DecodeLimits, WavError, decode_wav_channel};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -22,27 +22,31 @@ fn is_wav(bytes: &[u8]) -> bool {
 }
 
 /// Decodes a file: WAV by Mimimi's decoder (exact samples, clear errors), any other format by
-/// the browser. `name` only words the error.
-pub async fn decode_file(name: &str, bytes: Vec<u8>) -> Result<Audio, String> {
+/// the browser. Only the first channel (the one checked) is kept; returns it as mono audio and
+/// how many channels the file has. `name` only words the error.
+pub async fn decode_file(name: &str, bytes: Vec<u8>) -> Result<(Audio, usize), String> {
     if bytes.is_empty() {
         return Err(format!("{name} is empty (0 bytes)."));
     }
     let looks_wav = name.to_ascii_lowercase().ends_with(".wav");
     if is_wav(&bytes) || looks_wav {
-        return decode_wav(&bytes).map_err(|e| match e {
-            // A readable file the page will not take: say why, not that it is damaged.
-            WavError::TooLong { .. } | WavError::TooManyChannels { .. } => {
-                format!("{name}: {e}.")
-            }
-            _ => format!("{name} is not a readable WAV file: {e}."),
-        });
+        let decoded = decode_wav_channel(&bytes, 0, &DecodeLimits::default());
+        return decoded
+            .map(|(a, n)| (a, usize::from(n)))
+            .map_err(|e| match e {
+                // A readable file the page will not take: say why, not that it is damaged.
+                WavError::TooLong { .. } | WavError::TooManyChannels { .. } => {
+                    format!("{name}: {e}.")
+                }
+                _ => format!("{name} is not a readable WAV file: {e}."),
+            });
     }
     decode_with_browser(&bytes)
         .await
         .map_err(|e| format!("{name} could not be decoded as audio by this browser ({e})."))
 }
 
-async fn decode_with_browser(bytes: &[u8]) -> Result<Audio, String> {
+async fn decode_with_browser(bytes: &[u8]) -> Result<(Audio, usize), String> {
     let context = AudioContext::new().map_err(js_error)?;
     let buffer: ArrayBuffer = Uint8Array::from(bytes).buffer();
     let decoded = JsFuture::from(context.decode_audio_data(&buffer).map_err(js_error)?).await;
@@ -65,13 +69,9 @@ async fn decode_with_browser(bytes: &[u8]) -> Result<Audio, String> {
         }
         .to_string());
     }
-    let channels = (0..decoded.number_of_channels())
-        .map(|c| decoded.get_channel_data(c).map_err(js_error))
-        .collect::<Result<Vec<Vec<f32>>, String>>()?;
-    Ok(Audio {
-        sample_rate: decoded.sample_rate().round() as u32,
-        channels,
-    })
+    let first = decoded.get_channel_data(0).map_err(js_error)?;
+    let audio = Audio::mono(decoded.sample_rate().round() as u32, first);
+    Ok((audio, decoded.number_of_channels() as usize))
 }
 
 /// Why the microphone could not be used, in words for the user.

@@ -384,8 +384,9 @@ async fn read_bytes(file: &web_sys::File, max_bytes: u64) -> Result<Vec<u8>, Str
     }
 }
 
-/// Reads and decodes an uploaded file, refusing files too big to hold.
-async fn read_file(file: &web_sys::File) -> Result<Audio, String> {
+/// Reads and decodes an uploaded file, refusing files too big to hold: its first channel, and
+/// how many channels it has.
+async fn read_file(file: &web_sys::File) -> Result<(Audio, usize), String> {
     let too_big = file.size() as u64 > input::MAX_FILE_BYTES;
     let bytes = read_bytes(file, input::MAX_FILE_BYTES)
         .await
@@ -403,12 +404,13 @@ async fn check_file(ui: Ui, file: web_sys::File) {
     ui.busy.set(Some((format!("Reading {name}…"), 0.0)));
     let start = now_ms();
     match read_file(&file).await {
-        Ok(audio) => {
+        Ok((audio, channels)) => {
             let decode_ms = now_ms() - start;
             check(
                 ui,
                 Clip {
                     audio,
+                    channels,
                     source: name,
                     decode_ms,
                 },
@@ -435,6 +437,7 @@ async fn check_example(ui: Ui, example: Example) {
             check(
                 ui,
                 Clip {
+                    channels: audio.channels.len(),
                     audio,
                     source: example.label,
                     decode_ms,
@@ -507,6 +510,7 @@ async fn record(ui: Ui, purpose: Purpose) {
             check(
                 ui,
                 Clip {
+                    channels: audio.channels.len(),
                     audio,
                     source,
                     decode_ms: 0.0,
@@ -535,6 +539,7 @@ async fn bench(ui: Ui, runs: usize) {
         let audio = mimimi_dsp::decode_wav(&fetch::fetch_bytes(&url, &|_, _| {}).await?)
             .map_err(|e| e.to_string())?;
         let clip = Clip {
+            channels: audio.channels.len(),
             audio,
             source: example.label.clone(),
             decode_ms: 0.0,

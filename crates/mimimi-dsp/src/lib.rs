@@ -37,7 +37,7 @@ pub use frontend::{FrontEnd, FrontEndConfig, FrontEndError, Prepared};
 pub use normalize::{NormStats, Normalization};
 pub use resample::{ResampleError, resample};
 pub use stft::{PadMode, Spectrogram, StftConfig};
-pub use wav::{Audio, DecodeLimits, WavError, decode_wav, decode_wav_within};
+pub use wav::{Audio, DecodeLimits, WavError, decode_wav, decode_wav_channel, decode_wav_within};
 
 /// The sample rate every model works at (Hz). Anything else is resampled to it first.
 pub const MODEL_SAMPLE_RATE: u32 = 16_000;

@@ -148,6 +148,34 @@ pub fn decode_wav(bytes: &[u8]) -> Result<Audio, WavError> {
 /// [`decode_wav`] within `limits`: a longer clip or more channels is refused before any
 /// sample is decoded.
 pub fn decode_wav_within(bytes: &[u8], limits: &DecodeLimits) -> Result<Audio, WavError> {
+    let (format, data) = header(bytes, limits)?;
+    decode_samples(&format, data, 0..usize::from(format.channels))
+}
+
+/// [`decode_wav_within`], keeping only channel `channel` (the others are read past, never
+/// stored, so memory is one channel's whatever the file holds). Returns that channel as mono
+/// audio and how many channels the file has.
+pub fn decode_wav_channel(
+    bytes: &[u8],
+    channel: u16,
+    limits: &DecodeLimits,
+) -> Result<(Audio, u16), WavError> {
+    let (format, data) = header(bytes, limits)?;
+    if channel >= format.channels {
+        return Err(WavError::NoSuchChannel {
+            requested: usize::from(channel),
+            available: usize::from(format.channels),
+        });
+    }
+    let keep = usize::from(channel);
+    Ok((
+        decode_samples(&format, data, keep..keep + 1)?,
+        format.channels,
+    ))
+}
+
+/// The format and the sample bytes of a WAV file, checked against `limits`.
+fn header<'a>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<(Format, &'a [u8]), WavError> {
     if bytes.is_empty() {
         return Err(WavError::Empty);
     }
@@ -206,7 +234,7 @@ pub fn decode_wav_within(bytes: &[u8], limits: &DecodeLimits) -> Result<Audio, W
             max_seconds: limits.max_seconds,
         });
     }
-    decode_samples(&format, data)
+    Ok((format, data))
 }
 
 fn parse_format(body: &[u8]) -> Result<Format, WavError> {
@@ -258,17 +286,21 @@ fn parse_format(body: &[u8]) -> Result<Format, WavError> {
     })
 }
 
-fn decode_samples(format: &Format, data: &[u8]) -> Result<Audio, WavError> {
-    let channels = usize::from(format.channels);
+/// Decodes the channels `keep` of every sample frame.
+fn decode_samples(
+    format: &Format,
+    data: &[u8],
+    keep: std::ops::Range<usize>,
+) -> Result<Audio, WavError> {
     let align = usize::from(format.block_align);
     let width = usize::from(format.bits / 8);
     let frames = data.len() / align;
     if frames == 0 {
         return Err(WavError::NoSamples);
     }
-    let mut out = vec![Vec::with_capacity(frames); channels];
+    let mut out = vec![Vec::with_capacity(frames); keep.len()];
     for frame in data.chunks_exact(align) {
-        for (c, channel) in out.iter_mut().enumerate() {
+        for (c, channel) in keep.clone().zip(out.iter_mut()) {
             let s = &frame[c * width..(c + 1) * width];
             channel.push(sample_to_f32(format.tag, format.bits, s));
         }
@@ -436,6 +468,34 @@ mod tests {
         let mut cut = header(1, 1, 8000, 16, &[1, 0, 2, 0, 3, 0]);
         cut.truncate(cut.len() - 3); // a recording cut off mid-sample
         assert_eq!(decode_wav(&cut).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn one_channel_is_kept_of_many() {
+        let audio = Audio {
+            sample_rate: 8_000,
+            channels: (0..8)
+                .map(|c| (0..100).map(|i| (i * 8 + c) as f32 / 1024.0).collect())
+                .collect(),
+        };
+        let bytes = encode_wav(&audio, SampleFormat::Float32);
+        let limits = DecodeLimits::default();
+        for keep in [0u16, 5, 7] {
+            let (one, channels) = decode_wav_channel(&bytes, keep, &limits).unwrap();
+            assert_eq!(channels, 8);
+            assert_eq!(
+                one.channels,
+                vec![audio.channels[usize::from(keep)].clone()]
+            );
+            assert_eq!(one.sample_rate, 8_000);
+        }
+        assert!(matches!(
+            decode_wav_channel(&bytes, 8, &limits),
+            Err(WavError::NoSuchChannel {
+                requested: 8,
+                available: 8
+            })
+        ));
     }
 
     #[test]
