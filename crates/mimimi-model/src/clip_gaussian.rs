@@ -31,7 +31,7 @@ pub struct ClipGaussians {
     pub ids: BTreeMap<String, Gaussian>,
 }
 
-use crate::combined::clip_mean;
+use crate::combined::{clip_mean, clip_mean_distance};
 
 impl ClipGaussians {
     /// Fits each ID's Gaussian to the clip means of its clips; `clips[id]` holds, per clip,
@@ -91,23 +91,7 @@ impl ClipGaussians {
                 w.len()
             ));
         }
-        let deviation: Vec<f64> = clip_mean(windows)
-            .iter()
-            .zip(&g.mean)
-            .map(|(x, m)| x - m)
-            .collect();
-        let direction = g.precision_times(&deviation);
-        Ok(windows
-            .iter()
-            .map(|w| {
-                w.iter()
-                    .zip(&g.mean)
-                    .zip(&direction)
-                    .map(|((&x, m), p)| (f64::from(x) - m) * p)
-                    .sum::<f64>()
-                    / d as f64
-            })
-            .collect())
+        Ok(clip_mean_distance(g, windows).1)
     }
 }
 

@@ -187,30 +187,35 @@ fn distance(g: &Gaussian, rows: &[Vec<f32>], per_part: bool) -> (f64, Vec<f64>) 
         let clip = parts.iter().sum::<f64>() / parts.len().max(1) as f64;
         return (clip, parts);
     }
-    {
-        let d = g.dim() as f64;
-        let mean = clip_mean(rows);
-        let deviation: Vec<f64> = mean.iter().zip(&g.mean).map(|(x, m)| x - m).collect();
-        let direction = g.precision_times(&deviation);
-        let clip = deviation
-            .iter()
-            .zip(&direction)
-            .map(|(a, b)| a * b)
-            .sum::<f64>()
-            / d;
-        let shares = rows
-            .iter()
-            .map(|w| {
-                w.iter()
-                    .zip(&g.mean)
-                    .zip(&direction)
-                    .map(|((&x, m), p)| (f64::from(x) - m) * p)
-                    .sum::<f64>()
-                    / d
-            })
-            .collect();
-        (clip, shares)
-    }
+    clip_mean_distance(g, rows)
+}
+
+/// The squared distance of the clip's mean vector from `g`, divided by the dimension, and each
+/// window's share of it (`(xᵢ−μ)ᵀΣ⁻¹(x̄−μ)/d`, whose mean is the clip's distance). Rows must
+/// have `g`'s dimension.
+pub(crate) fn clip_mean_distance(g: &Gaussian, rows: &[Vec<f32>]) -> (f64, Vec<f64>) {
+    let d = g.dim() as f64;
+    let mean = clip_mean(rows);
+    let deviation: Vec<f64> = mean.iter().zip(&g.mean).map(|(x, m)| x - m).collect();
+    let direction = g.precision_times(&deviation);
+    let clip = deviation
+        .iter()
+        .zip(&direction)
+        .map(|(a, b)| a * b)
+        .sum::<f64>()
+        / d;
+    let shares = rows
+        .iter()
+        .map(|w| {
+            w.iter()
+                .zip(&g.mean)
+                .zip(&direction)
+                .map(|((&x, m), p)| (f64::from(x) - m) * p)
+                .sum::<f64>()
+                / d
+        })
+        .collect();
+    (clip, shares)
 }
 
 /// How a member's Gaussian is fitted.
