@@ -20,8 +20,8 @@
 //! barely changes, **phase only**), and wobble (the whole machine's speed swings ±1 % at
 //! 0.8–2.5 Hz, a hunting motor or a loose coupling: **timing only**, no energy added).
 
-use super::Operation;
 use super::signal::{RATE, add_ring, phase_track, resonant_noise, smooth_curve, t};
+use super::{Operation, Strength};
 use crate::rng::Rng;
 use std::f64::consts::TAU;
 
@@ -156,22 +156,21 @@ impl Unit {
 pub fn render(
     unit: &Unit,
     kind: Option<Kind>,
-    strength: f64,
+    strength: Strength,
     op: &Operation,
     rng: &mut Rng,
 ) -> Vec<f64> {
     let n = op.speed.len();
-    let lerp = |normal: f64, anomalous: f64| normal + strength * (anomalous - normal);
     let mut speed = op.speed.clone();
     if kind == Some(Kind::Wobble) {
         let (rate, phase) = (rng.range(0.8, 2.5), rng.range(0.0, TAU));
         for (i, s) in speed.iter_mut().enumerate() {
-            *s *= 1.0 + lerp(0.0, 0.01) * (TAU * rate * t(i) + phase).sin();
+            *s *= 1.0 + strength.lerp(0.0, 0.01) * (TAU * rate * t(i) + phase).sin();
         }
     }
     let fan = phase_track(unit.fan_shaft, &speed, rng.range(0.0, TAU));
     let jitter = if kind == Some(Kind::BladeJitter) {
-        smooth_curve(n, 0.04, lerp(0.0, 0.7), rng)
+        smooth_curve(n, 0.04, strength.lerp(0.0, 0.7), rng)
     } else {
         vec![0.0; n]
     };
@@ -194,7 +193,7 @@ pub fn render(
             let h = (k + 1) as f64;
             let a = unit.shaft_gains[k] * 0.25 / h;
             let a = if imbalance && k == 0 {
-                lerp(a, a + 0.2)
+                strength.lerp(a, a + 0.2)
             } else {
                 a
             };
@@ -209,7 +208,7 @@ pub fn render(
         }
         let shake = if imbalance {
             // The whole machine shakes once per revolution: tones and flow noise alike.
-            1.0 + lerp(0.0, 0.12) * fan[i].sin()
+            1.0 + strength.lerp(0.0, 0.12) * fan[i].sin()
         } else {
             1.0
         };
@@ -242,7 +241,7 @@ pub fn render(
             let ring = rng.range(3_000.0, 5_000.0);
             let mut at = rng.below(period.max(1));
             while at < n {
-                add_ring(&mut x, at, ring, 0.002, lerp(0.0, 0.2) * loudness);
+                add_ring(&mut x, at, ring, 0.002, strength.lerp(0.0, 0.2) * loudness);
                 at += period.max(1);
             }
         }
@@ -252,7 +251,7 @@ pub fn render(
             while at < n {
                 if rng.uniform() < 0.3 {
                     for v in &mut x[at..(at + period / 4).min(n)] {
-                        *v += lerp(0.0, 0.15) * loudness * rng.normal();
+                        *v += strength.lerp(0.0, 0.15) * loudness * rng.normal();
                     }
                 }
                 at += period.max(1);

@@ -186,7 +186,7 @@ impl Unit {
                         None
                     }
                 });
-                fan::render(u, kind, strength, op, rng)
+                fan::render(u, kind, Strength(strength), op, rng)
             }
             Unit::Pump(u) => {
                 let kind = anomaly.and_then(|a| {
@@ -196,7 +196,7 @@ impl Unit {
                         None
                     }
                 });
-                pump::render(u, kind, strength, op, rng)
+                pump::render(u, kind, Strength(strength), op, rng)
             }
             Unit::Slider(u) => {
                 let kind = anomaly.and_then(|a| {
@@ -206,7 +206,7 @@ impl Unit {
                         None
                     }
                 });
-                slider::render(u, kind, strength, op, rng)
+                slider::render(u, kind, Strength(strength), op, rng)
             }
             Unit::Valve(u) => {
                 let kind = anomaly.and_then(|a| {
@@ -216,9 +216,20 @@ impl Unit {
                         None
                     }
                 });
-                valve::render(u, kind, strength, op, rng)
+                valve::render(u, kind, Strength(strength), op, rng)
             }
         }
+    }
+}
+
+/// How far an anomaly departs from normal (1: the documented strengths).
+#[derive(Debug, Clone, Copy)]
+pub struct Strength(pub f64);
+
+impl Strength {
+    /// The parameter value between its `normal` value and its documented `anomalous` one.
+    pub fn lerp(self, normal: f64, anomalous: f64) -> f64 {
+        normal + self.0 * (anomalous - normal)
     }
 }
 

@@ -19,8 +19,8 @@
 //! and timing only**), and surge (the flow swells and ebbs at 0.3–1 Hz: the long-term
 //! spectrum is about the same, **timing only**).
 
-use super::Operation;
 use super::signal::{RATE, add_ring, phase_track, resonant_noise, t};
+use super::{Operation, Strength};
 use crate::rng::Rng;
 use std::f64::consts::{PI, TAU};
 
@@ -132,14 +132,13 @@ impl Unit {
 pub fn render(
     unit: &Unit,
     kind: Option<Kind>,
-    strength: f64,
+    strength: Strength,
     op: &Operation,
     rng: &mut Rng,
 ) -> Vec<f64> {
     let n = op.speed.len();
-    let lerp = |normal: f64, anomalous: f64| normal + strength * (anomalous - normal);
     let clog = if kind == Some(Kind::Clogging) {
-        lerp(1.0, 0.98)
+        strength.lerp(1.0, 0.98)
     } else {
         1.0
     };
@@ -150,13 +149,13 @@ pub fn render(
     if kind == Some(Kind::HarmonicPhase) {
         for (k, p) in phases.iter_mut().enumerate().skip(1) {
             let sign = if k % 2 == 0 { 1.0 } else { -1.0 };
-            *p += sign * lerp(0.0, PI / 2.0) * rng.range(0.6, 1.0);
+            *p += sign * strength.lerp(0.0, PI / 2.0) * rng.range(0.6, 1.0);
         }
     }
     let surge = if kind == Some(Kind::Surge) {
         let (rate, phase) = (rng.range(0.3, 1.0), rng.range(0.0, TAU));
         (0..n)
-            .map(|i| 1.0 + lerp(0.0, 0.35) * (TAU * rate * t(i) + phase).sin())
+            .map(|i| 1.0 + strength.lerp(0.0, 0.35) * (TAU * rate * t(i) + phase).sin())
             .collect()
     } else {
         vec![1.0; n]
@@ -191,7 +190,7 @@ pub fn render(
                     s *= 1.0 + unit.sideband * (shaft[i] + phases[0]).sin();
                 }
                 if rough {
-                    s += lerp(0.0, 0.05) * rng.normal() * (pass * shaft[i]).sin();
+                    s += strength.lerp(0.0, 0.05) * rng.normal() * (pass * shaft[i]).sin();
                 }
                 x[i] += unit.tone_gain * op.load[i] * surge[i] * s;
             }
@@ -206,7 +205,7 @@ pub fn render(
                     + 0.06 * (TAU * 100.0 * t(i) + phases[2]).sin();
             }
             let click_at = if kind == Some(Kind::HarmonicPhase) {
-                (unit.click_at + lerp(0.0, 0.12)).min(0.95)
+                (unit.click_at + strength.lerp(0.0, 0.12)).min(0.95)
             } else {
                 unit.click_at
             };
@@ -219,7 +218,7 @@ pub fn render(
                     let gain = op.load[i]
                         * surge[i]
                         * if rough {
-                            rng.range(lerp(1.0, 0.6), lerp(1.0, 1.4))
+                            rng.range(strength.lerp(1.0, 0.6), strength.lerp(1.0, 1.4))
                         } else {
                             1.0
                         };
@@ -243,20 +242,20 @@ pub fn render(
         Some(Kind::Cavitation) => {
             for v in &mut x {
                 if rng.uniform() < 0.004 {
-                    *v += rng.normal() * lerp(0.0, 0.3);
+                    *v += rng.normal() * strength.lerp(0.0, 0.3);
                 }
             }
             let crackle = resonant_noise(n, 5_000.0, 4.0, rng);
             for (i, v) in x.iter_mut().enumerate() {
                 if (i / 800) % 3 == 0 {
-                    *v += lerp(0.0, 0.12) * crackle[i];
+                    *v += strength.lerp(0.0, 0.12) * crackle[i];
                 }
             }
         }
         Some(Kind::Leak) => {
             let hiss = resonant_noise(n, rng.range(5_000.0, 7_000.0), 4.0, rng);
             for (v, h) in x.iter_mut().zip(hiss) {
-                *v += lerp(0.0, 0.1) * h;
+                *v += strength.lerp(0.0, 0.1) * h;
             }
         }
         _ => {}

@@ -14,8 +14,8 @@
 //! same sounds at other times, **timing only**), and cycle jitter (cycle lengths vary by
 //! ±15 % instead of ±2 %: **timing only**).
 
-use super::Operation;
 use super::signal::{RATE, add_burst, add_ring, brown_noise, phase_track, resonant_noise, t};
+use super::{Operation, Strength};
 use crate::rng::Rng;
 use std::f64::consts::{PI, TAU};
 
@@ -129,12 +129,11 @@ impl Unit {
 pub fn render(
     unit: &Unit,
     kind: Option<Kind>,
-    strength: f64,
+    strength: Strength,
     op: &Operation,
     rng: &mut Rng,
 ) -> Vec<f64> {
     let n = op.speed.len();
-    let lerp = |normal: f64, anomalous: f64| normal + strength * (anomalous - normal);
     let jerky = kind == Some(Kind::Jerky);
     let noise = resonant_noise(n, 3_000.0, 1.5, rng);
     let squeal_noise = resonant_noise(n, 2_300.0, 30.0, rng);
@@ -147,7 +146,7 @@ pub fn render(
         }
     }
     let jitter = if kind == Some(Kind::CycleJitter) {
-        lerp(0.02, 0.15)
+        strength.lerp(0.02, 0.15)
     } else {
         0.02
     };
@@ -157,7 +156,7 @@ pub fn render(
         let period =
             RATE / (unit.rate * op.speed[start]) * (1.0 + jitter * rng.normal().clamp(-2.0, 2.0));
         let stretch = if kind == Some(Kind::LateStop) {
-            lerp(1.0, 1.2)
+            strength.lerp(1.0, 1.2)
         } else {
             1.0
         };
@@ -170,10 +169,10 @@ pub fn render(
             let mut s = match unit.family {
                 Family::Belt | Family::BallScrew => {
                     let pitch = if jerky {
-                        lerp(1.0, 0.75)
+                        strength.lerp(1.0, 0.75)
                             * unit.pitch
                             * (0.45 + 0.55 * speed)
-                            * rng.range(lerp(1.0, 0.8), lerp(1.0, 1.2))
+                            * rng.range(strength.lerp(1.0, 0.8), strength.lerp(1.0, 1.2))
                     } else {
                         unit.pitch * (0.45 + 0.55 * speed)
                     };
@@ -189,7 +188,7 @@ pub fn render(
                 }
                 Family::Pneumatic => {
                     let rough = if jerky {
-                        1.0 + lerp(0.0, 0.8) * rng.normal().abs()
+                        1.0 + strength.lerp(0.0, 0.8) * rng.normal().abs()
                     } else {
                         1.0
                     };
@@ -197,7 +196,7 @@ pub fn render(
                 }
             };
             if kind == Some(Kind::DryRail) {
-                s += lerp(0.0, 1.0)
+                s += strength.lerp(0.0, 1.0)
                     * speed
                     * (0.8 * (TAU * 2_300.0 * t(i)).sin()
                         + 0.4 * (TAU * 4_600.0 * t(i)).sin()
@@ -224,7 +223,7 @@ pub fn render(
                         at,
                         rng.range(1_500.0, 2_500.0),
                         0.012,
-                        lerp(0.0, 2.0),
+                        strength.lerp(0.0, 2.0),
                     );
                 }
             }
@@ -243,7 +242,7 @@ pub fn render(
                     stop + 1_200,
                     unit.stop,
                     decay,
-                    lerp(0.0, 0.8) * amp * unit.gain,
+                    strength.lerp(0.0, 0.8) * amp * unit.gain,
                 );
             }
         }

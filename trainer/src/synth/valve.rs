@@ -14,8 +14,8 @@
 //! longer in each cycle, the cycle keeps its length: **timing only**), and irregular timing
 //! (cycle lengths vary by ±20 % instead of ±3 %: **timing only**).
 
-use super::Operation;
 use super::signal::{RATE, add_burst, add_ring, resonant_noise};
+use super::{Operation, Strength};
 use crate::rng::Rng;
 use std::f64::consts::TAU;
 
@@ -118,17 +118,16 @@ impl Unit {
 pub fn render(
     unit: &Unit,
     kind: Option<Kind>,
-    strength: f64,
+    strength: Strength,
     op: &Operation,
     rng: &mut Rng,
 ) -> Vec<f64> {
     let n = op.speed.len();
-    let lerp = |normal: f64, anomalous: f64| normal + strength * (anomalous - normal);
     let hiss = resonant_noise(n, unit.hiss.0, unit.hiss.1, rng);
     let exhaust = resonant_noise(n, 4_000.0, 1.2, rng);
     let mut x = vec![0.0; n];
     let jitter = if kind == Some(Kind::IrregularTiming) {
-        lerp(0.03, 0.2)
+        strength.lerp(0.03, 0.2)
     } else {
         0.03
     };
@@ -138,18 +137,22 @@ pub fn render(
         let len = (RATE / (unit.rate * op.speed[start])
             * (1.0 + jitter * rng.normal().clamp(-2.0, 2.0))) as usize;
         let stretch = if kind == Some(Kind::SlowClose) {
-            lerp(1.0, 1.3)
+            strength.lerp(1.0, 1.3)
         } else {
             1.0
         };
         let open = ((len as f64 * unit.open * stretch).min(len as f64 * 0.85)) as usize;
         let sticking = kind == Some(Kind::Sticking);
         let delay = if sticking {
-            (lerp(0.0, 0.08) * RATE) as usize
+            (strength.lerp(0.0, 0.08) * RATE) as usize
         } else {
             0
         };
-        let click = if sticking { lerp(1.2, 0.6) } else { 1.2 };
+        let click = if sticking {
+            strength.lerp(1.2, 0.6)
+        } else {
+            1.2
+        };
         let g = unit.gain * op.load[start];
         let travel = (unit.travel_s * RATE) as usize;
         match unit.family {
@@ -188,7 +191,13 @@ pub fn render(
             for j in 1..4 {
                 let at = start + delay + j * 400;
                 if at < n {
-                    add_ring(&mut x, at, unit.resonance * 1.1, 0.003, lerp(0.0, 0.5) * g);
+                    add_ring(
+                        &mut x,
+                        at,
+                        unit.resonance * 1.1,
+                        0.003,
+                        strength.lerp(0.0, 0.5) * g,
+                    );
                 }
             }
         }
@@ -204,7 +213,7 @@ pub fn render(
                 _ => 0.0,
             };
             let leak = if kind == Some(Kind::Leak) {
-                lerp(0.0, 0.25)
+                strength.lerp(0.0, 0.25)
             } else {
                 0.0
             };
