@@ -27,11 +27,12 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "native tests"
 cargo test --workspace --no-fail-fast
 
-step "parity suite, hostile WAV files and manifests as WebAssembly (the page's target, run by Node)"
+step "parity suite, hostile WAV files, manifests, profiles and checkpoints as WebAssembly (run by Node)"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 cargo test -p mimimi-model --test parity --target wasm32-unknown-unknown
 cargo test -p mimimi-dsp --test hostile_wav --target wasm32-unknown-unknown
 cargo test -p mimimi-model --test hostile_files --target wasm32-unknown-unknown
+cargo test -p mimimi-model --features pytorch --test hostile_checkpoints --target wasm32-unknown-unknown
 unset CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER
 
 step "page build (trunk)"

@@ -11,7 +11,7 @@
 use crate::data::{Clip, Split, scan, train_ids};
 use crate::eval::{Report, Scored, id_report, report};
 use mimimi_dsp::mel::{MelBank, MelConfig, stack_frames};
-use mimimi_dsp::{FrontEnd, FrontEndConfig, decode_wav, stft::stft};
+use mimimi_dsp::{DecodeLimits, FrontEnd, FrontEndConfig, decode_wav_channel, stft::stft};
 use mimimi_model::Gaussian;
 use mimimi_model::threshold::ThresholdRule;
 use std::path::Path;
@@ -60,8 +60,10 @@ impl Features {
     pub fn of_file(&self, path: &Path) -> Result<Vec<Vec<f32>>, String> {
         let samples = std::fs::read(path)
             .map_err(|e| e.to_string())
-            .and_then(|bytes| decode_wav(&bytes).map_err(|e| e.to_string()))
-            .and_then(|audio| {
+            .and_then(|bytes| {
+                decode_wav_channel(&bytes, 0, &DecodeLimits::default()).map_err(|e| e.to_string())
+            })
+            .and_then(|(audio, _)| {
                 self.frontend
                     .to_model_rate(&audio, 0)
                     .map_err(|e| e.to_string())

@@ -10,7 +10,7 @@
 //! with a fixed seed) for checkpoint selection, early stopping and thresholds.
 
 use crate::rng::Rng;
-use mimimi_dsp::{FrontEnd, Prepared, decode_wav};
+use mimimi_dsp::{DecodeLimits, FrontEnd, Prepared, decode_wav_channel};
 use std::path::{Path, PathBuf};
 
 /// Which part of the data a clip belongs to.
@@ -40,13 +40,17 @@ pub struct Clip {
     pub kind: Option<String>,
 }
 
-/// Reads, decodes and prepares one audio file (channel `channel`) for the network; errors
-/// name the file.
+/// Reads, decodes and prepares one audio file (channel `channel`, the only one decoded) for
+/// the network; errors name the file.
 pub fn prepare_file(path: &Path, frontend: &FrontEnd, channel: usize) -> Result<Prepared, String> {
+    let channel =
+        u16::try_from(channel).map_err(|_| format!("channel {channel} does not exist"))?;
     std::fs::read(path)
         .map_err(|e| e.to_string())
-        .and_then(|bytes| decode_wav(&bytes).map_err(|e| e.to_string()))
-        .and_then(|audio| frontend.prepare(&audio, channel).map_err(|e| e.to_string()))
+        .and_then(|bytes| {
+            decode_wav_channel(&bytes, channel, &DecodeLimits::default()).map_err(|e| e.to_string())
+        })
+        .and_then(|(audio, _)| frontend.prepare(&audio, 0).map_err(|e| e.to_string()))
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 

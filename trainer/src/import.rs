@@ -2,11 +2,11 @@
 //! directory (manifest + weights), parameter names mapped and complex BN tensors converted.
 //! Thresholds are left for `trainer calibrate`, which sets them from validation normals.
 
-use crate::pytorch::read_checkpoint;
 use crate::{Gate, Pad};
 use mimimi_dsp::{FrontEndConfig, PadMode, StftConfig};
 use mimimi_model::ScoreRule;
 use mimimi_model::file::{Manifest, ModelFiles, Provenance, WeightsInfo, sha256_hex};
+use mimimi_model::pytorch::read_checkpoint;
 use mimimi_model::reference::network_from_state_dict;
 use mimimi_model::score::ScoreHeads;
 use mimimi_model::{AttentionGate, Device};

@@ -14,7 +14,6 @@ mod metrics;
 mod model;
 mod out;
 mod protocol;
-mod pytorch;
 mod rng;
 mod score;
 mod synth;

@@ -103,6 +103,7 @@ fn score_prints_the_library_score() {
         total.score
     );
     let got = line["score"].as_f64().unwrap();
+    let want_first = want.score;
     assert!(
         (got - want.score).abs() <= 1e-9 * want.score.abs().max(1.0),
         "{got} vs {}",
@@ -113,6 +114,61 @@ fn score_prints_the_library_score() {
         prepared.windows.len()
     );
     assert_eq!(line["anomalous"].as_bool().unwrap(), want.score > 0.5);
+
+    // `--channel 1` judges the second channel (the only one decoded); a channel the file lacks
+    // is refused by name.
+    let second = |channel: &str| {
+        Command::new(env!("CARGO_BIN_EXE_trainer"))
+            .args([
+                "score",
+                "--json",
+                "--id",
+                "02",
+                "--channel",
+                channel,
+                "--model",
+            ])
+            .arg(&model_dir)
+            .arg(&wav)
+            .output()
+            .unwrap()
+    };
+    let out = second("1");
+    assert!(out.status.success(), "{out:?}");
+    let line: serde_json::Value = serde_json::from_str(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let prepared = FrontEnd::default().prepare(&decoded, 1).unwrap();
+    let e = evidence_blocking(
+        &net,
+        &FrontEndConfig::default(),
+        &Needs {
+            cross_entropy: Some(ScoreHeads::Sum),
+            ..Needs::default()
+        },
+        Some(1),
+        &prepared,
+        &device,
+    )
+    .unwrap();
+    let want = ClipScore::from_windows(e.cross_entropy).score;
+    let got = line["score"].as_f64().unwrap();
+    assert!(
+        (got - want).abs() <= 1e-9 * want.abs().max(1.0) && (got - want_first).abs() > 1e-6,
+        "channel 1: {got} vs {want} (channel 0: {want_first})"
+    );
+    let out = second("2");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.code() == Some(1) && stderr.contains("channel 2 requested"),
+        "{:?}: {stderr}",
+        out.status
+    );
 
     // `trainer score ... | head`: the reader goes away before the first line; the trainer
     // stops quietly with success instead of panicking on the closed pipe.

@@ -41,35 +41,81 @@ pub async fn decode_file(name: &str, bytes: Vec<u8>) -> Result<(Audio, usize), S
                 _ => format!("{name} is not a readable WAV file: {e}."),
             });
     }
-    decode_with_browser(&bytes)
-        .await
-        .map_err(|e| format!("{name} could not be decoded as audio by this browser ({e})."))
+    decode_with_browser(&bytes).await.map_err(|e| match e {
+        BrowserDecodeError::Refused(e) => format!("{name}: {e}."),
+        BrowserDecodeError::RefusedUndecoded(e) => {
+            format!("{name}: {e} (from its header: nothing was decoded).")
+        }
+        BrowserDecodeError::UnknownLength => format!(
+            "{name}: this browser cannot tell how long the recording is without decoding all of \
+             it, so it is not opened. Save it as WAV (or MP3, M4A, OGG) and try again."
+        ),
+        BrowserDecodeError::Failed(e) => {
+            format!("{name} could not be decoded as audio by this browser ({e}).")
+        }
+    })
 }
 
-async fn decode_with_browser(bytes: &[u8]) -> Result<(Audio, usize), String> {
-    let context = AudioContext::new().map_err(js_error)?;
-    let buffer: ArrayBuffer = Uint8Array::from(bytes).buffer();
-    let decoded = JsFuture::from(context.decode_audio_data(&buffer).map_err(js_error)?).await;
-    let _ = context.close();
-    let decoded: AudioBuffer = decoded.map_err(js_error)?.unchecked_into();
-    // The same limits as Mimimi's WAV decoder, checked before the channels are copied: a
-    // short compressed file can decode to hours.
+#[wasm_bindgen(module = "/src/media.js")]
+extern "C" {
+    /// Seconds the file plays, from its header (NaN if unknown within `ms`).
+    #[wasm_bindgen(js_name = playingTime)]
+    fn playing_time(bytes: &[u8], ms: u32) -> js_sys::Promise;
+}
+
+/// Why the browser's decoder was not used or failed.
+enum BrowserDecodeError {
+    /// Past the limits Mimimi's own decoder applies, found from the header.
+    RefusedUndecoded(WavError),
+    /// Past those limits, found once decoded (a header that understated).
+    Refused(WavError),
+    /// The length cannot be read before decoding (decoding could allocate gigabytes).
+    UnknownLength,
+    /// The browser could not decode it.
+    Failed(String),
+}
+
+/// How long the page waits for a file's header to give its length.
+const HEADER_WAIT_MS: u32 = 5_000;
+
+async fn decode_with_browser(bytes: &[u8]) -> Result<(Audio, usize), BrowserDecodeError> {
+    use BrowserDecodeError::{Failed, Refused, RefusedUndecoded, UnknownLength};
     let limits = DecodeLimits::default();
+    // The length from the header first: the Web Audio decoder materialises every channel at
+    // the context's rate, and a short compressed file can decode to hours.
+    let seconds = JsFuture::from(playing_time(bytes, HEADER_WAIT_MS))
+        .await
+        .ok()
+        .and_then(|v| v.as_f64())
+        .filter(|s| s.is_finite())
+        .ok_or(UnknownLength)?;
+    if seconds > limits.max_seconds {
+        return Err(RefusedUndecoded(WavError::TooLong {
+            seconds,
+            max_seconds: limits.max_seconds,
+        }));
+    }
+    let failed = |e: JsValue| Failed(js_error(e));
+    let context = AudioContext::new().map_err(failed)?;
+    let buffer: ArrayBuffer = Uint8Array::from(bytes).buffer();
+    let decoded = JsFuture::from(context.decode_audio_data(&buffer).map_err(failed)?).await;
+    let _ = context.close();
+    let decoded: AudioBuffer = decoded.map_err(failed)?.unchecked_into();
+    // Checked again on what was decoded (a header can understate), before the channels are
+    // copied into the module.
     if decoded.duration() > limits.max_seconds {
-        return Err(WavError::TooLong {
+        return Err(Refused(WavError::TooLong {
             seconds: decoded.duration(),
             max_seconds: limits.max_seconds,
-        }
-        .to_string());
+        }));
     }
     if decoded.number_of_channels() > u32::from(limits.max_channels) {
-        return Err(WavError::TooManyChannels {
+        return Err(Refused(WavError::TooManyChannels {
             channels: decoded.number_of_channels().min(u32::from(u16::MAX)) as u16,
             max: limits.max_channels,
-        }
-        .to_string());
+        }));
     }
-    let first = decoded.get_channel_data(0).map_err(js_error)?;
+    let first = decoded.get_channel_data(0).map_err(failed)?;
     let audio = Audio::mono(decoded.sample_rate().round() as u32, first);
     Ok((audio, decoded.number_of_channels() as usize))
 }

@@ -36,50 +36,10 @@ const fn parse(s: &str) -> usize {
     n
 }
 
-/// Counts this thread's live heap bytes and their peak (tests run on several threads).
-mod counting {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::cell::Cell;
-
-    pub struct Counting;
-
-    thread_local! {
-        static LIVE: Cell<isize> = const { Cell::new(0) };
-        static PEAK: Cell<isize> = const { Cell::new(0) };
-    }
-
-    fn add(n: isize) {
-        let live = LIVE.with(|l| {
-            l.set(l.get() + n);
-            l.get()
-        });
-        PEAK.with(|p| p.set(p.get().max(live)));
-    }
-
-    // SAFETY: every call is forwarded to the system allocator unchanged; only sizes are counted.
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            add(layout.size() as isize);
-            unsafe { System.alloc(layout) }
-        }
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            add(-(layout.size() as isize));
-            unsafe { System.dealloc(ptr, layout) }
-        }
-        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new: usize) -> *mut u8 {
-            add(new as isize - layout.size() as isize);
-            unsafe { System.realloc(ptr, layout, new) }
-        }
-    }
-
-    /// The most bytes `f` had allocated at once on this thread, beyond what was live before.
-    pub fn peak<T>(f: impl FnOnce() -> T) -> (T, usize) {
-        let before = LIVE.with(Cell::get);
-        PEAK.with(|p| p.set(before));
-        let out = f();
-        (out, (PEAK.with(Cell::get) - before).max(0) as usize)
-    }
-}
+/// Counts this thread's live heap bytes and their peak (shared with the model crate's
+/// hostile-checkpoint test).
+#[path = "support/counting.rs"]
+mod counting;
 
 #[global_allocator]
 static ALLOCATOR: counting::Counting = counting::Counting;
@@ -104,6 +64,17 @@ impl Rng {
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
+}
+
+/// What the front end may hold at its peak for `audio`: per second, copies of the channel at
+/// its own rate (f32, and f64 for the resampler) and, at the model rate, the resampled signal
+/// and its normalised spectrogram (~330 kB), plus a fixed 2 MiB (FFT plans, resampler tables,
+/// whatever the rates: awkward ones go through the sinc resampler). Measured by
+/// `the_front_end_holds_memory_in_proportion_to_the_clip`; bounded by the duration the decoder
+/// has capped.
+fn front_end_bound(audio: &Audio) -> usize {
+    let per_second = 12.0 * f64::from(audio.sample_rate) + 400e3;
+    (per_second * audio.duration_s()) as usize + (2 << 20)
 }
 
 /// A RIFF header followed by one chunk whose size is `size`.
@@ -140,7 +111,14 @@ fn survive_measured(bytes: &[u8], front_end: bool) -> (Result<Audio, WavError>, 
             bytes.len()
         );
         if front_end {
-            let _ = FrontEnd::new(FrontEndConfig::default()).prepare(audio, 0);
+            let (_, peak) =
+                counting::peak(|| FrontEnd::new(FrontEndConfig::default()).prepare(audio, 0));
+            assert!(
+                peak <= front_end_bound(audio),
+                "the front end held {peak} bytes at once for {:.3} s of audio at {} Hz",
+                audio.duration_s(),
+                audio.sample_rate
+            );
         }
     }
     (decoded, peak)
@@ -270,4 +248,37 @@ fn mutated_files_give_audio_or_an_error() {
     );
     // The mutations reach both outcomes: the loop tests the decoder, not only its first check.
     assert!(ok > 100 && refused > 100, "{ok} decoded, {refused} refused");
+}
+
+#[test]
+fn the_front_end_holds_memory_in_proportion_to_the_clip() {
+    let config = FrontEndConfig::default();
+    for (rate, seconds) in [
+        (16_000, 3.0),
+        (16_000, 10.0),
+        (44_100, 10.0),
+        (192_000, 10.0),
+        (8_000, 60.0),
+        // Rates with no small common block with 16 kHz (the sinc resampler).
+        (16_001, 3.0),
+        (383_987, 3.0),
+    ] {
+        let n = (f64::from(rate) * seconds) as usize;
+        let audio = Audio::mono(
+            rate,
+            (0..n as u64)
+                .map(|i| ((i * 7919) % 200) as f32 / 1e3)
+                .collect(),
+        );
+        let (prepared, peak) = counting::peak(|| FrontEnd::new(config).prepare(&audio, 0));
+        prepared.unwrap();
+        println!(
+            "{rate} Hz, {seconds} s: front-end peak {peak} bytes, bound {}",
+            front_end_bound(&audio)
+        );
+        assert!(
+            peak <= front_end_bound(&audio),
+            "{rate} Hz, {seconds} s: {peak} bytes"
+        );
+    }
 }

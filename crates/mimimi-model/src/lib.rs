@@ -24,6 +24,8 @@ pub mod input;
 pub mod judge;
 pub mod network;
 pub mod profile;
+#[cfg(feature = "pytorch")]
+pub mod pytorch;
 pub mod reference;
 pub mod rule;
 pub mod score;

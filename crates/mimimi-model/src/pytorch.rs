@@ -6,8 +6,13 @@
 //! `collections.OrderedDict`, `torch._utils._rebuild_tensor_v2` and
 //! `torch._utils._rebuild_parameter`; anything else becomes an opaque object, so an optimizer
 //! state or a metrics history of any shape is read past, not rejected.
+//!
+//! Hand-written because burn-store's PyTorch reader has no complex dtype, and the reference
+//! network stores complex tensors. Memory is bounded by the file: a tensor may not have more
+//! elements than its storage, the archive may not inflate past [`MAX_INFLATION`]× its size, and
+//! a deeply nested object is dropped without recursion.
 
-use mimimi_model::reference::{HostTensor, StateDict, read_safetensors};
+use crate::reference::{HostTensor, StateDict, read_safetensors};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{Cursor, Read};
@@ -61,12 +66,149 @@ pub enum Value {
 /// A shared, mutable pickle object (lists and dicts are filled after they are memoised).
 pub type Obj = Rc<RefCell<Value>>;
 
+impl Value {
+    /// The objects a container holds, moved out (the container is left empty).
+    fn take_children(&mut self) -> Vec<Obj> {
+        match self {
+            Value::Tuple(items) | Value::List(items) => std::mem::take(items),
+            Value::Dict(pairs) => std::mem::take(pairs)
+                .into_iter()
+                .flat_map(|(k, v)| [k, v])
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl Drop for Value {
+    /// Takes nested containers apart on a heap stack: a pickle of 100,000 nested lists (two
+    /// bytes each) must not overflow the call stack when it is dropped.
+    fn drop(&mut self) {
+        let mut pending = self.take_children();
+        while let Some(o) = pending.pop() {
+            // Only the last owner takes an object apart; shared ones are dropped later.
+            if let Ok(mut cell) = Rc::try_unwrap(o) {
+                pending.extend(cell.get_mut().take_children());
+            }
+        }
+    }
+}
+
+/// Most pickle operations read: each makes at most one object, so this caps the object graph
+/// (tens of MB). The reference network's training checkpoint, optimizer state included, has a
+/// 25 kB pickle: well under a tenth of this.
+pub const MAX_OPS: usize = 1 << 18;
+
 fn obj(v: Value) -> Obj {
     Rc::new(RefCell::new(v))
 }
 
 /// Why a checkpoint could not be read.
-pub type Error = String;
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// The pickle breaks a rule of the format (truncated, stack underflow, ...).
+    #[error("pickle: {problem} (byte {at})")]
+    Pickle {
+        /// Offset in the pickle.
+        at: usize,
+        /// What is wrong.
+        problem: &'static str,
+    },
+    /// A memo slot is fetched that was never stored.
+    #[error("pickle memo {0} missing")]
+    PickleMemo(u32),
+    /// An opcode `torch.save` does not emit.
+    #[error("unsupported pickle opcode {op:#04x} at byte {at}")]
+    PickleOpcode {
+        /// The opcode.
+        op: u8,
+        /// Its offset.
+        at: usize,
+    },
+    /// A BUILD whose state is the object it builds (it would borrow itself twice).
+    #[error("pickle BUILD whose state is its own target (byte {0})")]
+    SelfBuild(usize),
+    /// More operations than any checkpoint needs: a few compressed kilobytes of one-byte
+    /// opcodes would otherwise become gigabytes of objects.
+    #[error("the pickle has more than {MAX_OPS} operations")]
+    TooManyOps,
+    /// A dict built from an odd number of items.
+    #[error("pickle dict of {0} items: keys and values must pair up")]
+    PickleDictPairs(usize),
+    /// The file is neither a zip archive nor safetensors.
+    #[error(
+        "unrecognised checkpoint: expected a torch.save file (.pth/.pt, zip format) or \
+         .safetensors; checkpoints in the legacy (pre-1.6) pickle format must be re-saved with a \
+         current PyTorch"
+    )]
+    Unrecognised,
+    /// A zip archive that cannot be opened.
+    #[error("not a PyTorch checkpoint (expected the zip format of torch.save): {0}")]
+    NotZip(#[source] zip::result::ZipError),
+    /// The archive has no `data.pkl`.
+    #[error("no data.pkl in the archive: not a torch.save checkpoint")]
+    NoPickle,
+    /// An entry the pickle names is missing or cannot be read.
+    #[error("{entry}: {reason}")]
+    Entry {
+        /// The entry's name in the archive.
+        entry: String,
+        /// The archive's or the decompressor's message.
+        reason: String,
+    },
+    /// The entries together inflate past the cap.
+    #[error("{entry}: the archive inflates to more than {MAX_INFLATION}× its size")]
+    Inflation {
+        /// The entry that crossed the cap.
+        entry: String,
+    },
+    /// `byteorder` says big-endian.
+    #[error("big-endian checkpoints are not supported")]
+    BigEndian,
+    /// The top level (or the state dict) is not a dict.
+    #[error("the {0} is not a dict")]
+    NotADict(&'static str),
+    /// No float tensor anywhere in the state dict.
+    #[error("no float tensors found in the checkpoint")]
+    NoFloatTensors,
+    /// A tensor whose storage cannot hold it.
+    #[error("{name}: {fault}")]
+    Tensor {
+        /// The state-dict key.
+        name: String,
+        /// What is wrong with it.
+        fault: TensorFault,
+    },
+}
+
+/// Why one tensor cannot be read from its storage.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TensorFault {
+    /// A storage type that holds no floats the network can use.
+    #[error("unsupported storage {0}")]
+    Storage(String),
+    /// Shape and strides of different lengths.
+    #[error("{sizes} sizes for {strides} strides")]
+    Rank {
+        /// Length of the shape.
+        sizes: usize,
+        /// Length of the strides.
+        strides: usize,
+    },
+    /// More elements than the storage holds (or a shape whose product overflows).
+    #[error("size {size:?} has more elements than its storage's {available}")]
+    TooManyElements {
+        /// The shape asked for.
+        size: Vec<usize>,
+        /// Elements in the storage.
+        available: usize,
+    },
+    /// An offset or stride pointing past the storage.
+    #[error("tensor reaches past the end of its storage")]
+    PastEnd,
+}
+
+type Error = CheckpointError;
 
 struct Unpickler<'a> {
     data: &'a [u8],
@@ -79,10 +221,16 @@ struct Unpickler<'a> {
 impl<'a> Unpickler<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.data.len());
-        let end = end.ok_or_else(|| format!("pickle truncated at byte {}", self.pos))?;
+        let end = end.ok_or_else(|| self.fault("truncated"))?;
         let s = &self.data[self.pos..end];
         self.pos = end;
         Ok(s)
+    }
+    fn fault(&self, problem: &'static str) -> Error {
+        CheckpointError::Pickle {
+            at: self.pos,
+            problem,
+        }
     }
     fn u8(&mut self) -> Result<u8, Error> {
         Ok(self.take(1)?[0])
@@ -98,7 +246,7 @@ impl<'a> Unpickler<'a> {
         let n = rest
             .iter()
             .position(|&b| b == b'\n')
-            .ok_or("unterminated pickle line")?;
+            .ok_or_else(|| self.fault("unterminated line"))?;
         let s = String::from_utf8_lossy(&rest[..n]).into_owned();
         self.pos += n + 1;
         Ok(s)
@@ -110,24 +258,24 @@ impl<'a> Unpickler<'a> {
     fn pop(&mut self) -> Result<Obj, Error> {
         self.stack
             .pop()
-            .ok_or_else(|| "pickle stack underflow".to_string())
+            .ok_or_else(|| self.fault("stack underflow"))
     }
     fn top(&self) -> Result<Obj, Error> {
         self.stack
             .last()
             .cloned()
-            .ok_or_else(|| "pickle stack empty".to_string())
+            .ok_or_else(|| self.fault("stack empty"))
     }
     fn pop_mark(&mut self) -> Result<Vec<Obj>, Error> {
-        let mark = self.marks.pop().ok_or("pickle MARK missing")?;
+        let mark = self.marks.pop().ok_or_else(|| self.fault("MARK missing"))?;
         if mark > self.stack.len() {
-            return Err("pickle MARK beyond the stack".into());
+            return Err(self.fault("MARK beyond the stack"));
         }
         Ok(self.stack.split_off(mark))
     }
 
     fn run(mut self) -> Result<Obj, Error> {
-        loop {
+        for _ in 0..MAX_OPS {
             let op = self.u8()?;
             match op {
                 0x80 => {
@@ -157,7 +305,7 @@ impl<'a> Unpickler<'a> {
                 0x85..=0x87 => {
                     let n = usize::from(op - 0x84);
                     if self.stack.len() < n {
-                        return Err("pickle stack underflow in TUPLE".into());
+                        return Err(self.fault("stack underflow in TUPLE"));
                     }
                     let items = self.stack.split_off(self.stack.len() - n);
                     self.stack.push(obj(Value::Tuple(items)));
@@ -239,7 +387,7 @@ impl<'a> Unpickler<'a> {
                         .memo
                         .get(&k)
                         .cloned()
-                        .ok_or_else(|| format!("pickle memo {k} missing"))?;
+                        .ok_or(CheckpointError::PickleMemo(k))?;
                     self.stack.push(v);
                 }
                 b'c' => {
@@ -271,7 +419,7 @@ impl<'a> Unpickler<'a> {
                     let state = self.pop()?;
                     let target = self.top()?;
                     if Rc::ptr_eq(&state, &target) {
-                        return Err("pickle BUILD whose state is its own target".into());
+                        return Err(CheckpointError::SelfBuild(self.pos - 1));
                     }
                     let mut target = target.borrow_mut();
                     if let (Value::Dict(items), Value::Dict(extra)) =
@@ -306,23 +454,21 @@ impl<'a> Unpickler<'a> {
                     }
                 }
                 other => {
-                    return Err(format!(
-                        "unsupported pickle opcode {other:#04x} at byte {}",
-                        self.pos - 1
-                    ));
+                    return Err(CheckpointError::PickleOpcode {
+                        op: other,
+                        at: self.pos - 1,
+                    });
                 }
             }
         }
+        Err(CheckpointError::TooManyOps)
     }
 }
 
 /// Keys and values of a dict, from the items between a MARK and SETITEMS or DICT.
 fn pairs(items: Vec<Obj>) -> Result<Vec<(Obj, Obj)>, Error> {
     if !items.len().is_multiple_of(2) {
-        return Err(format!(
-            "pickle dict of {} items: keys and values must pair up",
-            items.len()
-        ));
+        return Err(CheckpointError::PickleDictPairs(items.len()));
     }
     let mut items = items.into_iter();
     let mut out = Vec::with_capacity(items.len() / 2);
@@ -446,7 +592,7 @@ fn element(kind: &str) -> Option<ElementReader> {
 }
 
 fn burn_f16(b: &[u8]) -> f32 {
-    mimimi_model::reference::f16_to_f32(u16::from_le_bytes([b[0], b[1]]))
+    crate::reference::f16_to_f32(u16::from_le_bytes([b[0], b[1]]))
 }
 
 /// Gathers a (possibly strided) tensor from its storage bytes. Complex tensors come out with a
@@ -457,11 +603,14 @@ fn gather(
     offset: usize,
     size: &[usize],
     stride: &[usize],
-) -> Result<HostTensor, Error> {
+) -> Result<HostTensor, TensorFault> {
     let (width, read, complex) =
-        element(kind).ok_or_else(|| format!("unsupported storage {kind}"))?;
+        element(kind).ok_or_else(|| TensorFault::Storage(kind.to_string()))?;
     if size.len() != stride.len() {
-        return Err(format!("{} sizes for {} strides", size.len(), stride.len()));
+        return Err(TensorFault::Rank {
+            sizes: size.len(),
+            strides: stride.len(),
+        });
     }
     // Memory is bounded by the storage the file holds: a tensor may not have more elements
     // than its storage (a crafted size cannot ask for terabytes).
@@ -469,13 +618,11 @@ fn gather(
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
         .filter(|&n| n <= storage.len() / width)
-        .ok_or_else(|| {
-            format!(
-                "size {size:?} has more elements than its storage's {}",
-                storage.len() / width
-            )
+        .ok_or_else(|| TensorFault::TooManyElements {
+            size: size.to_vec(),
+            available: storage.len() / width,
         })?;
-    let past_end = || "tensor reaches past the end of its storage".to_string();
+    let past_end = || TensorFault::PastEnd;
     let mut data = Vec::with_capacity(count * if complex { 2 } else { 1 });
     let mut index = vec![0usize; size.len()];
     for _ in 0..count {
@@ -532,14 +679,12 @@ const MIN_INFLATED: u64 = 64 << 20;
 /// Reads a `torch.save` zip archive. Accepts a bare state dict, or a training checkpoint dict
 /// whose `model_state_dict` (or `state_dict`) holds it.
 pub fn read_torch_zip(bytes: &[u8]) -> Result<Checkpoint, Error> {
-    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
-        format!("not a PyTorch checkpoint (expected the zip format of torch.save): {e}")
-    })?;
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(CheckpointError::NotZip)?;
     let pkl_name = zip
         .file_names()
         .filter_map(|n| n.ok().map(|n| n.into_owned()))
         .find(|n| n.ends_with("data.pkl"))
-        .ok_or("no data.pkl in the archive: not a torch.save checkpoint")?;
+        .ok_or(CheckpointError::NoPickle)?;
     let prefix = pkl_name.trim_end_matches("data.pkl").to_string();
     // What the entries may inflate to, together: a crafted 70 kB archive cannot ask for
     // gigabytes (torch.save stores entries uncompressed, so real files inflate by 1×).
@@ -547,20 +692,26 @@ pub fn read_torch_zip(bytes: &[u8]) -> Result<Checkpoint, Error> {
         .saturating_mul(bytes.len() as u64)
         .max(MIN_INFLATED);
     let mut read_entry = |name: &str| -> Result<Vec<u8>, Error> {
-        let f = zip.by_name(name).map_err(|e| format!("{name}: {e}"))?;
+        let entry = |reason: String| CheckpointError::Entry {
+            entry: name.to_string(),
+            reason,
+        };
+        let f = zip.by_name(name).map_err(|e| entry(e.to_string()))?;
         let mut v = Vec::new();
         f.take(budget.saturating_add(1))
             .read_to_end(&mut v)
-            .map_err(|e| format!("{name}: {e}"))?;
-        budget = budget.checked_sub(v.len() as u64).ok_or_else(|| {
-            format!("{name}: the archive inflates to more than {MAX_INFLATION}× its size")
-        })?;
+            .map_err(|e| entry(e.to_string()))?;
+        budget = budget
+            .checked_sub(v.len() as u64)
+            .ok_or_else(|| CheckpointError::Inflation {
+                entry: name.to_string(),
+            })?;
         Ok(v)
     };
     if let Ok(order) = read_entry(&format!("{prefix}byteorder"))
         && order != b"little"
     {
-        return Err("big-endian checkpoints are not supported".into());
+        return Err(CheckpointError::BigEndian);
     }
     let root = unpickle(&read_entry(&pkl_name)?)?;
     let mut checkpoint = Checkpoint::default();
@@ -568,7 +719,7 @@ pub fn read_torch_zip(bytes: &[u8]) -> Result<Checkpoint, Error> {
     {
         let root = root.borrow();
         let Value::Dict(top) = &*root else {
-            return Err("the checkpoint is not a dict".into());
+            return Err(CheckpointError::NotADict("checkpoint"));
         };
         for (k, v) in top {
             let Some(k) = key_text(k) else { continue };
@@ -605,7 +756,7 @@ fn read_states(
     let mut out = StateDict::new();
     let mut storages: HashMap<String, Vec<u8>> = HashMap::new();
     let Value::Dict(items) = &*dict.borrow() else {
-        return Err("state dict is not a dict".into());
+        return Err(CheckpointError::NotADict("state dict"));
     };
     for (k, v) in items {
         let Some(name) = key_text(k) else { continue };
@@ -625,12 +776,16 @@ fn read_states(
         if !storages.contains_key(key) {
             storages.insert(key.clone(), read_entry(&format!("{prefix}data/{key}"))?);
         }
-        let tensor = gather(&storages[key], kind, *offset, size, stride)
-            .map_err(|e| format!("{name}: {e}"))?;
+        let tensor = gather(&storages[key], kind, *offset, size, stride).map_err(|fault| {
+            CheckpointError::Tensor {
+                name: name.clone(),
+                fault,
+            }
+        })?;
         out.insert(name, tensor);
     }
     if out.is_empty() {
-        return Err("no float tensors found in the checkpoint".into());
+        return Err(CheckpointError::NoFloatTensors);
     }
     Ok(out)
 }
@@ -648,9 +803,7 @@ pub fn read_checkpoint(bytes: &[u8]) -> Result<Checkpoint, Error> {
             metadata: Default::default(),
         });
     }
-    Err("unrecognised checkpoint: expected a torch.save file (.pth/.pt, zip format) or .safetensors; \
-         checkpoints in the legacy (pre-1.6) pickle format must be re-saved with a current PyTorch"
-        .into())
+    Err(CheckpointError::Unrecognised)
 }
 
 #[cfg(test)]
@@ -662,17 +815,17 @@ mod tests {
     fn dicts_whose_keys_and_values_do_not_pair_are_refused() {
         // MARK, one int, DICT: a key without a value.
         let err = unpickle(b"(K\x01d.").unwrap_err();
-        assert!(err.contains("pair up"), "{err}");
+        assert!(matches!(err, CheckpointError::PickleDictPairs(1)), "{err}");
         // EMPTY_DICT, MARK, one int, SETITEMS.
         let err = unpickle(b"}(K\x01u.").unwrap_err();
-        assert!(err.contains("pair up"), "{err}");
+        assert!(matches!(err, CheckpointError::PickleDictPairs(1)), "{err}");
     }
 
     #[test]
     fn a_build_whose_state_is_its_own_target_is_refused() {
         // EMPTY_DICT, memoise it, push it again from the memo, BUILD.
         let err = unpickle(b"}q\x00h\x00b.").unwrap_err();
-        assert!(err.contains("its own target"), "{err}");
+        assert!(matches!(err, CheckpointError::SelfBuild(_)), "{err}");
     }
 
     #[test]
@@ -680,79 +833,18 @@ mod tests {
         let storage = [0u8; 16];
         // 2⁴⁰ elements from 16 bytes: refused before anything is allocated.
         let err = gather(&storage, "FloatStorage", 0, &[1 << 20, 1 << 20], &[1, 1]).unwrap_err();
-        assert!(err.contains("more elements than its storage"), "{err}");
+        assert!(matches!(err, TensorFault::TooManyElements { .. }), "{err}");
         // Sizes whose product overflows.
         let err = gather(&storage, "FloatStorage", 0, &[usize::MAX, 3], &[1, 1]).unwrap_err();
-        assert!(err.contains("more elements"), "{err}");
+        assert!(matches!(err, TensorFault::TooManyElements { .. }), "{err}");
         // Offsets and strides that would overflow the arithmetic.
         let err = gather(&storage, "FloatStorage", usize::MAX, &[1], &[1]).unwrap_err();
-        assert!(err.contains("past the end"), "{err}");
+        assert_eq!(err, TensorFault::PastEnd);
         let err = gather(&storage, "FloatStorage", 0, &[2], &[usize::MAX]).unwrap_err();
-        assert!(err.contains("past the end"), "{err}");
+        assert_eq!(err, TensorFault::PastEnd);
         // What fits still reads.
         let t = gather(&storage, "FloatStorage", 0, &[2, 2], &[2, 1]).unwrap();
         assert_eq!((t.shape, t.data.len()), (vec![2, 2], 4));
-    }
-
-    #[test]
-    fn mutated_pickles_read_or_fail_cleanly() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/fixtures/reference/bare_state_dict.pth"
-        );
-        let bytes = std::fs::read(path).unwrap();
-        let mut zip = zip::ZipArchive::new(Cursor::new(&bytes[..])).unwrap();
-        let mut entries = HashMap::new();
-        for i in 0..zip.len() {
-            let mut f = zip.by_index(i).unwrap();
-            let mut v = Vec::new();
-            f.read_to_end(&mut v).unwrap();
-            entries.insert(f.name().unwrap().into_owned(), v);
-        }
-        let pkl_name = entries
-            .keys()
-            .find(|n| n.ends_with("data.pkl"))
-            .unwrap()
-            .clone();
-        let prefix = pkl_name.trim_end_matches("data.pkl").to_string();
-        let pickle = entries[&pkl_name].clone();
-        let mut read = |name: &str| -> Result<Vec<u8>, Error> {
-            entries
-                .get(name)
-                .cloned()
-                .ok_or_else(|| format!("no {name}"))
-        };
-        assert!(read_states(&unpickle(&pickle).unwrap(), &prefix, &mut read).is_ok());
-        // xorshift64*: the same cases on every run.
-        let mut state: u64 = 0x0123_4567_89AB_CDEF;
-        let mut next = move || {
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            state.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        };
-        // Opcodes that build, memoise and mutate objects, and small and large numbers.
-        const BYTES: &[u8] = b"(tld}])\x85\x86\x87qhjr\x94bsuaeRK\x00\x01\x7f\x80\xff.";
-        let (mut read_ok, mut refused) = (0, 0);
-        for _ in 0..1000 {
-            let mut p = pickle.clone();
-            for _ in 0..1 + next() % 4 {
-                let i = (next() % p.len() as u64) as usize;
-                p[i] = match next() % 2 {
-                    0 => BYTES[(next() % BYTES.len() as u64) as usize],
-                    _ => next() as u8,
-                };
-            }
-            let outcome = unpickle(&p).and_then(|root| read_states(&root, &prefix, &mut read));
-            match outcome {
-                Ok(_) => read_ok += 1,
-                Err(_) => refused += 1,
-            }
-        }
-        assert!(
-            read_ok > 0 && refused > 0,
-            "{read_ok} read, {refused} refused"
-        );
     }
 
     #[test]
@@ -774,6 +866,6 @@ mod tests {
             bytes.len()
         );
         let err = read_torch_zip(&bytes).unwrap_err();
-        assert!(err.contains("inflates to more than"), "{err}");
+        assert!(matches!(err, CheckpointError::Inflation { .. }), "{err}");
     }
 }
