@@ -218,3 +218,44 @@ pub fn calibrate(
     }
     Ok(loaded.files)
 }
+
+/// Set a model's per-ID decision thresholds from the validation normals of a data
+/// directory (DCASE 2020 or MIMII layout), never from test labels.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model directory; its manifest is updated in place.
+    #[arg(long)]
+    pub model: std::path::PathBuf,
+    /// Data directory.
+    #[arg(long)]
+    pub data: std::path::PathBuf,
+    /// Seed of the train/validation split.
+    #[arg(long, default_value_t = crate::calibrate::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Switch the model to the cross-entropy of these heads before calibrating
+    /// (default: keep its own rule).
+    #[arg(long, value_enum, conflicts_with = "clip_gaussians")]
+    pub score_heads: Option<crate::args::ScoreHeadsArg>,
+    /// Switch the model to Gaussians of these layers' clip-averaged features (e.g.
+    /// `fused`), fitted to each ID's training normals, before calibrating.
+    #[arg(long, value_parser = mimimi_model::EmbeddingSpec::parse, conflicts_with = "combined")]
+    pub clip_gaussians: Option<EmbeddingSpec>,
+    /// Switch the model to a combined score of these members (`+`-separated, e.g.
+    /// `logmel+modulation`), fitted to each ID's training normals and standardised by its
+    /// validation normals.
+    #[arg(long, value_parser = crate::args::Members::parse, conflicts_with = "score_heads")]
+    pub combined: Option<crate::args::Members>,
+}
+
+impl Args {
+    /// Calibrates the model in place.
+    pub fn run(self) -> Result<bool, String> {
+        let rule = match (self.score_heads, self.clip_gaussians, self.combined) {
+            (Some(heads), _, _) => Rule::CrossEntropy(heads.into()),
+            (None, Some(spec), _) => Rule::ClipGaussians(spec),
+            (None, None, Some(members)) => Rule::Combined(members.0),
+            (None, None, None) => Rule::Keep,
+        };
+        run(&self.model, &self.data, self.seed, rule).map(|()| true)
+    }
+}

@@ -321,6 +321,64 @@ pub fn run(
     Ok(())
 }
 
+/// Download and extract the real data (DCASE 2020 Task 2 development data or MIMII) from
+/// Zenodo, with resume and checksum verification.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Which data set.
+    #[arg(long, value_enum)]
+    pub dataset: DatasetArg,
+    /// Machine types, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "fan,pump,slider,valve")]
+    pub types: Vec<String>,
+    /// MIMII signal-to-noise ratios, comma-separated (6, 0, -6).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "6",
+        allow_hyphen_values = true
+    )]
+    pub snr: Vec<String>,
+    /// Output directory.
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    /// Base URL of the records (a mirror; the tests use a local server).
+    #[arg(long, default_value = crate::download::ZENODO)]
+    pub base_url: String,
+    /// Accept an archive whose record lists no MD5 (checked by its size only).
+    #[arg(long)]
+    pub no_checksum: bool,
+}
+
+impl Args {
+    /// Downloads, verifies and extracts the chosen data.
+    pub fn run(self) -> Result<bool, String> {
+        let dataset = match self.dataset {
+            DatasetArg::Dcase2020Dev => Dataset::Dcase2020Dev,
+            DatasetArg::Mimii => Dataset::Mimii,
+        };
+        run(
+            dataset,
+            &self.types,
+            &self.snr,
+            &self.out,
+            &self.base_url,
+            self.no_checksum,
+        )
+        .map(|()| true)
+    }
+}
+
+/// Data set on the command line.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum DatasetArg {
+    /// DCASE 2020 Task 2 development data (Zenodo record 3678171).
+    #[value(name = "dcase2020-dev")]
+    Dcase2020Dev,
+    /// MIMII (Zenodo record 3384388).
+    Mimii,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -319,3 +319,78 @@ pub fn markdown(rows: &[Row]) -> String {
     }
     out
 }
+
+/// Enroll a machine from its normal takes: a profile (JSON, the page's format) of a
+/// combined score, with a threshold from the takes themselves.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model directory of the machine's type.
+    #[arg(long)]
+    pub model: std::path::PathBuf,
+    /// Name of the machine.
+    #[arg(long)]
+    pub name: String,
+    /// Profile file to write.
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    /// crate::args::Members of the profile's combined score, `+`-separated.
+    #[arg(long, default_value = crate::calibrate::DEFAULT_MEMBERS, value_parser = crate::args::Members::parse)]
+    pub members: crate::args::Members,
+    /// Normal WAV takes of the machine (at least 3).
+    #[arg(required = true)]
+    pub files: Vec<std::path::PathBuf>,
+}
+
+impl Args {
+    /// Writes the profile.
+    pub fn run(self) -> Result<bool, String> {
+        run_enroll(
+            &self.model,
+            &self.name,
+            &self.members.0,
+            &self.files,
+            &self.out,
+        )
+        .map(|()| true)
+    }
+}
+
+/// Measure enrollment on machines a model never heard: every machine ID of a corpus is
+/// enrolled from K of its normal clips and its test clips are judged; against the
+/// classical baseline given the same clips.
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// The model that enrolls (trained on other units, e.g. a bundled model).
+    #[arg(long)]
+    pub model: std::path::PathBuf,
+    /// The corpus of the units to enroll (DCASE 2020 or MIMII layout).
+    #[arg(long)]
+    pub data: std::path::PathBuf,
+    /// Enrollment sizes, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "5,10,30")]
+    pub k: Vec<usize>,
+    /// crate::args::Members of the profiles, `+`-separated.
+    #[arg(long, default_value = crate::calibrate::DEFAULT_MEMBERS, value_parser = crate::args::Members::parse)]
+    pub members: crate::args::Members,
+    /// Seed of the validation split.
+    #[arg(long, default_value_t = crate::calibrate::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Write every measurement as JSON.
+    #[arg(long)]
+    pub json: Option<std::path::PathBuf>,
+}
+
+impl EvalArgs {
+    /// Measures enrollment and prints its table.
+    pub fn run(self) -> Result<bool, String> {
+        let config = EnrollEvalConfig {
+            model: self.model,
+            data: self.data,
+            ks: self.k,
+            members: self.members.0,
+            seed: self.seed,
+            json: self.json,
+        };
+        run_eval(&config).map(|_| true)
+    }
+}

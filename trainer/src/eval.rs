@@ -486,3 +486,62 @@ pub fn run(
     }
     Ok(())
 }
+
+/// Evaluate a model on the test clips of a data directory: AUC, pAUC, accuracy and the
+/// stored thresholds' precision, recall and F1, per machine ID.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Data directory (DCASE 2020 or MIMII layout).
+    #[arg(long)]
+    pub data: std::path::PathBuf,
+    /// Model directory (for `--method network`).
+    #[arg(long, required_if_eq("method", "network"))]
+    pub model: Option<std::path::PathBuf>,
+    /// `network` (the model's anomaly score) or `baseline` (log-mel frames, a Gaussian
+    /// per machine ID fitted on the training clips, Mahalanobis distance).
+    #[arg(long, value_enum, default_value_t = MethodArg::Network)]
+    pub method: MethodArg,
+    /// Machine type (for `--method baseline`; the network's comes from its model).
+    #[arg(long = "type", required_if_eq("method", "baseline"))]
+    pub machine_type: Option<String>,
+    /// Write the results as JSON (schema in docs/trainer.md).
+    #[arg(long)]
+    pub json: Option<std::path::PathBuf>,
+    /// Write ROC curves, score histograms (SVG) and a Markdown table here.
+    #[arg(long)]
+    pub report: Option<std::path::PathBuf>,
+    /// Seed of the train/validation split (that of the training run).
+    #[arg(long, default_value_t = crate::calibrate::DEFAULT_SEED)]
+    pub seed: u64,
+}
+
+impl Args {
+    /// Evaluates and writes the reports asked for.
+    pub fn run(self) -> Result<bool, String> {
+        let method = match self.method {
+            MethodArg::Network => Method::Network {
+                model: self.model.ok_or("--method network needs --model")?,
+            },
+            MethodArg::Baseline => Method::Baseline {
+                machine_type: self.machine_type.ok_or("--method baseline needs --type")?,
+            },
+        };
+        run(
+            &method,
+            &self.data,
+            self.seed,
+            self.json.as_deref(),
+            self.report.as_deref(),
+        )
+        .map(|()| true)
+    }
+}
+
+/// Evaluation method on the command line.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MethodArg {
+    /// The network of `--model`.
+    Network,
+    /// The classical log-mel Gaussian baseline.
+    Baseline,
+}

@@ -2,7 +2,6 @@
 //! directory (manifest + weights), parameter names mapped and complex BN tensors converted.
 //! Thresholds are left for `trainer calibrate`, which sets them from validation normals.
 
-use crate::{Gate, Pad};
 use mimimi_dsp::{FrontEndConfig, PadMode, StftConfig};
 use mimimi_model::ScoreRule;
 use mimimi_model::file::{Manifest, ModelFiles, Provenance, WeightsInfo, sha256_hex};
@@ -110,4 +109,63 @@ pub fn run(
         files.weights.len()
     );
     Ok(())
+}
+
+/// Convert a checkpoint of the PyTorch reference implementation (marcpinet/mimimi) into a
+/// Mimimi model directory.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The checkpoint: `<type>_best_model.pth` as its training script saves it, a bare
+    /// state_dict (.pth/.pt), or a .safetensors file.
+    #[arg(long)]
+    pub pytorch: std::path::PathBuf,
+    /// Machine type the checkpoint was trained on.
+    #[arg(long = "type")]
+    pub machine_type: String,
+    /// Machine IDs in class order, comma-separated (e.g. 00,02,04,06).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub ids: Vec<String>,
+    /// Output model directory.
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    /// STFT padding the checkpoint was trained with: the reference's pipeline calls
+    /// librosa, which pads with zeros since 0.9.
+    #[arg(long, value_enum, default_value_t = Pad::Zero)]
+    pub pad: Pad,
+    /// Attention gate of the checkpoint's code (the reference uses softmax).
+    #[arg(long, value_enum, default_value_t = Gate::Softmax)]
+    pub gate: Gate,
+}
+
+impl Args {
+    /// Converts the checkpoint.
+    pub fn run(self) -> Result<bool, String> {
+        run(
+            &self.pytorch,
+            &self.machine_type,
+            &self.ids,
+            &self.out,
+            self.pad,
+            self.gate,
+        )
+        .map(|()| true)
+    }
+}
+
+/// STFT pad mode on the command line.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Pad {
+    /// Zeros (librosa ≥ 0.9).
+    Zero,
+    /// Reflection (torch.stft, librosa ≤ 0.8).
+    Reflect,
+}
+
+/// Attention gate on the command line.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Gate {
+    /// Softmax over channels (the reference code).
+    Softmax,
+    /// Sigmoid (the paper's figure).
+    Sigmoid,
 }

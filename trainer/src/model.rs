@@ -1,5 +1,5 @@
 //! A model loaded for native use: its files, its network on the CPU, its front end; and the
-//! evidence and judgement of audio files against it ([`mimimi_model::judge`]), as `score`,
+//! evidence and judgement of audio files against it ([`mimimi_model::judge`](mod@mimimi_model::judge)), as `score`,
 //! `eval`, `calibrate` and `enroll` need them.
 
 use crate::data::prepare_file;

@@ -134,3 +134,49 @@ pub fn run(
     }
     Ok(all_ok)
 }
+
+/// Score WAV files against one machine ID of a model.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model directory (manifest.json + weights).
+    #[arg(long)]
+    pub model: std::path::PathBuf,
+    /// Machine ID to score against (one of the model's classes).
+    #[arg(long, required_unless_present = "profile", conflicts_with = "profile")]
+    pub id: Option<String>,
+    /// Score against an enrolled machine's profile (from `trainer enroll` or exported by
+    /// the page) instead of a machine ID.
+    #[arg(long)]
+    pub profile: Option<std::path::PathBuf>,
+    /// Channel of multichannel files (0 = first).
+    #[arg(long, default_value_t = 0)]
+    pub channel: usize,
+    /// Score the whole clip in one pass instead of window by window.
+    #[arg(long)]
+    pub whole_clip: bool,
+    /// Print JSON lines instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// WAV files.
+    #[arg(required = true)]
+    pub files: Vec<std::path::PathBuf>,
+}
+
+impl Args {
+    /// Scores the files; false when one could not be scored.
+    pub fn run(self) -> Result<bool, String> {
+        let against = match (self.id, self.profile) {
+            (Some(id), _) => Against::Id(id),
+            (None, Some(p)) => Against::Profile(p),
+            (None, None) => return Err("give --id or --profile".into()),
+        };
+        run(
+            self.model,
+            against,
+            self.channel,
+            self.whole_clip,
+            self.json,
+            self.files,
+        )
+    }
+}

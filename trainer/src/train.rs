@@ -488,3 +488,46 @@ fn export(
     let files = ModelFiles::from_network(model.valid(), manifest).map_err(|e| e.to_string())?;
     files.save(&cfg.out).map_err(|e| e.to_string())
 }
+
+/// Train a model for one machine type on its normal training clips.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Data directory (DCASE 2020 or MIMII layout).
+    #[arg(long)]
+    pub data: std::path::PathBuf,
+    /// Machine type.
+    #[arg(long = "type")]
+    pub machine_type: String,
+    /// Output model directory (the best model; checkpoints under `checkpoint/`).
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    #[command(flatten)]
+    pub schedule: crate::args::Schedule,
+    /// Continue from the checkpoint in OUT.
+    #[arg(long)]
+    pub resume: bool,
+    /// Stop after this many epochs without a better validation loss.
+    #[arg(long, default_value_t = 5)]
+    pub patience: usize,
+    /// Stop, with the best model exported, before the next epoch would end after this
+    /// many minutes of the run (for a machine lent for a fixed time).
+    #[arg(long)]
+    pub max_minutes: Option<f64>,
+    /// Machine IDs to leave out of training, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub exclude_ids: Vec<String>,
+}
+
+impl Args {
+    /// Trains the model.
+    pub fn run(self) -> Result<bool, String> {
+        let config = TrainConfig {
+            resume: self.resume,
+            patience: self.patience,
+            max_minutes: self.max_minutes,
+            exclude_ids: self.exclude_ids,
+            ..self.schedule.config(self.data, self.machine_type, self.out)
+        };
+        run(&config).map(|_| true)
+    }
+}

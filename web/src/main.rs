@@ -2,7 +2,7 @@
 //! microphone or a built-in example), and read the verdict. Everything runs in this page:
 //! the audio never leaves the device.
 //!
-//! Data flow: [`input`] (decode or record) → [`analyze`] (STFT, windows, network on the
+//! Data flow: [`input`] (decode or record) → [`analyze`](mod@analyze) (STFT, windows, network on the
 //! [`backend`]'s device, score, verdict, pictures) → the result view below. Models come from
 //! [`catalog`], fetched and cached by [`fetch`]. Field use: [`enroll`] learns a machine the
 //! models never heard, [`history`] keeps every check, both in [`store`] (IndexedDB);

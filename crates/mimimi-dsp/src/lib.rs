@@ -5,7 +5,7 @@
 //!
 //! 1. [`wav`]: decode a WAV file (PCM 8/16/24/32-bit, float 32/64, any channel count) and pick
 //!    one channel.
-//! 2. [`resample`]: bring any sample rate to 16 kHz with a band-limited resampler.
+//! 2. [`resample`](mod@resample): bring any sample rate to 16 kHz with a band-limited resampler.
 //! 3. [`stft`]: complex short-time Fourier transform (phase kept).
 //! 4. [`normalize`]: per-clip standardisation of the real and imaginary parts.
 //! 5. [`examples`]: cut the spectrogram into the fixed-width examples the network sees.

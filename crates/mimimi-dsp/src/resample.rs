@@ -5,7 +5,7 @@
 //! The FFT resampler's block follows from the rates' greatest common divisor: every rate in
 //! use (8, 11.025, 22.05, 44.1, 48, 96 kHz, ...) gives blocks under 2,048 samples, but a rate
 //! such as 383,987 Hz (prime) would need a 768,000-sample FFT and ~130 MB. Rates whose block
-//! exceeds [`MAX_FFT_BLOCK`] go through rubato's windowed-sinc resampler instead, whose memory
+//! exceeds `MAX_FFT_BLOCK` go through rubato's windowed-sinc resampler instead, whose memory
 //! does not depend on the rates.
 
 use rubato::{

@@ -5,8 +5,8 @@
 //!
 //! Why: on the synthetic pump the classifier's cross-entropy only tied the classical baseline,
 //! while the same network's fused features, averaged over a clip (which cancels most of the
-//! 0 dB background) and modelled per ID, ranked anomalies clearly better (README, "Which
-//! score"). A manifest that carries [`ClipGaussians`] is scored this way; one without is
+//! 0 dB background) and modelled per ID, ranked anomalies clearly better (measured in
+//! docs/results/quality.md). A manifest that carries [`ClipGaussians`] is scored this way; one without is
 //! scored by cross-entropy ([`crate::score::ScoreHeads`]).
 //!
 //! The clip score `(x̄ − μ)ᵀ Σ⁻¹ (x̄ − μ) / d` of the window features `x₁ … x_W` (mean `x̄`)
@@ -26,7 +26,7 @@ pub struct ClipGaussians {
     /// The layers whose features are averaged over a clip's windows.
     pub embedding: EmbeddingSpec,
     /// The Gaussian of each machine ID, fitted to its normal training clips. Stored packed
-    /// ([`packed`]): their values are f32, so a manifest stays small.
+    /// (`packed`): their values are f32, so a manifest stays small.
     #[serde(with = "packed")]
     pub ids: BTreeMap<String, Gaussian>,
 }

@@ -89,7 +89,7 @@ pub struct Manifest {
     pub threshold_rule: String,
     /// How a clip is scored against a machine ID: what the thresholds apply to.
     pub score_rule: ScoreRule,
-    /// Evaluation metrics the model was shipped with (free-form JSON, see the README).
+    /// Evaluation metrics the model was shipped with (free-form JSON, see docs/model-format.md).
     #[serde(default)]
     pub metrics: serde_json::Value,
     /// Where it came from.

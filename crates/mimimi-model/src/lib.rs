@@ -5,7 +5,7 @@
 //! `[B, 1, 513, T]` (real, imaginary) → [`network::Network`] (five complex conv blocks, a
 //! magnitude and a complex branch fused by channel attention, three classifier heads) →
 //! [`evidence`] (the network's features and cross-entropy, and hand-made descriptors of each
-//! window) → [`judge`] (the manifest's [`rule::ScoreRule`] for a trained machine ID, or a
+//! window) → [`judge`](mod@judge) (the manifest's [`rule::ScoreRule`] for a trained machine ID, or a
 //! [`profile`] for an enrolled machine: a score, and a verdict that says how sure it is). The
 //! default rule is a [`combined`] score of several detectors.
 //!

@@ -9,7 +9,7 @@
 //!
 //! Hand-written because burn-store's PyTorch reader has no complex dtype, and the reference
 //! network stores complex tensors. Memory is bounded by the file: a tensor may not have more
-//! elements than its storage, the archive may not inflate past [`MAX_INFLATION`]× its size, and
+//! elements than its storage, the archive may not inflate past `MAX_INFLATION`× its size, and
 //! a deeply nested object is dropped without recursion.
 
 use crate::reference::{HostTensor, StateDict, read_safetensors};

@@ -1,6 +1,8 @@
 //! A global allocator that counts this thread's live heap bytes and their peak (tests run on
 //! several threads), to assert memory bounds in the fuzz tests.
 
+#![allow(unsafe_code)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
