@@ -21,6 +21,9 @@ tests/install-browser.sh
 step "cargo fmt --check"
 cargo fmt --all --check
 
+step "no import circles between modules"
+python3 tests/module_cycles.py
+
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 

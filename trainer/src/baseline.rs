@@ -9,7 +9,7 @@
 //! classification accuracy is the share of normal test clips nearest to their own ID.
 
 use crate::data::{Clip, Split, scan, train_ids};
-use crate::eval::{Report, Scored, id_report, report};
+use crate::report::{Report, Scored, id_report, report};
 use mimimi_dsp::mel::{MelBank, MelConfig, stack_frames};
 use mimimi_dsp::{DecodeLimits, FrontEnd, FrontEndConfig, decode_wav_channel, stft::stft};
 use mimimi_model::Gaussian;

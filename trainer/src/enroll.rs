@@ -12,8 +12,8 @@
 
 use crate::baseline::{BaselineConfig, Features};
 use crate::data::{Clip, Split, scan};
-use crate::eval::{Scored, id_report};
 use crate::model::Loaded;
+use crate::report::{Scored, id_report};
 use mimimi_model::threshold::ThresholdRule;
 use mimimi_model::{
     Call, ClipRows, Enrollment, Gaussian, Member, ModelFiles, Needs, Profile, Target,

@@ -19,6 +19,7 @@ mod metrics;
 mod model;
 mod out;
 mod protocol;
+mod report;
 mod rng;
 mod score;
 mod synth;

@@ -13,7 +13,8 @@
 //! interrupted run continues where it stopped.
 
 use crate::enroll::{self, EnrollEvalConfig};
-use crate::eval::{self, Report};
+use crate::eval;
+use crate::report::Report;
 use crate::synth::{self, MachineType, SynthConfig};
 use crate::train::{self, TrainConfig};
 use serde::{Deserialize, Serialize};

@@ -7,6 +7,7 @@
 
 use crate::analyze::{Clip, evidence, prepare};
 use crate::catalog::Entry;
+use crate::selection::Selection;
 use crate::store;
 use crate::{Ui, runtime, with_compute};
 use leptos::prelude::*;
@@ -22,8 +23,6 @@ use serde::{Deserialize, Serialize};
 
 /// Takes the guide asks for.
 pub const SUGGESTED_TAKES: usize = 5;
-/// The `machine-id` value that selects an enrolled machine: this prefix, then its name.
-pub const PROFILE_PREFIX: &str = "profile:";
 
 /// A take accepted for enrollment, as listed on the page.
 #[derive(Debug, Clone, PartialEq)]
@@ -242,7 +241,7 @@ pub async fn build(ui: Ui) {
             )));
             let (dir, name) = (ui.enroll_type.get_untracked(), profile.name.clone());
             ui.profiles.update(|p| p.push(profile));
-            ui.select(&dir, Some(&format!("{PROFILE_PREFIX}{name}")));
+            ui.select(&dir, Some(&Selection::enrolled(&name)));
         }
         Err(e) => ui.enroll_message.set(Some(e)),
     }
@@ -366,7 +365,7 @@ pub async fn delete(ui: Ui, name: String) {
         Ok(()) => {
             ui.profiles.update(|p| p.retain(|p| p.name != name));
             ui.outdated.update(|p| p.retain(|p| p.name != name));
-            if ui.id.get_untracked() == format!("{PROFILE_PREFIX}{name}") {
+            if ui.id.get_untracked() == Selection::enrolled(&name) {
                 let dir = ui.machine_type.get_untracked();
                 ui.select(&dir, None);
             }

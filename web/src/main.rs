@@ -16,18 +16,20 @@ mod fetch;
 mod history;
 mod input;
 mod offline;
+mod selection;
 mod store;
 mod view;
 
 use analyze::{Analysis, Clip, Compute, analyze};
 use backend::{Backend, Choice, Engine};
 use catalog::{EXAMPLES_DIR, Entry, Example};
-use enroll::{PROFILE_PREFIX, TakeInfo};
+use enroll::TakeInfo;
 use fetch::{js_error, now_ms};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use mimimi_dsp::Audio;
 use mimimi_model::{ModelFiles, Needs, Network, Profile, Target};
+use selection::Selection;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use wasm_bindgen_futures::JsFuture;
@@ -177,13 +179,13 @@ impl Ui {
             .entry_of(dir)
             .map(|e| (e.manifest.classes, e.manifest.machine_type))
             .unwrap_or_default();
-        let enrolled = |id: &str| {
-            id.strip_prefix(PROFILE_PREFIX).is_some_and(|name| {
-                self.profiles
-                    .get_untracked()
-                    .iter()
-                    .any(|p| p.name == name && p.machine_type == machine_type)
-            })
+        let enrolled = |id: &str| match Selection::parse(id) {
+            Selection::Enrolled(name) => self
+                .profiles
+                .get_untracked()
+                .iter()
+                .any(|p| p.name == name && p.machine_type == machine_type),
+            Selection::Id(_) => false,
         };
         let id = id
             .filter(|id| classes.iter().any(|c| c == id) || enrolled(id))
@@ -315,10 +317,9 @@ async fn with_compute<T>(
 
 /// What the selected machine ID means: a model class or an enrolled machine.
 fn target(ui: Ui) -> Result<Target, String> {
-    let id = ui.id.get_untracked();
-    match id.strip_prefix(PROFILE_PREFIX) {
-        None => Ok(Target::Id(id)),
-        Some(name) => ui
+    match Selection::parse(&ui.id.get_untracked()) {
+        Selection::Id(id) => Ok(Target::Id(id)),
+        Selection::Enrolled(name) => ui
             .profiles
             .get_untracked()
             .into_iter()

@@ -3,7 +3,7 @@
 
 use crate::analyze::{Analysis, Picture};
 use crate::backend::{Choice, selftest};
-use crate::enroll::PROFILE_PREFIX;
+use crate::selection::Selection;
 use crate::{Purpose, Ui, check_example, check_file, record, runtime};
 use leptos::html::Canvas;
 use leptos::prelude::*;
@@ -39,7 +39,7 @@ pub fn machine_picker(ui: Ui) -> impl IntoView {
                             let enrolled = ui.profiles.get().into_iter()
                                 .filter(|p| p.machine_type == machine_type)
                                 .map(|p| view! {
-                                    <option value=format!("{PROFILE_PREFIX}{}", p.name)>{format!("{} (enrolled)", p.name)}</option>
+                                    <option value=Selection::enrolled(&p.name)>{format!("{} (enrolled)", p.name)}</option>
                                 })
                                 .collect_view();
                             view! {
@@ -58,7 +58,7 @@ pub fn machine_picker(ui: Ui) -> impl IntoView {
                 </p>
             })}
             <p class="small" id="model-line">{move || ui.model_line.get()}</p>
-            <p class="small" id="machine-note">{move || if ui.id.get().starts_with(PROFILE_PREFIX) {
+            <p class="small" id="machine-note">{move || if matches!(Selection::parse(&ui.id.get()), Selection::Enrolled(_)) {
                 "Judged against this machine's own normal sound, learnt from its enrollment takes."
             } else {
                 "The bundled IDs are Mimimi's synthetic test machines: a real machine needs to be enrolled first (New machine, below)."
