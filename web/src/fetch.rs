@@ -114,10 +114,7 @@ pub async fn evict(url: &str) {
 /// Hands control back to the browser for one turn of its event loop, so that it can paint
 /// and handle input between two pieces of long work.
 pub async fn yield_now() {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
-    });
-    let _ = JsFuture::from(promise).await;
+    gloo_timers::future::TimeoutFuture::new(0).await;
 }
 
 /// Milliseconds since the page started (high resolution).
