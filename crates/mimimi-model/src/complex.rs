@@ -428,21 +428,20 @@ mod tests {
         for spec in &BLOCKS[..3] {
             let layer = ComplexConv2d::new(c_in, spec, &device);
             // Non-zero biases, so their sum and difference are checked too.
+            let bias = || {
+                Some(Param::from_tensor(Tensor::random(
+                    [spec.channels],
+                    Distribution::Normal(0.0, 1.0),
+                    &device,
+                )))
+            };
             let layer = ComplexConv2d {
                 real: Conv2d {
-                    bias: Some(Param::from_tensor(Tensor::random(
-                        [spec.channels],
-                        Distribution::Normal(0.0, 1.0),
-                        &device,
-                    ))),
+                    bias: bias(),
                     ..layer.real
                 },
                 imag: Conv2d {
-                    bias: Some(Param::from_tensor(Tensor::random(
-                        [spec.channels],
-                        Distribution::Normal(0.0, 1.0),
-                        &device,
-                    ))),
+                    bias: bias(),
                     ..layer.imag
                 },
             };

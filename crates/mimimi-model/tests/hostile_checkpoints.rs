@@ -30,15 +30,9 @@ fn memory_bound(inflated: usize) -> usize {
     4 * inflated + MAX_OPS * 160 + (1 << 20)
 }
 
-/// xorshift64*: the same cases on every run and target.
-fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
-    move || {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
+#[path = "support/xorshift.rs"]
+mod xorshift;
+use xorshift::xorshift;
 
 /// The archive's entries, in order.
 fn entries(archive: &[u8]) -> Vec<(String, Vec<u8>)> {

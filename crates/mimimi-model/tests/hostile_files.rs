@@ -12,15 +12,9 @@ use mimimi_dsp::Descriptor;
 use mimimi_model::{Enrollment, Evidence, Member, ModelError, ModelFiles, Profile, Target, judge};
 use serde_json::{Value, json};
 
-/// xorshift64*: the same cases on every run and target.
-fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
-    move || {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
+#[path = "support/xorshift.rs"]
+mod xorshift;
+use xorshift::xorshift;
 
 /// Mutated profiles per run.
 const CASES: usize = 2000;
