@@ -15,13 +15,14 @@ const TYPES = {
   '.webmanifest': 'application/manifest+json', '.png': 'image/png',
 };
 
-/** Serves dist/ on a free port of 127.0.0.1. Resolves to { url, close, overrides }: a Map
- * from a path such as `/sw.js` to the body served instead of the file (a new deployment). */
-export async function serveDist() {
+/** Serves dist/ (or `dir`) on a free port of 127.0.0.1. Resolves to { url, close, overrides }:
+ * a Map from a path such as `/sw.js` to the body served instead of the file (a new
+ * deployment). */
+export async function serveDist(dir = DIST) {
   const overrides = new Map();
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
-    let file = join(DIST, path);
+    let file = join(dir, path);
     if (overrides.has(path)) {
       res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' });
       res.end(overrides.get(path));
