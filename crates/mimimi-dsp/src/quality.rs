@@ -29,6 +29,35 @@ impl Default for QualityConfig {
     }
 }
 
+/// Why a take cannot be used, in words for the person holding the phone.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+pub enum TakeProblem {
+    /// Shorter than the configured minimum.
+    #[error("too short ({seconds:.1} s): record at least {min_seconds:.0} s")]
+    TooShort {
+        /// Its length.
+        seconds: f64,
+        /// The minimum.
+        min_seconds: f64,
+    },
+    /// Below the configured level (or digital silence).
+    #[error(
+        "nearly silent ({dbfs:.0} dBFS): hold the phone closer to the machine and check it is running"
+    )]
+    Quiet {
+        /// Its RMS level.
+        dbfs: f64,
+    },
+    /// Too many samples at full scale.
+    #[error(
+        "clipped ({percent:.1} % of samples at full scale): hold the phone a little further away"
+    )]
+    Clipped {
+        /// Share of clipped samples, in percent.
+        percent: f64,
+    },
+}
+
 /// What was measured on a take.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TakeQuality {
@@ -43,7 +72,7 @@ pub struct TakeQuality {
 impl QualityConfig {
     /// Measures `samples` (one channel at `sample_rate`) and says why it cannot be used, if it
     /// cannot, in words for the person holding the phone.
-    pub fn check(&self, samples: &[f32], sample_rate: u32) -> Result<TakeQuality, String> {
+    pub fn check(&self, samples: &[f32], sample_rate: u32) -> Result<TakeQuality, TakeProblem> {
         let seconds = samples.len() as f64 / f64::from(sample_rate.max(1));
         let dbfs = rms_dbfs(samples);
         let clipped = samples
@@ -52,21 +81,18 @@ impl QualityConfig {
             .count();
         let clipped_share = clipped as f64 / samples.len().max(1) as f64;
         if seconds + 1e-9 < self.min_seconds {
-            return Err(format!(
-                "too short ({seconds:.1} s): record at least {:.0} s",
-                self.min_seconds
-            ));
+            return Err(TakeProblem::TooShort {
+                seconds,
+                min_seconds: self.min_seconds,
+            });
         }
         if dbfs.is_nan() || dbfs < self.min_dbfs {
-            return Err(format!(
-                "nearly silent ({dbfs:.0} dBFS): hold the phone closer to the machine and check it is running"
-            ));
+            return Err(TakeProblem::Quiet { dbfs });
         }
         if clipped_share > self.max_clipped_share {
-            return Err(format!(
-                "clipped ({:.1} % of samples at full scale): hold the phone a little further away",
-                100.0 * clipped_share
-            ));
+            return Err(TakeProblem::Clipped {
+                percent: 100.0 * clipped_share,
+            });
         }
         Ok(TakeQuality {
             seconds,
@@ -99,22 +125,15 @@ mod tests {
     #[test]
     fn short_silent_and_clipped_takes_are_refused_with_the_reason() {
         let c = QualityConfig::default();
-        assert!(
-            c.check(&tone(4.0, 0.3), 16000)
-                .unwrap_err()
-                .contains("too short")
-        );
-        assert!(
-            c.check(&tone(6.0, 1e-4), 16000)
-                .unwrap_err()
-                .contains("silent")
-        );
-        assert!(
-            c.check(&vec![0.0; 96000], 16000)
-                .unwrap_err()
-                .contains("silent")
-        );
+        let short = c.check(&tone(4.0, 0.3), 16000).unwrap_err();
+        assert!(matches!(short, TakeProblem::TooShort { .. }), "{short}");
+        assert_eq!(short.to_string(), "too short (4.0 s): record at least 5 s");
+        let quiet = c.check(&tone(6.0, 1e-4), 16000).unwrap_err();
+        assert!(matches!(quiet, TakeProblem::Quiet { .. }), "{quiet}");
+        let silence = c.check(&vec![0.0; 96000], 16000).unwrap_err();
+        assert!(matches!(silence, TakeProblem::Quiet { .. }), "{silence}");
         let clipped: Vec<f32> = tone(6.0, 3.0).iter().map(|x| x.clamp(-1.0, 1.0)).collect();
-        assert!(c.check(&clipped, 16000).unwrap_err().contains("clipped"));
+        let clipped = c.check(&clipped, 16000).unwrap_err();
+        assert!(matches!(clipped, TakeProblem::Clipped { .. }), "{clipped}");
     }
 }
