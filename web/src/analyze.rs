@@ -215,20 +215,10 @@ pub async fn analyze(
     let Judgement { score, verdict } =
         mimimi_model::judge(manifest, target, &evidence).map_err(|e| e.to_string())?;
     let inference_ms = now_ms() - start;
-    // The pictures in steps of their own: each step stays well under the 50 ms that make a
-    // "long task" for the page.
-    yield_now().await;
     let hop_s = manifest.frontend.stft.hop as f64 / f64::from(manifest.frontend.sample_rate);
     let levels = Levels::new(
         &prepared.spectrogram,
         manifest.frontend.normalization.magnitude_exponent(),
-    );
-    let magnitude = magnitude_picture(&levels);
-    yield_now().await;
-    let phase = phase_picture(
-        &levels,
-        manifest.frontend.stft.hop,
-        manifest.frontend.stft.n_fft,
     );
     let window_spans = prepared
         .windows
@@ -248,8 +238,12 @@ pub async fn analyze(
         },
         backend: compute.filter(|_| needs.network()).map(|c| c.backend),
         notes,
-        magnitude,
-        phase,
+        magnitude: magnitude_picture(&levels),
+        phase: phase_picture(
+            &levels,
+            manifest.frontend.stft.hop,
+            manifest.frontend.stft.n_fft,
+        ),
     })
 }
 

@@ -242,10 +242,6 @@ pub fn panel(ui: Ui) -> impl IntoView {
             .filter(|(_, c)| c.machine == machine)
             .collect::<Vec<_>>()
     };
-    // The list and the trend follow the checks themselves; the block around them is rebuilt
-    // only when the history becomes empty or stops being so (rebuilding it for every check
-    // blocked the page for ~65 ms).
-    let empty = Memo::new(move |_| ui.history.with(Vec::is_empty));
     view! {
         <section aria-label="History" class="card" id="history">
             <h2>"History"</h2>
@@ -253,7 +249,7 @@ pub fn panel(ui: Ui) -> impl IntoView {
                 prop:checked=move || ui.keep_audio.get()
                 on:change=move |ev| ui.keep_audio.set(event_target_checked(&ev)) />
                 " Also keep the audio of each check on this device"</label>
-            {move || if empty.get() {
+            {move || if ui.history.get().is_empty() {
                 view! { <p class="small" id="history-empty">"No checks yet. Every check is kept here, on this device only."</p> }.into_any()
             } else {
                 view! {
