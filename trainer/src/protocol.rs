@@ -309,7 +309,7 @@ pub struct Args {
     #[arg(long, value_delimiter = ',', default_value = "fan,pump,slider,valve")]
     pub types: Vec<crate::synth::MachineType>,
     /// The held-out family.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 3)]
     pub family: usize,
     /// Normal training clips per machine ID.
     #[arg(long, default_value_t = 54)]

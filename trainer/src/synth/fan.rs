@@ -1,4 +1,4 @@
-//! Fans. Three families, each a different physical model:
+//! Fans. Four families, each a different physical model:
 //!
 //! - [`Family::Axial`]: a direct-driven axial fan: shaft rotation f_r ≈ 18.5–21.5 Hz with its
 //!   first harmonics, the blade-pass tone at `blades · f_r` (6 or 7 blades) and its
@@ -9,6 +9,10 @@
 //! - [`Family::Belt`]: a belt-driven fan: the motor (≈ 23–25 Hz) and the slower fan shaft
 //!   (0.45–0.7 of it) each with harmonics, 4–6 blades, and a soft belt slap at the belt's
 //!   pass rate (2–5 Hz).
+//! - [`Family::Inline`]: an inline duct fan on an electronically commutated (brushless) motor:
+//!   a faster shaft (f_r ≈ 33–47 Hz), 7–9 blades, the motor's torque ripple at
+//!   `6 · pole pairs · f_r` (2–4 pole pairs) locked to the shaft, its drive's constant
+//!   switching whine (2.5–4 kHz), and flow noise through a short, heavily damped duct.
 //!
 //! Every harmonic is phase-locked to its shaft with an offset of the unit's own (one shaft
 //! drives them all), so the waveform's shape is part of the unit.
@@ -34,11 +38,18 @@ pub enum Family {
     Centrifugal,
     /// Belt-driven fan.
     Belt,
+    /// Inline duct fan, brushless motor.
+    Inline,
 }
 
 impl Family {
     /// Every family, in `--family` order.
-    pub const ALL: [Family; 3] = [Family::Axial, Family::Centrifugal, Family::Belt];
+    pub const ALL: [Family; 4] = [
+        Family::Axial,
+        Family::Centrifugal,
+        Family::Belt,
+        Family::Inline,
+    ];
 }
 
 /// What can go wrong with a fan.
@@ -98,6 +109,9 @@ pub struct Unit {
     shaft_phases: [f64; 3],
     pass_phases: [f64; 3],
     hum_phase: f64,
+    /// Inline: the motor's pole pairs and the drive's switching whine (Hz).
+    pole_pairs: f64,
+    whine: f64,
 }
 
 impl Unit {
@@ -132,6 +146,14 @@ impl Unit {
                     rng.range(0.2, 0.35),
                 )
             }
+            Family::Inline => (
+                rng.range(33.0, 47.0),
+                1.0,
+                rng.range(6.5, 9.5).round(),
+                (rng.range(1_500.0, 3_000.0), 1.2),
+                rng.range(0.4, 0.7),
+                rng.range(0.3, 0.45),
+            ),
         };
         Self {
             family,
@@ -148,6 +170,8 @@ impl Unit {
             shaft_phases: std::array::from_fn(|_| rng.range(0.0, TAU)),
             pass_phases: std::array::from_fn(|_| rng.range(0.0, TAU)),
             hum_phase: rng.range(0.0, TAU),
+            pole_pairs: rng.range(1.5, 4.5).round(),
+            whine: rng.range(2_500.0, 4_000.0),
         }
     }
 }
@@ -220,6 +244,12 @@ pub fn render(
             Family::Belt => {
                 let motor = unit.motor_ratio * fan[i];
                 s += 0.12 * (motor + unit.hum_phase).sin() + 0.05 * (2.0 * motor).sin();
+            }
+            Family::Inline => {
+                // Torque ripple follows the shaft; the drive's switching whine does not.
+                let ripple = 6.0 * unit.pole_pairs * fan[i] + unit.hum_phase;
+                s += 0.1 * ripple.sin() + 0.04 * (2.0 * ripple).sin();
+                s += 0.03 * (TAU * unit.whine * t(i)).sin();
             }
         }
         let noise = unit.noise_gain * 4.0 * (x[i] + unit.casing.1 * casing[i]);

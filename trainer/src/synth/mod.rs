@@ -6,11 +6,12 @@
 //! changes within the clip ([`room::background`]) at the requested SNR, peak-normalised to
 //! −3 dBFS.
 //!
-//! **Families.** Each type has three families: different physical models with their own
-//! parameter ranges (an axial fan, a centrifugal blower, a belt-driven fan; see each type's
-//! module). A corpus is made of one family (`--family`). Families exist so that a measurement
-//! can be made on machines whose physics chose nothing: the held-out protocol (`trainer
-//! protocol`) develops on families 0 and 1 and reports on family 2.
+//! **Families.** Each type has four families: different physical models with their own
+//! parameter ranges (an axial fan, a centrifugal blower, a belt-driven fan, an inline duct
+//! fan; see each type's module). A corpus is made of one family (`--family`). Families exist
+//! so that a measurement can be made on machines whose physics chose nothing: the held-out
+//! protocol (`trainer protocol`) reports on the family that nothing was chosen on
+//! (docs/results/quality.md says which chose what).
 //!
 //! **Units.** Units of one family differ the way units of one product line do (speed, blade
 //! or vane count, resonances, the level and phase of each harmonic, their room and
@@ -50,7 +51,7 @@ pub const UNITS_SEED: u64 = 0x4D49_4D49;
 pub const MAX_ANOMALY_STRENGTH: f64 = 2.0;
 
 /// Families per machine type.
-pub const FAMILIES: usize = 3;
+pub const FAMILIES: usize = 4;
 
 /// The machine types the generator knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -97,10 +98,10 @@ impl MachineType {
     /// Names of the families, in `--family` order.
     pub fn families(self) -> [&'static str; FAMILIES] {
         match self {
-            MachineType::Fan => ["axial", "centrifugal", "belt"],
-            MachineType::Pump => ["centrifugal", "piston", "gear"],
-            MachineType::Slider => ["belt", "ball screw", "pneumatic"],
-            MachineType::Valve => ["solenoid", "pneumatic", "motorized"],
+            MachineType::Fan => ["axial", "centrifugal", "belt", "inline"],
+            MachineType::Pump => ["centrifugal", "piston", "gear", "vane"],
+            MachineType::Slider => ["belt", "ball screw", "pneumatic", "linear motor"],
+            MachineType::Valve => ["solenoid", "pneumatic", "motorized", "diaphragm"],
         }
     }
 }
@@ -440,8 +441,8 @@ pub struct Args {
     /// Machine types, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "fan,pump,slider,valve")]
     pub types: Vec<crate::synth::MachineType>,
-    /// Family of physical models of every type (0, 1, 2; `synth` docs: 0 and 1 are
-    /// for development, 2 is held out for reporting).
+    /// Family of physical models of every type (0 to 3; docs/results/quality.md says which
+    /// are for development and which is held out for reporting).
     #[arg(long, default_value_t = 0)]
     pub family: usize,
     /// Machine IDs, comma-separated.
@@ -788,7 +789,7 @@ mod tests {
             test_normal_per_id: 1,
             test_anomaly_per_id: 2,
             seconds: 3.0,
-            family: 2,
+            family: 3,
             ..Default::default()
         };
         assert_eq!(run(&out, &config).unwrap(), 10);
@@ -802,7 +803,7 @@ mod tests {
             (16_000, 1, 48_000)
         );
         let bad = SynthConfig {
-            family: 3,
+            family: FAMILIES,
             ..config
         };
         assert!(run(&out, &bad).unwrap_err().contains("--family"));

@@ -1,4 +1,4 @@
-//! Pumps. Three families, each a different physical model:
+//! Pumps. Four families, each a different physical model:
 //!
 //! - [`Family::Centrifugal`]: motor hum at 2·f_r (f_r ≈ 24.5–28.5 Hz) with harmonics, the
 //!   impeller's vane-pass tone at `vanes · f_r` (5 or 6 vanes), fluid noise through the pipe's
@@ -9,6 +9,9 @@
 //! - [`Family::Gear`]: a whine-dominated gear pump: the mesh tone at `teeth · f_r` (9–15
 //!   teeth, f_r ≈ 20–30 Hz) with six harmonics, sidebands from a once-per-revolution
 //!   modulation, and little fluid noise.
+//! - [`Family::Vane`]: a rotary vane pump: the motor's hum at 2·f_r (f_r ≈ 23–29 Hz) with
+//!   harmonics, and a short click each time a vane's tip passes the cam ring's discharge port
+//!   (6–10 vanes), every vane with its own strength, so the click train repeats once a turn.
 //!
 //! Harmonics are phase-locked to their shaft with offsets of the unit's own.
 //!
@@ -33,11 +36,18 @@ pub enum Family {
     Piston,
     /// Gear pump.
     Gear,
+    /// Rotary vane pump.
+    Vane,
 }
 
 impl Family {
     /// Every family, in `--family` order.
-    pub const ALL: [Family; 3] = [Family::Centrifugal, Family::Piston, Family::Gear];
+    pub const ALL: [Family; 4] = [
+        Family::Centrifugal,
+        Family::Piston,
+        Family::Gear,
+        Family::Vane,
+    ];
 }
 
 /// What can go wrong with a pump.
@@ -81,7 +91,7 @@ impl Kind {
 #[derive(Debug, Clone)]
 pub struct Unit {
     family: Family,
-    /// Shaft (centrifugal, gear) or crank (piston) rate (Hz).
+    /// Shaft (centrifugal, gear, vane) or crank (piston) rate (Hz).
     shaft: f64,
     /// Vanes, teeth or cylinders.
     count: f64,
@@ -96,6 +106,8 @@ pub struct Unit {
     click_at: f64,
     /// Gear: depth of the once-per-revolution modulation.
     sideband: f64,
+    /// Vane: each vane's click strength.
+    vane_gains: [f64; 10],
 }
 
 impl Unit {
@@ -105,8 +117,8 @@ impl Unit {
             Family::Centrifugal => (rng.range(24.5, 28.5), rng.range(4.5, 6.5).round()),
             Family::Piston => (rng.range(4.0, 8.0), rng.range(0.5, 3.5).round()),
             Family::Gear => (rng.range(20.0, 30.0), rng.range(8.5, 15.5).round()),
+            Family::Vane => (rng.range(23.0, 29.0), rng.range(5.5, 10.5).round()),
         };
-        let gear = family == Family::Gear;
         Self {
             family,
             shaft,
@@ -114,16 +126,18 @@ impl Unit {
             pipe: rng.range(900.0, 1_800.0),
             casing: (rng.range(2_500.0, 7_000.0), rng.range(0.5, 1.0)),
             tone_gain: rng.range(0.6, 0.9),
-            noise_gain: if gear {
-                rng.range(0.06, 0.12)
-            } else {
-                rng.range(0.25, 0.4)
+            // Positive-displacement pumps move the fluid in closed pockets: little flow noise.
+            noise_gain: match family {
+                Family::Gear => rng.range(0.06, 0.12),
+                Family::Vane => rng.range(0.03, 0.06),
+                _ => rng.range(0.25, 0.4),
             },
             gains: std::array::from_fn(|_| rng.range(0.6, 1.4)),
             phases: std::array::from_fn(|_| rng.range(0.0, TAU)),
             thump: rng.range(60.0, 150.0),
             click_at: rng.range(0.2, 0.6),
             sideband: rng.range(0.1, 0.3),
+            vane_gains: std::array::from_fn(|_| rng.range(0.7, 1.3)),
         }
     }
 }
@@ -193,6 +207,40 @@ pub fn render(
                     s += strength.lerp(0.0, 0.05) * rng.normal() * (pass * shaft[i]).sin();
                 }
                 x[i] += unit.tone_gain * op.load[i] * surge[i] * s;
+            }
+        }
+        Family::Vane => {
+            // Motor hum, the pressure ripple at the vane pass, then each vane's tip click at
+            // its point of the vane passage.
+            for (i, v) in x.iter_mut().enumerate() {
+                let mut s = 0.0;
+                for k in 0..3 {
+                    let h = (k + 1) as f64;
+                    s += unit.gains[k] * 0.25 / h * (h * 2.0 * shaft[i] + phases[k]).sin();
+                    let ripple = h * unit.count * shaft[i] + phases[3 + k];
+                    s += unit.gains[3 + k] * 0.2 / h * ripple.sin();
+                }
+                *v += unit.tone_gain * op.load[i] * surge[i] * s;
+            }
+            let ring = 1_800.0 + 1_200.0 * unit.gains[4];
+            let mut next = 0.0;
+            for i in 0..n {
+                let pass = shaft[i] / TAU * unit.count;
+                if pass >= next {
+                    let vane = (pass.floor() as usize) % unit.count as usize;
+                    let period = RATE / (unit.shaft * speed[i] * unit.count);
+                    let rough = if rough {
+                        rng.range(strength.lerp(1.0, 0.5), strength.lerp(1.0, 1.5))
+                    } else {
+                        1.0
+                    };
+                    let at = i + (unit.click_at * period) as usize;
+                    if at < n {
+                        let gain = op.load[i] * surge[i] * unit.vane_gains[vane] * rough;
+                        add_ring(&mut x, at, ring, 0.003, 0.8 * unit.tone_gain * gain);
+                    }
+                    next = pass.floor() + 1.0;
+                }
             }
         }
         Family::Piston => {

@@ -1,4 +1,4 @@
-//! Sliders (linear motion stages). Three families, each a different physical model:
+//! Sliders (linear motion stages). Four families, each a different physical model:
 //!
 //! - [`Family::Belt`]: a belt-driven carriage: per cycle (0.5–1 Hz) a travel whose motor
 //!   whine rises and falls with a sinusoidal speed profile, then a click at the end stop.
@@ -7,6 +7,10 @@
 //!   the servo drive's constant 4–6 kHz whine, a soft clunk at each end.
 //! - [`Family::Pneumatic`]: a pneumatic cylinder: a burst of exhaust air as each stroke
 //!   starts, the carriage's rumble while it moves, a hard slam at the end.
+//! - [`Family::LinearMotor`]: a direct-drive linear motor stage: an S-curve speed profile, the
+//!   drive's current whine (1–2 kHz) loudest while the carriage accelerates or brakes, the
+//!   cable chain's links clicking as they roll over (30–60 links a second at full speed),
+//!   and only a soft settling ring at the end: no end stop is hit.
 //!
 //! Anomalies ([`Kind`]): rail damage (rattling impacts during travel), dry rail (a squeal
 //! during travel), jerky drive (a strained, rougher drive sound and a second, bouncing end
@@ -28,11 +32,18 @@ pub enum Family {
     BallScrew,
     /// Pneumatic cylinder.
     Pneumatic,
+    /// Direct-drive linear motor.
+    LinearMotor,
 }
 
 impl Family {
     /// Every family, in `--family` order.
-    pub const ALL: [Family; 3] = [Family::Belt, Family::BallScrew, Family::Pneumatic];
+    pub const ALL: [Family; 4] = [
+        Family::Belt,
+        Family::BallScrew,
+        Family::Pneumatic,
+        Family::LinearMotor,
+    ];
 }
 
 /// What can go wrong with a slider.
@@ -87,6 +98,8 @@ pub struct Unit {
     gain: f64,
     /// Ball screw: servo whine (Hz).
     servo: f64,
+    /// Linear motor: cable-chain links passing per second at full speed.
+    links: f64,
 }
 
 impl Unit {
@@ -104,6 +117,11 @@ impl Unit {
                 rng.range(300.0, 600.0),
             ),
             Family::Pneumatic => (rng.range(0.6, 1.4), 0.0, rng.range(800.0, 2_000.0)),
+            Family::LinearMotor => (
+                rng.range(0.4, 1.0),
+                rng.range(1_000.0, 2_000.0),
+                rng.range(1_500.0, 3_500.0),
+            ),
         };
         Self {
             family,
@@ -113,6 +131,7 @@ impl Unit {
             stop,
             gain: rng.range(0.5, 1.0),
             servo: rng.range(4_000.0, 6_000.0),
+            links: rng.range(30.0, 60.0),
         }
     }
 
@@ -120,6 +139,7 @@ impl Unit {
     fn speed_at(&self, phase: f64) -> f64 {
         match self.family {
             Family::BallScrew => (phase / 0.2).min(1.0).min((1.0 - phase) / 0.2).max(0.0),
+            Family::LinearMotor => (PI * phase).sin().powi(2),
             _ => (PI * phase).sin(),
         }
     }
@@ -152,6 +172,7 @@ pub fn render(
     };
     let mut start = (rng.uniform() * RATE / unit.rate) as usize;
     let mut drive_phase = 0.0;
+    let mut chain = 0.0;
     while start < n {
         let period =
             RATE / (unit.rate * op.speed[start]) * (1.0 + jitter * rng.normal().clamp(-2.0, 2.0));
@@ -194,6 +215,22 @@ pub fn render(
                     };
                     0.8 * speed * rumble[i] * rough
                 }
+                Family::LinearMotor => {
+                    // The force, so the current and its whine, follows the acceleration.
+                    let force = (TAU * phase).sin().abs();
+                    let strain = if jerky {
+                        1.0 + strength.lerp(0.0, 0.8) * rng.normal().abs()
+                    } else {
+                        1.0
+                    };
+                    drive_phase += TAU * unit.pitch / RATE;
+                    let link = chain as usize;
+                    chain += speed * unit.links / RATE;
+                    if chain as usize > link {
+                        add_ring(&mut x, i, 3_200.0, 0.001, 0.15 * unit.gain * load);
+                    }
+                    0.2 * (0.15 + force) * strain * drive_phase.sin()
+                }
             };
             if kind == Some(Kind::DryRail) {
                 s += strength.lerp(0.0, 1.0)
@@ -234,6 +271,7 @@ pub fn render(
                 Family::Belt => (0.006, 1.2),
                 Family::BallScrew => (0.02, 0.6),
                 Family::Pneumatic => (0.01, 1.8),
+                Family::LinearMotor => (0.004, 0.3),
             };
             add_ring(&mut x, stop, unit.stop, decay, amp * unit.gain);
             if jerky && stop + 1_200 < n {

@@ -1,4 +1,4 @@
-//! Valves. Three families, each a different physical model:
+//! Valves. Four families, each a different physical model:
 //!
 //! - [`Family::Solenoid`]: a solenoid valve on a water line switching 0.6–1.5 times a second:
 //!   a ringing click when it opens and another when it closes, flow hiss (2.5–5 kHz) while
@@ -8,6 +8,10 @@
 //! - [`Family::Motorized`]: a large motor-operated water valve: the actuator motor's whine
 //!   while the valve travels (0.2–0.5 s) open and shut, a limit-switch click at the end of
 //!   each travel, a low flow rumble (0.5–1.5 kHz) that follows the valve's opening.
+//! - [`Family::Diaphragm`]: a pilot-operated diaphragm valve on a water line (0.4–1 times a
+//!   second): a faint pilot click, then the flow rises over 50–150 ms as the diaphragm
+//!   lifts; it closes fast, so the closing is a water hammer: a low thump (80–200 Hz, long
+//!   decay) and the pipe's ring. Broad flow noise (1–2.5 kHz) while open.
 //!
 //! Anomalies ([`Kind`]): chatter (rapid extra clicks after opening), leak (hiss while
 //! closed), sticking (a delayed, weaker opening), slow close (the valve stays open up to 30 %
@@ -28,11 +32,18 @@ pub enum Family {
     Pneumatic,
     /// Motor-operated valve.
     Motorized,
+    /// Pilot-operated diaphragm valve.
+    Diaphragm,
 }
 
 impl Family {
     /// Every family, in `--family` order.
-    pub const ALL: [Family; 3] = [Family::Solenoid, Family::Pneumatic, Family::Motorized];
+    pub const ALL: [Family; 4] = [
+        Family::Solenoid,
+        Family::Pneumatic,
+        Family::Motorized,
+        Family::Diaphragm,
+    ];
 }
 
 /// What can go wrong with a valve.
@@ -88,6 +99,9 @@ pub struct Unit {
     travel_s: f64,
     motor: f64,
     gain: f64,
+    /// Diaphragm: how long the flow takes to rise (s) and the water hammer's pitch (Hz).
+    lift_s: f64,
+    hammer: f64,
 }
 
 impl Unit {
@@ -95,6 +109,7 @@ impl Unit {
     pub fn draw(family: Family, rng: &mut Rng) -> Self {
         let rate = match family {
             Family::Motorized => rng.range(0.3, 0.6),
+            Family::Diaphragm => rng.range(0.4, 1.0),
             _ => rng.range(0.6, 1.5),
         };
         Self {
@@ -106,10 +121,13 @@ impl Unit {
                 Family::Solenoid => (rng.range(2_500.0, 5_000.0), 3.0),
                 Family::Pneumatic => (rng.range(4_000.0, 7_000.0), 1.5),
                 Family::Motorized => (rng.range(500.0, 1_500.0), 2.0),
+                Family::Diaphragm => (rng.range(1_000.0, 2_500.0), 1.0),
             },
             travel_s: rng.range(0.2, 0.5),
             motor: rng.range(300.0, 700.0),
             gain: rng.range(0.6, 1.0),
+            lift_s: rng.range(0.05, 0.15),
+            hammer: rng.range(80.0, 200.0),
         }
     }
 }
@@ -186,6 +204,16 @@ pub fn render(
                     }
                 }
             }
+            Family::Diaphragm => {
+                if start + delay < n {
+                    let pilot = 1.5 * unit.resonance;
+                    add_ring(&mut x, start + delay, pilot, 0.002, 0.3 * click * g);
+                }
+                if start + open < n {
+                    add_ring(&mut x, start + open, unit.hammer, 0.08, 1.5 * g);
+                    add_ring(&mut x, start + open, unit.resonance, 0.02, 0.4 * g);
+                }
+            }
         }
         if kind == Some(Kind::Chatter) {
             for j in 1..4 {
@@ -208,6 +236,9 @@ pub fn render(
                 }
                 Family::Motorized if k >= open => {
                     1.0 - ((k - open) as f64 / travel as f64).min(1.0)
+                }
+                Family::Diaphragm if k >= delay && k < open => {
+                    ((k - delay) as f64 / (unit.lift_s * RATE)).min(1.0)
                 }
                 _ if k >= delay && k < open => 1.0,
                 _ => 0.0,
