@@ -121,8 +121,8 @@ impl From<ScoreHeadsArg> for ScoreHeads {
 pub struct Members(pub Vec<Member>);
 
 impl Members {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        Member::parse_list(text).map(Self)
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        Ok(Member::parse_list(text).map(Self)?)
     }
 }
 

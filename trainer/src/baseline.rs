@@ -10,6 +10,7 @@
 
 use crate::data::{Clip, Split, scan, train_ids};
 use crate::report::{Report, Scored, id_report, report};
+use anyhow::Context;
 use mimimi_dsp::mel::{MelBank, MelConfig, stack_frames};
 use mimimi_dsp::{DecodeLimits, FrontEnd, FrontEndConfig, decode_wav_channel, stft::stft};
 use mimimi_model::Gaussian;
@@ -57,18 +58,13 @@ impl Features {
     }
 
     /// The vectors of one file (channel 0); errors name the file.
-    pub fn of_file(&self, path: &Path) -> Result<Vec<Vec<f32>>, String> {
-        let samples = std::fs::read(path)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| {
-                decode_wav_channel(&bytes, 0, &DecodeLimits::default()).map_err(|e| e.to_string())
-            })
-            .and_then(|(audio, _)| {
-                self.frontend
-                    .to_model_rate(&audio, 0)
-                    .map_err(|e| e.to_string())
-            })
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+    pub fn of_file(&self, path: &Path) -> anyhow::Result<Vec<Vec<f32>>> {
+        let read = || -> anyhow::Result<Vec<f32>> {
+            let bytes = std::fs::read(path)?;
+            let (audio, _) = decode_wav_channel(&bytes, 0, &DecodeLimits::default())?;
+            Ok(self.frontend.to_model_rate(&audio, 0)?)
+        };
+        let samples = read().with_context(|| path.display().to_string())?;
         Ok(self.of_samples(&samples))
     }
 
@@ -81,21 +77,21 @@ impl Features {
 }
 
 /// One Gaussian per machine ID, fitted on the given clips' vectors.
-pub fn fit(features: &Features, clips: &[&Clip], ids: &[String]) -> Result<Vec<Gaussian>, String> {
+pub fn fit(features: &Features, clips: &[&Clip], ids: &[String]) -> anyhow::Result<Vec<Gaussian>> {
     ids.iter()
         .map(|id| {
             let mut vectors = Vec::new();
             for clip in clips.iter().filter(|c| &c.id == id) {
                 vectors.extend(features.of_file(&clip.path)?);
             }
-            Gaussian::fit(&vectors).map_err(|e| format!("machine ID {id}: {e}"))
+            Gaussian::fit(&vectors).with_context(|| format!("machine ID {id}"))
         })
         .collect()
 }
 
 /// Fits the baseline on the training clips of `machine_type` in `data` and evaluates it on the
 /// test clips; thresholds from the validation clips.
-pub fn evaluate(data: &Path, machine_type: &str, seed: u64) -> Result<Report, String> {
+pub fn evaluate(data: &Path, machine_type: &str, seed: u64) -> anyhow::Result<Report> {
     let clips = scan(data, machine_type, seed)?;
     let ids = train_ids(&clips);
     let of = |split| clips.iter().filter(move |c| c.split == split);

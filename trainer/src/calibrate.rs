@@ -15,6 +15,7 @@
 
 use crate::data::{Clip, Split, scan};
 use crate::model::Loaded;
+use anyhow::Context;
 use mimimi_model::combined::{ClipRows, FitOn, Spread};
 use mimimi_model::rule::Needs;
 use mimimi_model::score::ScoreHeads;
@@ -43,7 +44,7 @@ pub enum Rule {
 }
 
 /// The evidence `needs` asks of each of `clips`.
-fn rows_of(loaded: &Loaded, clips: &[&Clip], needs: &Needs) -> Result<Vec<ClipRows>, String> {
+fn rows_of(loaded: &Loaded, clips: &[&Clip], needs: &Needs) -> anyhow::Result<Vec<ClipRows>> {
     clips
         .iter()
         .map(|clip| {
@@ -51,7 +52,7 @@ fn rows_of(loaded: &Loaded, clips: &[&Clip], needs: &Needs) -> Result<Vec<ClipRo
             loaded
                 .evidence(&prepared, needs, None)
                 .map(|e| e.rows)
-                .map_err(|e| format!("{}: {e}", clip.path.display()))
+                .with_context(|| clip.path.display().to_string())
         })
         .collect()
 }
@@ -62,7 +63,7 @@ pub fn fit_combined(
     loaded: &Loaded,
     clips: &[Clip],
     members: &[Member],
-) -> Result<BTreeMap<String, Combined>, String> {
+) -> anyhow::Result<BTreeMap<String, Combined>> {
     let needs = Needs::of_members(members);
     let mut ids = BTreeMap::new();
     for id in &loaded.files.manifest.classes {
@@ -77,7 +78,7 @@ pub fn fit_combined(
             rows_of(loaded, &of(Split::Validation), &needs)?,
         );
         let c = Combined::fit(members, &train, &validation, FitOn::ClipMeans)
-            .map_err(|e| format!("machine ID {id}: {e}"))?;
+            .with_context(|| format!("machine ID {id}"))?;
         println!(
             "id {id}: {} members fitted to {} training normals, standardised by {} validation normals",
             members.len(),
@@ -99,10 +100,10 @@ pub fn fit_combined(
 
 /// Switches the model in `model_dir` to `rule` (fitted to the training normals of `data`),
 /// sets its thresholds from the validation normals and writes its manifest.
-pub fn run(model_dir: &Path, data: &Path, seed: u64, rule: Rule) -> Result<(), String> {
-    let files = ModelFiles::load(model_dir).map_err(|e| e.to_string())?;
+pub fn run(model_dir: &Path, data: &Path, seed: u64, rule: Rule) -> anyhow::Result<()> {
+    let files = ModelFiles::load(model_dir)?;
     let files = calibrate(files, data, seed, rule)?;
-    files.save(model_dir).map_err(|e| e.to_string())
+    Ok(files.save(model_dir)?)
 }
 
 /// [`run`] on model files in memory.
@@ -111,7 +112,7 @@ pub fn calibrate(
     data: &Path,
     seed: u64,
     rule: Rule,
-) -> Result<ModelFiles, String> {
+) -> anyhow::Result<ModelFiles> {
     let clips = scan(data, &files.manifest.machine_type, seed)?;
     let mut loaded = Loaded::new(files)?;
     let rule = match (rule, &loaded.files.manifest.score_rule) {
@@ -181,12 +182,12 @@ pub fn calibrate(
                     scores.push(
                         loaded
                             .score_prepared(&prepared, &target)
-                            .map_err(|e| format!("{}: {e}", clip.path.display()))?
+                            .with_context(|| clip.path.display().to_string())?
                             .score,
                     );
                 }
-                threshold_rule.threshold(&scores).ok_or_else(|| {
-                    format!("machine ID {id}: {} validation clip(s), at least 2 with different scores are needed", scores.len())
+                threshold_rule.threshold(&scores).with_context(|| {
+ format!("machine ID {id}: {} validation clip(s), at least 2 with different scores are needed", scores.len())
                 })?
             }
         };
@@ -249,7 +250,7 @@ pub struct Args {
 
 impl Args {
     /// Calibrates the model in place.
-    pub fn run(self) -> Result<bool, String> {
+    pub fn run(self) -> anyhow::Result<bool> {
         let rule = match (self.score_heads, self.clip_gaussians, self.combined) {
             (Some(heads), _, _) => Rule::CrossEntropy(heads.into()),
             (None, Some(spec), _) => Rule::ClipGaussians(spec),

@@ -10,6 +10,7 @@
 //! with a fixed seed) for checkpoint selection, early stopping and thresholds.
 
 use crate::rng::Rng;
+use anyhow::Context;
 use mimimi_dsp::{DecodeLimits, FrontEnd, Prepared, decode_wav_channel};
 use std::path::{Path, PathBuf};
 
@@ -42,16 +43,15 @@ pub struct Clip {
 
 /// Reads, decodes and prepares one audio file (channel `channel`, the only one decoded) for
 /// the network; errors name the file.
-pub fn prepare_file(path: &Path, frontend: &FrontEnd, channel: usize) -> Result<Prepared, String> {
+pub fn prepare_file(path: &Path, frontend: &FrontEnd, channel: usize) -> anyhow::Result<Prepared> {
     let channel =
-        u16::try_from(channel).map_err(|_| format!("channel {channel} does not exist"))?;
-    std::fs::read(path)
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| {
-            decode_wav_channel(&bytes, channel, &DecodeLimits::default()).map_err(|e| e.to_string())
-        })
-        .and_then(|(audio, _)| frontend.prepare(&audio, 0).map_err(|e| e.to_string()))
-        .map_err(|e| format!("{}: {e}", path.display()))
+        u16::try_from(channel).map_err(|_| anyhow::anyhow!("channel {channel} does not exist"))?;
+    let prepare = || -> anyhow::Result<Prepared> {
+        let bytes = std::fs::read(path)?;
+        let (audio, _) = decode_wav_channel(&bytes, channel, &DecodeLimits::default())?;
+        Ok(frontend.prepare(&audio, 0)?)
+    };
+    prepare().with_context(|| path.display().to_string())
 }
 
 /// Share of each ID's training files held out for validation.
@@ -122,7 +122,7 @@ pub fn train_ids(clips: &[Clip]) -> Vec<String> {
 
 /// All clips of `machine_type` under `root`, in either layout, with the validation split
 /// applied. An error when neither layout has the type.
-pub fn scan(root: &Path, machine_type: &str, seed: u64) -> Result<Vec<Clip>, String> {
+pub fn scan(root: &Path, machine_type: &str, seed: u64) -> anyhow::Result<Vec<Clip>> {
     let mut clips = Vec::new();
     let dcase = root.join(machine_type);
     for (sub, split) in [("train", Split::Train), ("test", Split::Test)] {
@@ -147,7 +147,7 @@ pub fn scan(root: &Path, machine_type: &str, seed: u64) -> Result<Vec<Clip>, Str
         clips = scan_mimii(root, machine_type);
     }
     if clips.is_empty() {
-        return Err(format!(
+        return Err(anyhow::anyhow!(
             "no {machine_type} clips under {}: expected {0}/{machine_type}/train/normal_id_XX_*.wav \
              (DCASE 2020) or {0}/<snr>/{machine_type}/id_XX/normal/*.wav (MIMII)",
             root.display()
@@ -272,6 +272,7 @@ mod tests {
         assert!(
             scan(&root, "valve", 7)
                 .unwrap_err()
+                .to_string()
                 .contains("no valve clips")
         );
         std::fs::remove_dir_all(&root).ok();

@@ -18,6 +18,7 @@
 //! archive (a zip bomb); the bytes written are counted too, so an entry that lies about its
 //! size is stopped at its word.
 
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use md5::{Digest, Md5};
 use std::io::{Read, Write};
@@ -80,18 +81,18 @@ pub fn archives(dataset: Dataset, types: &[String], snrs: &[String], out: &Path)
 }
 
 /// Size and MD5 of each file of a Zenodo record (its JSON metadata, `/api/records/<id>`).
-fn record_files(base: &str, record: &str) -> Result<Vec<(String, u64, Option<String>)>, String> {
+fn record_files(base: &str, record: &str) -> anyhow::Result<Vec<(String, u64, Option<String>)>> {
     let url = format!("{base}/api/records/{record}");
     let body = ureq::get(&url)
         .call()
-        .map_err(|e| format!("{url}: {e}"))?
+        .with_context(|| url.to_string())?
         .into_body()
         .read_to_string();
-    let json: serde_json::Value = serde_json::from_str(&body.map_err(|e| format!("{url}: {e}"))?)
-        .map_err(|e| format!("{url}: not the record metadata: {e}"))?;
+    let json: serde_json::Value = serde_json::from_str(&body.with_context(|| url.to_string())?)
+        .with_context(|| format!("{url}: not the record metadata"))?;
     let files = json["files"]
         .as_array()
-        .ok_or_else(|| format!("{url}: no file list"))?;
+        .with_context(|| format!("{url}: no file list"))?;
     Ok(files
         .iter()
         .filter_map(|f| {
@@ -108,12 +109,12 @@ fn record_files(base: &str, record: &str) -> Result<Vec<(String, u64, Option<Str
         .collect())
 }
 
-fn md5_of(path: &Path) -> Result<String, String> {
-    let mut file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+fn md5_of(path: &Path) -> anyhow::Result<String> {
+    let mut file = std::fs::File::open(path).with_context(|| path.display().to_string())?;
     let mut hasher = Md5::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = file.read(&mut buf).map_err(|e| e.to_string())?;
+        let n = file.read(&mut buf)?;
         if n == 0 {
             break;
         }
@@ -127,20 +128,20 @@ fn md5_of(path: &Path) -> Result<String, String> {
 }
 
 /// Whether an archive already on disk has the record's size and MD5.
-fn still_good(path: &Path, size: u64, md5: Option<&str>) -> Result<bool, String> {
+fn still_good(path: &Path, size: u64, md5: Option<&str>) -> anyhow::Result<bool> {
     let len = std::fs::metadata(path).map_or(0, |m| m.len());
     Ok(len == size && md5.map_or(Ok(true), |want| md5_of(path).map(|found| found == want))?)
 }
 
 /// Downloads `url` to `dest`, resuming a `.part` file, then verifies size and MD5.
-pub fn fetch(url: &str, dest: &Path, size: u64, md5: Option<&str>) -> Result<(), String> {
+pub fn fetch(url: &str, dest: &Path, size: u64, md5: Option<&str>) -> anyhow::Result<()> {
     let part = dest.with_extension("zip.part");
     let have = std::fs::metadata(&part).map_or(0, |m| m.len());
     let mut request = ureq::get(url);
     if have > 0 && have < size {
         request = request.header("Range", &format!("bytes={have}-"));
     }
-    let response = request.call().map_err(|e| format!("{url}: {e}"))?;
+    let response = request.call().with_context(|| url.to_string())?;
     let resumed = response.status().as_u16() == 206;
     let mut file = std::fs::OpenOptions::new()
         .create(true)
@@ -148,7 +149,7 @@ pub fn fetch(url: &str, dest: &Path, size: u64, md5: Option<&str>) -> Result<(),
         .append(resumed)
         .truncate(!resumed)
         .open(&part)
-        .map_err(|e| format!("{}: {e}", part.display()))?;
+        .with_context(|| part.display().to_string())?;
     let start = if resumed { have } else { 0 };
     let bar = ProgressBar::new(size).with_style(
         ProgressStyle::with_template(
@@ -168,24 +169,24 @@ pub fn fetch(url: &str, dest: &Path, size: u64, md5: Option<&str>) -> Result<(),
     loop {
         let n = reader
             .read(&mut buf)
-            .map_err(|e| format!("{url}: download interrupted: {e}"))?;
+            .with_context(|| format!("{url}: download interrupted"))?;
         if n == 0 {
             break;
         }
-        file.write_all(&buf[..n]).map_err(|e| e.to_string())?;
+        file.write_all(&buf[..n])?;
         bar.inc(n as u64);
     }
-    file.flush().map_err(|e| e.to_string())?;
+    file.flush()?;
     bar.finish();
-    let got = std::fs::metadata(&part).map_err(|e| e.to_string())?.len();
+    let got = std::fs::metadata(&part)?.len();
     if got < size {
-        return Err(format!(
+        return Err(anyhow::anyhow!(
             "{url}: download interrupted at {got} of {size} bytes: run the command again to resume"
         ));
     }
     if got > size {
         std::fs::remove_file(&part).ok();
-        return Err(format!(
+        return Err(anyhow::anyhow!(
             "{url}: {got} bytes where the record lists {size}: deleted, run again"
         ));
     }
@@ -193,12 +194,12 @@ pub fn fetch(url: &str, dest: &Path, size: u64, md5: Option<&str>) -> Result<(),
         let found = md5_of(&part)?;
         if found != want {
             std::fs::remove_file(&part).ok();
-            return Err(format!(
+            return Err(anyhow::anyhow!(
                 "{url}: MD5 {found} differs from the record's {want}: the file is corrupt and was deleted"
             ));
         }
     }
-    std::fs::rename(&part, dest).map_err(|e| e.to_string())
+    Ok(std::fs::rename(&part, dest)?)
 }
 
 /// How many times its own size an archive may inflate to. The data sets' WAV files hardly
@@ -208,53 +209,54 @@ pub const MAX_INFLATION: u64 = 100;
 /// Extracts a zip archive into `dir`. Every entry is checked first (its path stays inside
 /// `dir`; the declared sizes add up to at most [`MAX_INFLATION`] × the archive), so a bad
 /// archive writes nothing; while writing, each entry is held to its declared size.
-pub fn extract(archive: &Path, dir: &Path) -> Result<usize, String> {
-    let at = |e: &dyn std::fmt::Display| format!("{}: {e}", archive.display());
-    let file = std::fs::File::open(archive).map_err(|e| at(&e))?;
-    let packed = file.metadata().map_err(|e| at(&e))?.len();
-    let mut zip =
-        zip::ZipArchive::new(file).map_err(|e| at(&format!("not a valid zip archive: {e}")))?;
+pub fn extract(archive: &Path, dir: &Path) -> anyhow::Result<usize> {
+    extract_entries(archive, dir).with_context(|| archive.display().to_string())
+}
+
+fn extract_entries(archive: &Path, dir: &Path) -> anyhow::Result<usize> {
+    let file = std::fs::File::open(archive)?;
+    let packed = file.metadata()?.len();
+    let mut zip = zip::ZipArchive::new(file).context("not a valid zip archive")?;
     let budget = packed.saturating_mul(MAX_INFLATION);
     let mut planned = Vec::with_capacity(zip.len());
     let mut total = 0u64;
     for i in 0..zip.len() {
-        let entry = zip.by_index_raw(i).map_err(|e| at(&e))?;
+        let entry = zip.by_index_raw(i)?;
         let Some(rel) = entry.enclosed_name() else {
-            return Err(at(&format!(
+            return Err(anyhow::anyhow!(
                 "entry {:?} points outside the target folder; nothing was extracted",
                 entry.name()
-            )));
+            ));
         };
         total = total.saturating_add(entry.size());
         if total > budget {
-            return Err(at(&format!(
+            return Err(anyhow::anyhow!(
                 "its entries inflate to more than {MAX_INFLATION} times its {packed} bytes \
                  (a zip bomb?); nothing was extracted"
-            )));
+            ));
         }
         planned.push((dir.join(rel), entry.is_dir(), entry.size()));
     }
     let mut count = 0;
     for (i, (path, is_dir, size)) in planned.into_iter().enumerate() {
         if is_dir {
-            std::fs::create_dir_all(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            std::fs::create_dir_all(&path).with_context(|| path.display().to_string())?;
             continue;
         }
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent).with_context(|| parent.display().to_string())?;
         }
-        let entry = zip.by_index(i).map_err(|e| at(&e))?;
-        let mut out =
-            std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let entry = zip.by_index(i)?;
+        let mut out = std::fs::File::create(&path).with_context(|| path.display().to_string())?;
         let written = std::io::copy(&mut entry.take(size.saturating_add(1)), &mut out)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .with_context(|| path.display().to_string())?;
         if written > size {
             drop(out);
             std::fs::remove_file(&path).ok();
-            return Err(at(&format!(
+            return Err(anyhow::anyhow!(
                 "entry {} holds more than the {size} bytes it declares",
                 path.display()
-            )));
+            ));
         }
         count += 1;
     }
@@ -269,16 +271,16 @@ pub fn run(
     out: &Path,
     base: &str,
     no_checksum: bool,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     let base = base.trim_end_matches('/');
     let listed = record_files(base, dataset.record())?;
     let downloads = out.join("downloads");
-    std::fs::create_dir_all(&downloads).map_err(|e| format!("{}: {e}", downloads.display()))?;
+    std::fs::create_dir_all(&downloads).with_context(|| downloads.display().to_string())?;
     for archive in archives(dataset, types, snrs, out) {
         let (_, size, md5) = listed
             .iter()
             .find(|(name, _, _)| *name == archive.name)
-            .ok_or_else(|| {
+            .with_context(|| {
                 format!(
                     "{} is not in Zenodo record {}",
                     archive.name,
@@ -286,7 +288,7 @@ pub fn run(
                 )
             })?;
         if md5.is_none() && !no_checksum {
-            return Err(format!(
+            return Err(anyhow::anyhow!(
                 "{}: Zenodo record {} lists no MD5 for it, so it cannot be verified; pass \
                  --no-checksum to accept it by its size alone",
                 archive.name,
@@ -302,7 +304,7 @@ pub fn run(
                     "{}: the copy on disk does not match the record; downloading it again",
                     archive.name
                 );
-                std::fs::remove_file(&dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+                std::fs::remove_file(&dest).with_context(|| dest.display().to_string())?;
             }
             let url = format!(
                 "{base}/records/{}/files/{}?download=1",
@@ -352,7 +354,7 @@ pub struct Args {
 
 impl Args {
     /// Downloads, verifies and extracts the chosen data.
-    pub fn run(self) -> Result<bool, String> {
+    pub fn run(self) -> anyhow::Result<bool> {
         let dataset = match self.dataset {
             DatasetArg::Dcase2020Dev => Dataset::Dcase2020Dev,
             DatasetArg::Mimii => Dataset::Mimii,
@@ -435,7 +437,10 @@ mod tests {
             ],
         );
         let err = extract(&zip, &out).unwrap_err();
-        assert!(err.contains("outside the target folder"), "{err}");
+        assert!(
+            format!("{err:#}").contains("outside the target folder"),
+            "{err:#}"
+        );
         assert!(!out.exists(), "something was extracted");
     }
 
@@ -450,7 +455,7 @@ mod tests {
             ],
         );
         let err = extract(&zip, &out).unwrap_err();
-        assert!(err.contains("zip bomb"), "{err}");
+        assert!(format!("{err:#}").contains("zip bomb"), "{err:#}");
         assert!(!out.exists(), "something was extracted");
     }
 }

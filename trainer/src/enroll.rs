@@ -14,6 +14,7 @@ use crate::baseline::{BaselineConfig, Features};
 use crate::data::{Clip, Split, scan};
 use crate::model::Loaded;
 use crate::report::{Scored, id_report};
+use anyhow::Context;
 use mimimi_model::threshold::ThresholdRule;
 use mimimi_model::{
     Call, ClipRows, Enrollment, Gaussian, Member, ModelFiles, Needs, Profile, Target,
@@ -29,7 +30,7 @@ fn takes_rows(
     loaded: &Loaded,
     members: &[Member],
     files: &[&Path],
-) -> Result<Vec<ClipRows>, String> {
+) -> anyhow::Result<Vec<ClipRows>> {
     let needs = Needs::of_members(members);
     files
         .iter()
@@ -38,7 +39,7 @@ fn takes_rows(
             loaded
                 .evidence(&prepared, &needs, None)
                 .map(|e| e.rows)
-                .map_err(|e| format!("{}: {e}", f.display()))
+                .with_context(|| f.display().to_string())
         })
         .collect()
 }
@@ -49,9 +50,9 @@ fn profile(
     name: &str,
     members: &[Member],
     takes: &[ClipRows],
-) -> Result<Profile, String> {
+) -> anyhow::Result<Profile> {
     let manifest = &loaded.files.manifest;
-    Enrollment {
+    let profile = Enrollment {
         name: name.to_string(),
         machine_type: manifest.machine_type.clone(),
         model_sha256: manifest.weights.sha256.clone(),
@@ -59,7 +60,8 @@ fn profile(
         rule: ThresholdRule::default(),
         created: crate::import::today(),
     }
-    .fit(takes)
+    .fit(takes)?;
+    Ok(profile)
 }
 
 /// `trainer enroll`: a profile named `name` from `clips`, written to `out` as JSON.
@@ -69,13 +71,13 @@ pub fn run_enroll(
     members: &[Member],
     clips: &[PathBuf],
     out: &Path,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     let loaded = Loaded::load(model)?;
     let files: Vec<&Path> = clips.iter().map(PathBuf::as_path).collect();
     let takes = takes_rows(&loaded, members, &files)?;
     let profile = profile(&loaded, name, members, &takes)?;
-    let json = serde_json::to_vec_pretty(&profile).map_err(|e| e.to_string())?;
-    std::fs::write(out, json).map_err(|e| format!("{}: {e}", out.display()))?;
+    let json = serde_json::to_vec_pretty(&profile)?;
+    std::fs::write(out, json).with_context(|| out.display().to_string())?;
     let names: Vec<String> = members.iter().map(|m| m.name()).collect();
     println!(
         "{}: {} takes, {} windows, {}; threshold {:.4} (normal takes score {:.3} ± {:.3})",
@@ -91,20 +93,17 @@ pub fn run_enroll(
 }
 
 /// Reads a profile (size-capped), validates it and checks that it belongs to `model`.
-pub fn load_profile(path: &Path, model: &ModelFiles) -> Result<Profile, String> {
-    let named = |e: String| format!("{}: {e}", path.display());
-    let size = std::fs::metadata(path)
-        .map_err(|e| named(e.to_string()))?
-        .len();
-    if size > MAX_PROFILE_BYTES {
-        return Err(named(format!(
-            "{size} bytes is not a profile (at most {MAX_PROFILE_BYTES})"
-        )));
-    }
-    let bytes = std::fs::read(path).map_err(|e| named(e.to_string()))?;
-    let profile = Profile::from_json(&bytes).map_err(named)?;
-    profile.usable_with(&model.manifest.weights.sha256)?;
-    Ok(profile)
+pub fn load_profile(path: &Path, model: &ModelFiles) -> anyhow::Result<Profile> {
+    let read = || -> anyhow::Result<Profile> {
+        let size = std::fs::metadata(path)?.len();
+        if size > MAX_PROFILE_BYTES {
+            anyhow::bail!("{size} bytes is not a profile (at most {MAX_PROFILE_BYTES})");
+        }
+        let profile = Profile::from_json(&std::fs::read(path)?)?;
+        profile.usable_with(&model.manifest.weights.sha256)?;
+        Ok(profile)
+    };
+    read().with_context(|| path.display().to_string())
 }
 
 /// What `trainer enroll-eval` needs.
@@ -150,7 +149,7 @@ pub struct Row {
 }
 
 /// `trainer enroll-eval`: every measurement, printed as a Markdown table.
-pub fn run_eval(cfg: &EnrollEvalConfig) -> Result<Vec<Row>, String> {
+pub fn run_eval(cfg: &EnrollEvalConfig) -> anyhow::Result<Vec<Row>> {
     let loaded = Loaded::load(&cfg.model)?;
     let machine_type = loaded.files.manifest.machine_type.clone();
     let clips = scan(&cfg.data, &machine_type, cfg.seed)?;
@@ -167,7 +166,7 @@ pub fn run_eval(cfg: &EnrollEvalConfig) -> Result<Vec<Row>, String> {
             .collect();
         pool.sort_by(|a, b| a.path.cmp(&b.path));
         if pool.len() < kmax {
-            return Err(format!(
+            return Err(anyhow::anyhow!(
                 "{machine_type} ID {id} has {} normal training clips; K = {kmax} needs that many",
                 pool.len()
             ));
@@ -207,7 +206,7 @@ pub fn run_eval(cfg: &EnrollEvalConfig) -> Result<Vec<Row>, String> {
                     ..Default::default()
                 };
                 let j = mimimi_model::judge(&loaded.files.manifest, &target, &evidence)
-                    .map_err(|e| format!("{}: {e}", clip.path.display()))?;
+                    .with_context(|| clip.path.display().to_string())?;
                 scored.push((
                     j.verdict,
                     Scored {
@@ -236,7 +235,7 @@ pub fn run_eval(cfg: &EnrollEvalConfig) -> Result<Vec<Row>, String> {
                 Some((false_alarms, detections)),
             ));
             let vectors: Vec<Vec<f32>> = take_mel[..k].iter().flatten().cloned().collect();
-            let g = Gaussian::fit(&vectors).map_err(|e| format!("baseline: {e}"))?;
+            let g = Gaussian::fit(&vectors).context("baseline")?;
             let baseline: Vec<Scored> = test
                 .iter()
                 .zip(&test_mel)
@@ -252,8 +251,8 @@ pub fn run_eval(cfg: &EnrollEvalConfig) -> Result<Vec<Row>, String> {
     }
     println!("{}", markdown(&rows));
     if let Some(path) = &cfg.json {
-        let json = serde_json::to_vec_pretty(&rows).map_err(|e| e.to_string())?;
-        std::fs::write(path, json).map_err(|e| format!("{}: {e}", path.display()))?;
+        let json = serde_json::to_vec_pretty(&rows)?;
+        std::fs::write(path, json).with_context(|| path.display().to_string())?;
     }
     Ok(rows)
 }
@@ -343,7 +342,7 @@ pub struct Args {
 
 impl Args {
     /// Writes the profile.
-    pub fn run(self) -> Result<bool, String> {
+    pub fn run(self) -> anyhow::Result<bool> {
         run_enroll(
             &self.model,
             &self.name,
@@ -382,7 +381,7 @@ pub struct EvalArgs {
 
 impl EvalArgs {
     /// Measures enrollment and prints its table.
-    pub fn run(self) -> Result<bool, String> {
+    pub fn run(self) -> anyhow::Result<bool> {
         let config = EnrollEvalConfig {
             model: self.model,
             data: self.data,

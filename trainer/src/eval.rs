@@ -12,12 +12,13 @@
 use crate::data::{Clip, Split, scan};
 use crate::model::Loaded;
 use crate::report::{Report, Scored, id_report, markdown, report, svg};
+use anyhow::Context;
 use mimimi_model::{Call, Target};
 use std::fmt::Write as _;
 use std::path::Path;
 
 /// Evaluates `model_dir` on the test clips of `data`.
-pub fn evaluate(model_dir: &Path, data: &Path, seed: u64) -> Result<Report, String> {
+pub fn evaluate(model_dir: &Path, data: &Path, seed: u64) -> anyhow::Result<Report> {
     let loaded = Loaded::load(model_dir)?;
     let manifest = &loaded.files.manifest;
     let clips = scan(data, &manifest.machine_type, seed)?;
@@ -41,13 +42,12 @@ pub fn evaluate(model_dir: &Path, data: &Path, seed: u64) -> Result<Report, Stri
         needs.classify = true;
         let (mut scored, mut correct, mut normal_clips) = (Vec::new(), 0usize, 0usize);
         for clip in test {
-            let named = |e: String| format!("{}: {e}", clip.path.display());
             let prepared = loaded.prepare(&clip.path, 0)?;
+            let named = || clip.path.display().to_string();
             let evidence = loaded
                 .evidence(&prepared, &needs, Some(class))
-                .map_err(named)?;
-            let j = mimimi_model::judge(manifest, &target, &evidence)
-                .map_err(|e| named(e.to_string()))?;
+                .with_context(named)?;
+            let j = mimimi_model::judge(manifest, &target, &evidence).with_context(named)?;
             if !clip.anomalous {
                 normal_clips += 1;
                 correct += usize::from(evidence.picked() == Some(class));
@@ -98,7 +98,7 @@ pub fn run(
     seed: u64,
     json: Option<&Path>,
     report_dir: Option<&Path>,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     let report = match method {
         Method::Network { model } => evaluate(model, data, seed)?,
         Method::Baseline { machine_type } => crate::baseline::evaluate(data, machine_type, seed)?,
@@ -107,17 +107,17 @@ pub fn run(
     crate::out::line(&table)?;
     if let Some(path) = json {
         std::fs::write(path, serde_json::to_vec_pretty(&report).unwrap())
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .with_context(|| path.display().to_string())?;
     }
     if let Some(dir) = report_dir {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
         let mut md = table;
         for r in &report.ids {
             let name = format!("{}_{}_id_{}.svg", report.machine_type, report.method, r.id);
-            std::fs::write(dir.join(&name), svg(r)).map_err(|e| e.to_string())?;
+            std::fs::write(dir.join(&name), svg(r))?;
             let _ = writeln!(md, "\n![ID {}]({name})", r.id);
         }
-        std::fs::write(dir.join("report.md"), md).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("report.md"), md)?;
     }
     Ok(())
 }
@@ -152,13 +152,15 @@ pub struct Args {
 
 impl Args {
     /// Evaluates and writes the reports asked for.
-    pub fn run(self) -> Result<bool, String> {
+    pub fn run(self) -> anyhow::Result<bool> {
         let method = match self.method {
             MethodArg::Network => Method::Network {
-                model: self.model.ok_or("--method network needs --model")?,
+                model: self.model.context("--method network needs --model")?,
             },
             MethodArg::Baseline => Method::Baseline {
-                machine_type: self.machine_type.ok_or("--method baseline needs --type")?,
+                machine_type: self
+                    .machine_type
+                    .context("--method baseline needs --type")?,
             },
         };
         run(

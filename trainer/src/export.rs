@@ -22,24 +22,20 @@ pub struct Args {
 
 impl Args {
     /// Writes the model and prints its files' sizes.
-    pub fn run(self) -> Result<bool, String> {
+    pub fn run(self) -> anyhow::Result<bool> {
         export(&self.model, &self.out, &self.dtype).map(|()| true)
     }
 }
 
 /// `trainer export`: the model re-stored with `dtype` weights under `out`.
-fn export(model: &Path, out: &Path, dtype: &str) -> Result<(), String> {
-    let files = ModelFiles::load(model)
-        .and_then(|m| m.with_dtype(dtype))
-        .map_err(|e| e.to_string())?;
+fn export(model: &Path, out: &Path, dtype: &str) -> anyhow::Result<()> {
+    let files = ModelFiles::load(model).and_then(|m| m.with_dtype(dtype))?;
     // Prove the written weights load into the network the manifest describes.
-    files
-        .network(&mimimi_model::Device::flex())
-        .map_err(|e| e.to_string())?;
-    files.save(out).map_err(|e| e.to_string())?;
+    files.network(&mimimi_model::Device::flex())?;
+    files.save(out)?;
     for name in [MANIFEST_FILE, files.manifest.weights.file.as_str()] {
         let path = out.join(name);
-        let bytes = std::fs::metadata(&path).map_err(|e| e.to_string())?.len();
+        let bytes = std::fs::metadata(&path)?.len();
         out::line(&format!("{:>10} bytes  {}", bytes, path.display()))?;
     }
     Ok(())

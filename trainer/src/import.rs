@@ -2,6 +2,7 @@
 //! directory (manifest + weights), parameter names mapped and complex BN tensors converted.
 //! Thresholds are left for `trainer calibrate`, which sets them from validation normals.
 
+use anyhow::Context;
 use mimimi_dsp::{FrontEndConfig, PadMode, StftConfig};
 use mimimi_model::ScoreRule;
 use mimimi_model::file::{Manifest, ModelFiles, Provenance, WeightsInfo, sha256_hex};
@@ -24,18 +25,18 @@ pub fn run(
     out: &Path,
     pad: Pad,
     gate: Gate,
-) -> Result<(), String> {
-    let bytes = std::fs::read(checkpoint).map_err(|e| format!("{}: {e}", checkpoint.display()))?;
-    let ckpt = read_checkpoint(&bytes).map_err(|e| format!("{}: {e}", checkpoint.display()))?;
+) -> anyhow::Result<()> {
+    let bytes = std::fs::read(checkpoint).with_context(|| checkpoint.display().to_string())?;
+    let ckpt = read_checkpoint(&bytes).with_context(|| checkpoint.display().to_string())?;
     let gate = match gate {
         Gate::Softmax => AttentionGate::Softmax,
         Gate::Sigmoid => AttentionGate::Sigmoid,
     };
     let device = Device::flex();
     let (network, config) = network_from_state_dict(&ckpt.state_dict, gate, &device)
-        .map_err(|e| format!("{}: {e}", checkpoint.display()))?;
+        .with_context(|| checkpoint.display().to_string())?;
     if config.num_classes != ids.len() {
-        return Err(format!(
+        return Err(anyhow::anyhow!(
             "the checkpoint has {} classes but --ids lists {} machine IDs ({})",
             config.num_classes,
             ids.len(),
@@ -85,8 +86,8 @@ pub fn run(
         },
         weights: WeightsInfo::unwritten(),
     };
-    let files = ModelFiles::from_network(network, manifest).map_err(|e| e.to_string())?;
-    files.save(out).map_err(|e| e.to_string())?;
+    let files = ModelFiles::from_network(network, manifest)?;
+    files.save(out)?;
     println!(
         "imported {} tensors ({} classes: {}) into {} ({} bytes of weights)",
         ckpt.state_dict.len(),
@@ -126,7 +127,7 @@ pub struct Args {
 
 impl Args {
     /// Converts the checkpoint.
-    pub fn run(self) -> Result<bool, String> {
+    pub fn run(self) -> anyhow::Result<bool> {
         run(
             &self.pytorch,
             &self.machine_type,

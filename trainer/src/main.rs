@@ -75,12 +75,13 @@ fn main() -> ExitCode {
 
 /// The exit code of a command's result (an error is printed): 0 done, 1 done but something
 /// was not (a file that could not be scored), 2 failed.
-fn finish(result: Result<bool, String>) -> ExitCode {
+fn finish(result: anyhow::Result<bool>) -> ExitCode {
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("error: {e}");
+            // `{:#}`: the error with its context, outermost first ("file.wav: not a WAV file").
+            eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
     }

@@ -3,6 +3,7 @@
 //! `eval`, `calibrate` and `enroll` need them.
 
 use crate::data::prepare_file;
+use anyhow::Context;
 use mimimi_dsp::{FrontEnd, Prepared};
 use mimimi_model::evidence::evidence_blocking;
 use mimimi_model::{
@@ -21,15 +22,15 @@ pub struct Loaded {
 
 impl Loaded {
     /// Loads the model in `dir` on the CPU.
-    pub fn load(dir: &Path) -> Result<Self, String> {
-        let files = ModelFiles::load(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    pub fn load(dir: &Path) -> anyhow::Result<Self> {
+        let files = ModelFiles::load(dir).with_context(|| dir.display().to_string())?;
         Self::new(files)
     }
 
     /// Wraps model files already in memory.
-    pub fn new(files: ModelFiles) -> Result<Self, String> {
+    pub fn new(files: ModelFiles) -> anyhow::Result<Self> {
         let device = Device::flex();
-        let network = files.network(&device).map_err(|e| e.to_string())?;
+        let network = files.network(&device)?;
         let frontend = FrontEnd::new(files.manifest.frontend);
         Ok(Self {
             files,
@@ -46,7 +47,7 @@ impl Loaded {
     }
 
     /// Decodes and prepares one file (channel `channel`).
-    pub fn prepare(&self, path: &Path, channel: usize) -> Result<Prepared, String> {
+    pub fn prepare(&self, path: &Path, channel: usize) -> anyhow::Result<Prepared> {
         prepare_file(path, &self.frontend, channel)
     }
 
@@ -56,16 +57,15 @@ impl Loaded {
         prepared: &Prepared,
         needs: &Needs,
         class: Option<usize>,
-    ) -> Result<Evidence, String> {
-        evidence_blocking(
+    ) -> anyhow::Result<Evidence> {
+        Ok(evidence_blocking(
             &self.network,
             &self.frontend.config,
             needs,
             class,
             prepared,
             &self.device,
-        )
-        .map_err(|e| e.to_string())
+        )?)
     }
 
     /// The class a cross-entropy against `target` is computed for (trained IDs only).
@@ -82,10 +82,10 @@ impl Loaded {
         &self,
         prepared: &Prepared,
         target: &Target,
-    ) -> Result<ClipScore, String> {
+    ) -> anyhow::Result<ClipScore> {
         let manifest = &self.files.manifest;
         let evidence = self.evidence(prepared, &target.needs(manifest), self.class_of(target))?;
-        mimimi_model::judge::score(manifest, target, &evidence).map_err(|e| e.to_string())
+        Ok(mimimi_model::judge::score(manifest, target, &evidence)?)
     }
 
     /// Judges a prepared clip against `target`.
@@ -93,11 +93,11 @@ impl Loaded {
         &self,
         prepared: &Prepared,
         target: &Target,
-    ) -> Result<Judgement, String> {
+    ) -> anyhow::Result<Judgement> {
         let manifest = &self.files.manifest;
-        target.check(manifest).map_err(|e| e.to_string())?;
+        target.check(manifest)?;
         let evidence = self.evidence(prepared, &target.needs(manifest), self.class_of(target))?;
-        judge(manifest, target, &evidence).map_err(|e| e.to_string())
+        Ok(judge(manifest, target, &evidence)?)
     }
 
     /// Judges one file against `target`; errors name the file.
@@ -106,15 +106,10 @@ impl Loaded {
         path: &Path,
         channel: usize,
         target: &Target,
-    ) -> Result<Judgement, String> {
-        self.prepare(path, channel)
-            .and_then(|p| self.judge_prepared(&p, target))
-            .map_err(|e| {
-                if e.starts_with(&path.display().to_string()) {
-                    e
-                } else {
-                    format!("{}: {e}", path.display())
-                }
-            })
+    ) -> anyhow::Result<Judgement> {
+        // (prepare names the file itself.)
+        let prepared = self.prepare(path, channel)?;
+        self.judge_prepared(&prepared, target)
+            .with_context(|| path.display().to_string())
     }
 }

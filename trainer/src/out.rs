@@ -5,10 +5,10 @@ use std::io::{ErrorKind, Write};
 
 /// Writes `text` and a newline to standard output; exits with success when the reader has
 /// gone.
-pub fn line(text: &str) -> Result<(), String> {
+pub fn line(text: &str) -> anyhow::Result<()> {
     match writeln!(std::io::stdout().lock(), "{text}") {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == ErrorKind::BrokenPipe => std::process::exit(0),
-        Err(e) => Err(format!("standard output: {e}")),
+        Err(e) => Err(anyhow::anyhow!("standard output: {e}")),
     }
 }

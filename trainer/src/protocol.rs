@@ -17,6 +17,7 @@ use crate::eval;
 use crate::report::Report;
 use crate::synth::{self, MachineType, SynthConfig};
 use crate::train::{self, TrainConfig};
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -54,12 +55,9 @@ pub struct TypeResult {
     pub enrollment: serde_json::Value,
 }
 
-fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), String> {
-    std::fs::write(
-        path,
-        serde_json::to_vec_pretty(value).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| format!("{}: {e}", path.display()))
+fn write_json<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
+    std::fs::write(path, serde_json::to_vec_pretty(value)?)
+        .with_context(|| path.display().to_string())
 }
 
 fn read_json(path: &Path) -> Option<serde_json::Value> {
@@ -69,19 +67,19 @@ fn read_json(path: &Path) -> Option<serde_json::Value> {
 /// A step's JSON result: read from `path` if there, else computed and written.
 fn cached<T: Serialize>(
     path: &Path,
-    compute: impl FnOnce() -> Result<T, String>,
-) -> Result<serde_json::Value, String> {
+    compute: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<serde_json::Value> {
     if let Some(v) = read_json(path) {
         println!("reusing {}", path.display());
         return Ok(v);
     }
-    let v = serde_json::to_value(compute()?).map_err(|e| e.to_string())?;
+    let v = serde_json::to_value(compute()?)?;
     write_json(path, &v)?;
     Ok(v)
 }
 
 /// Runs the protocol; writes `results.json` and `results.md` under `work`.
-pub fn run(cfg: &ProtocolConfig) -> Result<Vec<TypeResult>, String> {
+pub fn run(cfg: &ProtocolConfig) -> anyhow::Result<Vec<TypeResult>> {
     let corpus = cfg.work.join(format!("corpus-family{}", cfg.family));
     let made = corpus.join(".complete");
     if !made.exists() {
@@ -96,7 +94,7 @@ pub fn run(cfg: &ProtocolConfig) -> Result<Vec<TypeResult>, String> {
             corpus.display()
         );
         synth::run(&corpus, &config)?;
-        std::fs::write(&made, b"").map_err(|e| e.to_string())?;
+        std::fs::write(&made, b"")?;
     }
     let mut results = Vec::new();
     for &machine in &cfg.types {
@@ -117,7 +115,7 @@ pub fn run(cfg: &ProtocolConfig) -> Result<Vec<TypeResult>, String> {
                 model.display()
             );
             train::run(&config)?;
-            std::fs::write(&trained, b"").map_err(|e| e.to_string())?;
+            std::fs::write(&trained, b"")?;
         }
         let seed = cfg.train.seed;
         let model_eval = cached(
@@ -162,7 +160,7 @@ pub fn run(cfg: &ProtocolConfig) -> Result<Vec<TypeResult>, String> {
     }
     write_json(&cfg.work.join("results.json"), &results)?;
     let md = markdown(cfg, &results)?;
-    std::fs::write(cfg.work.join("results.md"), &md).map_err(|e| e.to_string())?;
+    std::fs::write(cfg.work.join("results.md"), &md)?;
     println!("{md}");
     Ok(results)
 }
@@ -177,10 +175,8 @@ fn mean(v: impl Iterator<Item = Option<f64>>) -> Option<f64> {
 }
 
 /// The quality tables (docs/results/quality.md).
-pub fn markdown(cfg: &ProtocolConfig, results: &[TypeResult]) -> Result<String, String> {
-    let report = |v: &serde_json::Value| {
-        serde_json::from_value::<Report>(v.clone()).map_err(|e| e.to_string())
-    };
+pub fn markdown(cfg: &ProtocolConfig, results: &[TypeResult]) -> anyhow::Result<String> {
+    let report = |v: &serde_json::Value| serde_json::from_value::<Report>(v.clone());
     let mut s = String::new();
     let family = |m: MachineType| m.families()[cfg.family];
     let _ = writeln!(
@@ -251,8 +247,7 @@ pub fn markdown(cfg: &ProtocolConfig, results: &[TypeResult]) -> Result<String, 
         s += "| type | K | profile AUC | profile pAUC | baseline AUC | baseline pAUC | false alarms | detections | cannot tell (normal / anomalous) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
         let mut by_k: std::collections::BTreeMap<usize, [Vec<Option<f64>>; 2]> = Default::default();
         for r in results {
-            let rows: Vec<enroll::Row> =
-                serde_json::from_value(r.enrollment.clone()).map_err(|e| e.to_string())?;
+            let rows: Vec<enroll::Row> = serde_json::from_value(r.enrollment.clone())?;
             for &k in &cfg.ks {
                 let of = |method: &str| {
                     rows.iter()
@@ -342,7 +337,7 @@ pub struct Args {
 
 impl Args {
     /// Runs (or resumes) the protocol and writes its tables.
-    pub fn run(self) -> Result<bool, String> {
+    pub fn run(self) -> anyhow::Result<bool> {
         let corpus = SynthConfig {
             train_per_id: self.train_per_id,
             test_normal_per_id: self.test_normal_per_id,

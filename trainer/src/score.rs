@@ -1,6 +1,7 @@
 //! `trainer score`: judge WAV files natively; the reference the web page must agree with.
 
 use crate::model::Loaded;
+use anyhow::Context;
 use mimimi_dsp::FrontEnd;
 use mimimi_model::{Call, Judgement, Target};
 use std::path::{Path, PathBuf};
@@ -46,7 +47,7 @@ pub fn run(
     whole_clip: bool,
     json: bool,
     files: Vec<PathBuf>,
-) -> Result<bool, String> {
+) -> anyhow::Result<bool> {
     let mut loaded = Loaded::load(&model)?;
     let (name, target) = match against {
         Against::Id(id) => (id.clone(), Target::Id(id)),
@@ -59,15 +60,9 @@ pub fn run(
     // a verdict; an unknown ID or a profile of another model is an error.
     let verdicts = target.check(&loaded.files.manifest).is_ok();
     if let Target::Id(id) = &target {
-        loaded
-            .files
-            .manifest
-            .class_of(id)
-            .map_err(|e| e.to_string())?;
+        loaded.files.manifest.class_of(id)?;
     } else {
-        target
-            .check(&loaded.files.manifest)
-            .map_err(|e| e.to_string())?;
+        target.check(&loaded.files.manifest)?;
     }
     let mut config = loaded.files.manifest.frontend;
     config.examples.whole_clip |= whole_clip;
@@ -75,10 +70,12 @@ pub fn run(
     let mut all_ok = true;
     for file in files {
         if !verdicts {
-            match loaded
-                .prepare(&file, channel)
-                .and_then(|p| loaded.score_prepared(&p, &target))
-            {
+            // (prepare names the file itself.)
+            match loaded.prepare(&file, channel).and_then(|p| {
+                loaded
+                    .score_prepared(&p, &target)
+                    .with_context(|| file.display().to_string())
+            }) {
                 Ok(score) => {
                     let line = if json {
                         serde_json::json!({
@@ -98,7 +95,7 @@ pub fn run(
                 }
                 Err(e) => {
                     all_ok = false;
-                    eprintln!("{}: {e}", file.display());
+                    eprintln!("{e:#}");
                 }
             }
             continue;
@@ -128,7 +125,7 @@ pub fn run(
             }
             Err(e) => {
                 all_ok = false;
-                eprintln!("{e}");
+                eprintln!("{e:#}");
             }
         }
     }
@@ -164,11 +161,11 @@ pub struct Args {
 
 impl Args {
     /// Scores the files; false when one could not be scored.
-    pub fn run(self) -> Result<bool, String> {
+    pub fn run(self) -> anyhow::Result<bool> {
         let against = match (self.id, self.profile) {
             (Some(id), _) => Against::Id(id),
             (None, Some(p)) => Against::Profile(p),
-            (None, None) => return Err("give --id or --profile".into()),
+            (None, None) => return Err(anyhow::anyhow!("give --id or --profile")),
         };
         run(
             self.model,

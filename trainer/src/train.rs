@@ -15,6 +15,7 @@
 
 use crate::data::{Split, prepare_file, scan};
 use crate::rng::Rng;
+use anyhow::Context;
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::store::ModuleRecord;
@@ -148,7 +149,7 @@ fn features(
     classes: &[String],
     frontend: &FrontEnd,
     what: &str,
-) -> Result<Vec<Example>, String> {
+) -> anyhow::Result<Vec<Example>> {
     let bar = ProgressBar::new(clips.len() as u64).with_style(
         ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} clips ({eta})").unwrap(),
     );
@@ -172,10 +173,10 @@ fn features(
     Ok(out)
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::write(&tmp, bytes).with_context(|| tmp.display().to_string())?;
+    std::fs::rename(&tmp, path).with_context(|| path.display().to_string())
 }
 
 /// Validation: mean loss, accuracy, and each clip's anomaly score against its own ID.
@@ -226,13 +227,13 @@ fn validate(
 }
 
 /// Runs the training; returns the history.
-pub fn run(cfg: &TrainConfig) -> Result<Vec<EpochStats>, String> {
+pub fn run(cfg: &TrainConfig) -> anyhow::Result<Vec<EpochStats>> {
     let run_start = Instant::now();
     let mut clips = scan(&cfg.data, &cfg.machine_type, cfg.seed)?;
     clips.retain(|c| !cfg.exclude_ids.contains(&c.id));
     let classes = crate::data::train_ids(&clips);
     if classes.len() < 2 {
-        return Err(format!(
+        return Err(anyhow::anyhow!(
             "{} needs at least 2 machine IDs to tell apart, found {classes:?}",
             cfg.machine_type
         ));
@@ -263,7 +264,9 @@ pub fn run(cfg: &TrainConfig) -> Result<Vec<EpochStats>, String> {
     let device = match cfg.backend {
         Backend::Cpu => Device::flex(),
         Backend::Wgpu => Device::wgpu_options().init().map_err(|e| {
-            format!("no GPU found through wgpu ({e}): train on the CPU with --backend ndarray")
+            anyhow::anyhow!(
+                "no GPU found through wgpu ({e}): train on the CPU with --backend ndarray"
+            )
         })?,
     };
     device.seed(cfg.seed);
@@ -278,28 +281,25 @@ pub fn run(cfg: &TrainConfig) -> Result<Vec<EpochStats>, String> {
     };
     if cfg.resume && ckpt.join("state.json").exists() {
         let read = |name: &str| {
-            std::fs::read(ckpt.join(name))
-                .map_err(|e| format!("{}: {e}", ckpt.join(name).display()))
+            std::fs::read(ckpt.join(name)).with_context(|| format!("{}", ckpt.join(name).display()))
         };
-        state = serde_json::from_slice(&read("state.json")?).map_err(|e| e.to_string())?;
+        state = serde_json::from_slice(&read("state.json")?)?;
         if state.normalization != cfg.normalization {
-            return Err(format!(
+            return Err(anyhow::anyhow!(
                 "the checkpoint was trained with normalisation {:?}, this run asks for {:?}: \
                  resume with the same --compress",
-                state.normalization, cfg.normalization
+                state.normalization,
+                cfg.normalization
             ));
         }
-        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(read("model.bpk")?))
-            .map_err(|e| e.to_string())?;
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(read("model.bpk")?))?;
         model = model
             .try_load_record(record)
-            .map_err(|e| format!("checkpoint does not fit: {e}"))?;
-        optim = optim
-            .from_bytes(Bytes::from_bytes_vec(read("optimizer.bpk")?))
-            .map_err(|e| e.to_string())?;
+            .context("checkpoint does not fit")?;
+        optim = optim.from_bytes(Bytes::from_bytes_vec(read("optimizer.bpk")?))?;
         println!("resuming after epoch {}", state.epochs_done);
     }
-    std::fs::create_dir_all(&ckpt).map_err(|e| format!("{}: {e}", ckpt.display()))?;
+    std::fs::create_dir_all(&ckpt).with_context(|| ckpt.display().to_string())?;
 
     let frames = frontend_config.examples.frames;
     for epoch in state.epochs_done + 1..=cfg.epochs {
@@ -399,16 +399,9 @@ pub fn run(cfg: &TrainConfig) -> Result<Vec<EpochStats>, String> {
         } else {
             state.epochs_since_best += 1;
         }
-        let model_bytes = model
-            .clone()
-            .into_record()
-            .into_bytes()
-            .map_err(|e| e.to_string())?;
+        let model_bytes = model.clone().into_record().into_bytes()?;
         write_atomic(&ckpt.join("model.bpk"), &model_bytes)?;
-        write_atomic(
-            &ckpt.join("optimizer.bpk"),
-            &optim.into_bytes().map_err(|e| e.to_string())?,
-        )?;
+        write_atomic(&ckpt.join("optimizer.bpk"), &optim.into_bytes()?)?;
         write_atomic(
             &ckpt.join("state.json"),
             &serde_json::to_vec_pretty(&state).unwrap(),
@@ -444,7 +437,7 @@ fn export(
     model: &Network,
     val_scores: &[(String, f64)],
     state: &RunState,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     let rule = ThresholdRule::default();
     let mut thresholds = BTreeMap::new();
     for id in classes {
@@ -485,8 +478,8 @@ fn export(
         },
         weights: WeightsInfo::unwritten(),
     };
-    let files = ModelFiles::from_network(model.valid(), manifest).map_err(|e| e.to_string())?;
-    files.save(&cfg.out).map_err(|e| e.to_string())
+    let files = ModelFiles::from_network(model.valid(), manifest)?;
+    Ok(files.save(&cfg.out)?)
 }
 
 /// Train a model for one machine type on its normal training clips.
@@ -520,7 +513,7 @@ pub struct Args {
 
 impl Args {
     /// Trains the model.
-    pub fn run(self) -> Result<bool, String> {
+    pub fn run(self) -> anyhow::Result<bool> {
         let config = TrainConfig {
             resume: self.resume,
             patience: self.patience,

@@ -300,6 +300,7 @@ async fn enroll(ui: Ui, dir: &str, name: &str, takes: &[Audio]) -> Result<Profil
         created: js_sys::Date::new_0().to_iso_string().into(),
     }
     .fit(&rows)
+    .map_err(|e| e.to_string())
 }
 
 /// Loads the stored profiles, and the takes of an unfinished enrollment, at start-up.
@@ -319,7 +320,7 @@ pub async fn load(ui: Ui) {
                             .and_then(|t| t.as_str())
                             .map(str::to_string),
                         name,
-                        reason,
+                        reason: reason.to_string(),
                     }),
                 }
             }
@@ -467,7 +468,7 @@ pub async fn import(ui: Ui, file: web_sys::File) {
             let profile = match Profile::from_json(value.to_string().as_bytes()) {
                 Ok(p) => p,
                 Err(e) => {
-                    refused.push(e);
+                    refused.push(e.to_string());
                     continue;
                 }
             };
@@ -476,7 +477,9 @@ pub async fn import(ui: Ui, file: web_sys::File) {
                     "\"{}\" is a {} and this page has no {} model",
                     profile.name, profile.machine_type, profile.machine_type
                 )),
-                Some(entry) => profile.usable_with(&entry.manifest.weights.sha256),
+                Some(entry) => profile
+                    .usable_with(&entry.manifest.weights.sha256)
+                    .map_err(|e| e.to_string()),
             };
             // Taken here, or earlier in the same file: one machine per name.
             let taken = ui

@@ -3,7 +3,7 @@
 
 use crate::MODEL_SAMPLE_RATE;
 use crate::examples::{ExampleConfig, Window};
-use crate::normalize::{NormStats, Normalization};
+use crate::normalize::{BadExponent, NormStats, Normalization};
 use crate::resample::{ResampleError, resample};
 use crate::stft::{Spectrogram, StftConfig, stft};
 use crate::wav::{Audio, WavError};
@@ -45,7 +45,7 @@ impl Default for FrontEndConfig {
 impl FrontEndConfig {
     /// Checks the parameters: a manifest is read from a file, so they can be anything, and a
     /// hop of 0 or a window of 0 frames would divide by zero or never end.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         let FrontEndConfig {
             sample_rate,
             stft,
@@ -55,33 +55,69 @@ impl FrontEndConfig {
             normalization,
         } = *self;
         if !(1_000..=192_000).contains(&sample_rate) {
-            return Err(format!(
-                "sample rate {sample_rate} Hz is outside 1000–192000"
-            ));
+            return Err(ConfigError::SampleRate(sample_rate));
         }
         if !(16..=16_384).contains(&stft.n_fft) {
-            return Err(format!("FFT size {} is outside 16–16384", stft.n_fft));
+            return Err(ConfigError::FftSize(stft.n_fft));
         }
         if stft.hop == 0 || stft.hop > stft.n_fft {
-            return Err(format!(
-                "hop {} must be 1–{} (the FFT size)",
-                stft.hop, stft.n_fft
-            ));
+            return Err(ConfigError::Hop {
+                hop: stft.hop,
+                n_fft: stft.n_fft,
+            });
         }
         if !(16..=4_096).contains(&examples.frames) || examples.stride == 0 {
-            return Err(format!(
-                "windows of {} frames every {} frames: need 16–4096 frames and a stride of at least 1",
-                examples.frames, examples.stride
-            ));
+            return Err(ConfigError::Windows {
+                frames: examples.frames,
+                stride: examples.stride,
+            });
         }
         if !(max_seconds.is_finite() && max_seconds > 0.0 && max_seconds <= 3_600.0) {
-            return Err(format!("longest clip {max_seconds} s is outside (0, 3600]"));
+            return Err(ConfigError::MaxSeconds(max_seconds));
         }
         if !silence_dbfs.is_finite() {
-            return Err("the silence level is not a number".into());
+            return Err(ConfigError::Silence);
         }
-        normalization.validate()
+        Ok(normalization.validate()?)
     }
+}
+
+/// Front-end parameters that cannot be used (a manifest is read from a file).
+#[derive(Debug, Clone, Copy, PartialEq, Error)]
+pub enum ConfigError {
+    /// Sample rate outside 1000–192000 Hz.
+    #[error("sample rate {0} Hz is outside 1000–192000")]
+    SampleRate(u32),
+    /// FFT size outside 16–16384.
+    #[error("FFT size {0} is outside 16–16384")]
+    FftSize(usize),
+    /// Hop of 0 or longer than the FFT.
+    #[error("hop {hop} must be 1–{n_fft} (the FFT size)")]
+    Hop {
+        /// The hop.
+        hop: usize,
+        /// The FFT size.
+        n_fft: usize,
+    },
+    /// Windows of too few or too many frames, or a stride of 0.
+    #[error(
+        "windows of {frames} frames every {stride} frames: need 16–4096 frames and a stride of at least 1"
+    )]
+    Windows {
+        /// Frames per window.
+        frames: usize,
+        /// Frames between windows.
+        stride: usize,
+    },
+    /// Longest clip outside (0, 3600] s.
+    #[error("longest clip {0} s is outside (0, 3600]")]
+    MaxSeconds(f64),
+    /// A silence level that is not a number.
+    #[error("the silence level is not a number")]
+    Silence,
+    /// The normalisation's exponent.
+    #[error(transparent)]
+    Normalization(#[from] BadExponent),
 }
 
 /// Why a clip cannot be scored.

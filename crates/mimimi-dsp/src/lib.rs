@@ -33,8 +33,8 @@ pub mod frontend;
 
 pub use descriptors::{Describer, Descriptor};
 pub use examples::{ExampleConfig, Window};
-pub use frontend::{FrontEnd, FrontEndConfig, FrontEndError, Prepared};
-pub use normalize::{NormStats, Normalization};
+pub use frontend::{ConfigError, FrontEnd, FrontEndConfig, FrontEndError, Prepared};
+pub use normalize::{BadExponent, NormStats, Normalization};
 pub use resample::{ResampleError, resample};
 pub use stft::{PadMode, Spectrogram, StftConfig};
 pub use wav::{Audio, DecodeLimits, WavError, decode_wav, decode_wav_channel, decode_wav_within};

@@ -114,19 +114,22 @@ impl Normalization {
     }
 
     /// Checks the parameters (a manifest is read from a file, so they can be anything).
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), BadExponent> {
         match *self {
             Normalization::PowerLawPerClip { exponent, .. }
                 if !(exponent > 0.0 && exponent <= 1.0) =>
             {
-                Err(format!(
-                    "power-law exponent must be in (0, 1], got {exponent}"
-                ))
+                Err(BadExponent(exponent))
             }
             _ => Ok(()),
         }
     }
 }
+
+/// A power-law exponent outside (0, 1].
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error("power-law exponent must be in (0, 1], got {0}")]
+pub struct BadExponent(pub f64);
 
 #[cfg(test)]
 mod tests {

@@ -22,7 +22,7 @@
 //! member), so the window parts average to the clip's score exactly and the page's timeline
 //! keeps its meaning.
 
-use crate::embedding::Layer;
+use crate::embedding::{Layer, UnknownLayer};
 use crate::gaussian::{Gaussian, packed};
 use crate::threshold::ThresholdRule;
 use mimimi_dsp::Descriptor;
@@ -49,21 +49,15 @@ impl Member {
     }
 
     /// Parses a name as [`Member::name`] writes it.
-    pub fn parse(name: &str) -> Result<Self, String> {
+    pub fn parse(name: &str) -> Result<Self, UnknownMember> {
         if let Some(layer) = name.strip_prefix("network:") {
-            return Layer::ALL
-                .into_iter()
-                .find(|l| l.name() == layer)
-                .map(Member::Network)
-                .ok_or_else(|| format!("unknown network layer {layer:?} (known: block5, fused)"));
+            return Ok(Member::Network(Layer::parse(layer)?));
         }
         Descriptor::ALL
             .into_iter()
             .find(|d| d.name() == name)
             .map(Member::Descriptor)
-            .ok_or_else(|| {
-                format!("unknown member {name:?} (known: logmel, modulation, frames, network:block5, network:fused)")
-            })
+            .ok_or_else(|| UnknownMember::Name(name.to_string()))
     }
 
     /// Whether each window holds several vectors scored on their own (the frame stacks of
@@ -73,7 +67,7 @@ impl Member {
     }
 
     /// Parses a `+`-separated list, in canonical order, without repeats.
-    pub fn parse_list(names: &str) -> Result<Vec<Self>, String> {
+    pub fn parse_list(names: &str) -> Result<Vec<Self>, UnknownMember> {
         let mut members = names
             .split('+')
             .map(Member::parse)
@@ -82,6 +76,19 @@ impl Member {
         members.dedup();
         Ok(members)
     }
+}
+
+/// A member name that [`Member::parse`] does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnknownMember {
+    /// `network:` and a layer it does not know.
+    #[error(transparent)]
+    Layer(#[from] UnknownLayer),
+    /// Neither a descriptor nor `network:<layer>`.
+    #[error(
+        "unknown member {0:?} (known: logmel, modulation, frames, network:block5, network:fused)"
+    )]
+    Name(String),
 }
 
 /// The members of the default combined score, of trained IDs and enrolled machines alike:

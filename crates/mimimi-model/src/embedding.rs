@@ -43,7 +43,20 @@ impl Layer {
             Layer::Fused => 64,
         }
     }
+
+    /// Parses a name as [`Layer::name`] writes it.
+    pub fn parse(name: &str) -> Result<Self, UnknownLayer> {
+        Layer::ALL
+            .into_iter()
+            .find(|l| l.name() == name)
+            .ok_or_else(|| UnknownLayer(name.to_string()))
+    }
 }
+
+/// A layer name that [`Layer::parse`] does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown network layer {0:?} (known: block5, fused)")]
+pub struct UnknownLayer(pub String);
 
 /// Which layers an embedding concatenates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,15 +76,11 @@ impl EmbeddingSpec {
     }
 
     /// Parses a name as [`EmbeddingSpec::name`] writes it.
-    pub fn parse(name: &str) -> Result<Self, String> {
-        let mut layers = Vec::new();
-        for part in name.split('+') {
-            let layer = Layer::ALL
-                .into_iter()
-                .find(|l| l.name() == part)
-                .ok_or_else(|| format!("unknown layer {part:?} (known: block5, fused)"))?;
-            layers.push(layer);
-        }
+    pub fn parse(name: &str) -> Result<Self, UnknownLayer> {
+        let mut layers = name
+            .split('+')
+            .map(Layer::parse)
+            .collect::<Result<Vec<_>, _>>()?;
         layers.sort_by_key(|l| Layer::ALL.iter().position(|x| x == l));
         layers.dedup();
         Ok(Self { layers })

@@ -5,7 +5,7 @@
 use crate::clip_gaussian::ClipGaussians;
 use crate::config::NetworkConfig;
 use crate::network::Network;
-use crate::rule::ScoreRule;
+use crate::rule::{RuleError, ScoreRule};
 use crate::score::ScoreHeads;
 use burn::module::Module;
 use burn::store::ModuleRecord;
@@ -127,13 +127,13 @@ struct ManifestFile {
 }
 
 impl TryFrom<ManifestFile> for Manifest {
-    type Error = String;
+    type Error = ManifestError;
 
-    fn try_from(f: ManifestFile) -> Result<Self, String> {
+    fn try_from(f: ManifestFile) -> Result<Self, ManifestError> {
         let score_rule = match (f.score_rule, f.score_heads, f.clip_gaussians) {
             (Some(rule), None, None) => rule,
             (Some(_), _, _) => {
-                return Err("the manifest has both a score_rule and the older score_heads or clip_gaussians".into());
+                return Err(ManifestError::TwoRules);
             }
             (None, _, Some(g)) => ScoreRule::ClipGaussians(g),
             (None, heads, None) => ScoreRule::CrossEntropy {
@@ -160,33 +160,34 @@ impl Manifest {
     /// Checks what a damaged or hand-edited file could get wrong, before anything uses it:
     /// the front end's parameters, one head per machine ID (IDs unique, at most 1024),
     /// finite thresholds of known IDs, and the score rule.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ManifestError> {
         self.frontend.validate()?;
         let n = self.classes.len();
         if n == 0 || n > 1024 {
-            return Err(format!("{n} machine IDs (1–1024 expected)"));
+            return Err(ManifestError::IdCount(n));
         }
         if self.network.num_classes != n {
-            return Err(format!(
-                "the network has {} heads' classes for {n} machine IDs",
-                self.network.num_classes
-            ));
+            return Err(ManifestError::Heads {
+                heads: self.network.num_classes,
+                ids: n,
+            });
         }
         let unique: std::collections::BTreeSet<&String> = self.classes.iter().collect();
         if unique.len() != n {
-            return Err("a machine ID is listed twice".into());
+            return Err(ManifestError::RepeatedId);
         }
-        for (id, t) in &self.thresholds {
+        for (id, &threshold) in &self.thresholds {
             if !unique.contains(id) {
-                return Err(format!("a threshold for unknown machine ID {id}"));
+                return Err(ManifestError::ThresholdOfUnknownId(id.clone()));
             }
-            if !t.is_finite() || t.abs() > 1e12 {
-                return Err(format!(
-                    "the threshold of ID {id} is {t}, not a usable number"
-                ));
+            if !threshold.is_finite() || threshold.abs() > 1e12 {
+                return Err(ManifestError::Threshold {
+                    id: id.clone(),
+                    threshold,
+                });
             }
         }
-        self.score_rule.validate(&self.classes)
+        Ok(self.score_rule.validate(&self.classes)?)
     }
 
     /// The class index of machine ID `id`.
@@ -221,9 +222,9 @@ pub enum ModelError {
         /// The cause.
         source: std::io::Error,
     },
-    /// The manifest is not valid JSON of the expected shape.
+    /// The manifest is not valid JSON of the expected shape, or holds unusable values.
     #[error("the model manifest is damaged or not a Mimimi manifest: {0}")]
-    BadManifest(String),
+    BadManifest(#[from] ManifestError),
     /// Written by a newer or older, incompatible format.
     #[error("model format version {found} is not supported (this build reads version {expected})")]
     Version {
@@ -256,6 +257,48 @@ pub enum ModelError {
     /// No threshold is stored for a known ID.
     #[error("the model has no decision threshold for machine ID {0:?}: run `trainer calibrate`")]
     NoThreshold(String),
+}
+
+/// What makes a manifest unusable.
+#[derive(Debug, Error)]
+pub enum ManifestError {
+    /// Not JSON of a manifest's shape.
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    /// Both the score rule and the older fields that it replaced.
+    #[error("the manifest has both a score_rule and the older score_heads or clip_gaussians")]
+    TwoRules,
+    /// The front end's parameters.
+    #[error(transparent)]
+    FrontEnd(#[from] mimimi_dsp::ConfigError),
+    /// No machine IDs, or more than 1024.
+    #[error("{0} machine IDs (1–1024 expected)")]
+    IdCount(usize),
+    /// The network's head size differs from the number of IDs.
+    #[error("the network has {heads} heads' classes for {ids} machine IDs")]
+    Heads {
+        /// Classes of the network's heads.
+        heads: usize,
+        /// Machine IDs listed.
+        ids: usize,
+    },
+    /// An ID listed twice.
+    #[error("a machine ID is listed twice")]
+    RepeatedId,
+    /// A threshold of an ID the model does not list.
+    #[error("a threshold for unknown machine ID {0}")]
+    ThresholdOfUnknownId(String),
+    /// A threshold that is not a usable number.
+    #[error("the threshold of ID {id} is {threshold}, not a usable number")]
+    Threshold {
+        /// The ID.
+        id: String,
+        /// Its threshold.
+        threshold: f64,
+    },
+    /// The score rule.
+    #[error(transparent)]
+    Rule(#[from] RuleError),
 }
 
 /// Lowercase hex sha256 of `bytes`.
@@ -299,17 +342,15 @@ impl ModelFiles {
         struct VersionOnly {
             format_version: u32,
         }
-        let version: VersionOnly =
-            serde_json::from_slice(json).map_err(|e| ModelError::BadManifest(e.to_string()))?;
+        let version: VersionOnly = serde_json::from_slice(json).map_err(ManifestError::from)?;
         if version.format_version != FORMAT_VERSION {
             return Err(ModelError::Version {
                 found: version.format_version,
                 expected: FORMAT_VERSION,
             });
         }
-        let manifest: Manifest =
-            serde_json::from_slice(json).map_err(|e| ModelError::BadManifest(e.to_string()))?;
-        manifest.validate().map_err(ModelError::BadManifest)?;
+        let manifest: Manifest = serde_json::from_slice(json).map_err(ManifestError::from)?;
+        manifest.validate()?;
         Ok(manifest)
     }
 

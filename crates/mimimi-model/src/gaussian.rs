@@ -24,14 +24,14 @@ pub struct Gaussian {
 impl Gaussian {
     /// Fits a Gaussian to `vectors` (all of one length). Errors with fewer than two vectors,
     /// unequal lengths, or vectors without any spread.
-    pub fn fit<V: AsRef<[f32]>>(vectors: &[V]) -> Result<Self, String> {
+    pub fn fit<V: AsRef<[f32]>>(vectors: &[V]) -> Result<Self, GaussianError> {
         let n = vectors.len();
         if n < 2 {
-            return Err(format!("a Gaussian needs at least 2 vectors, got {n}"));
+            return Err(GaussianError::TooFew(n));
         }
         let d = vectors[0].as_ref().len();
         if d == 0 || vectors.iter().any(|v| v.as_ref().len() != d) {
-            return Err("vectors must be non-empty and of one length".into());
+            return Err(GaussianError::Ragged);
         }
         let mut mean = vec![0.0f64; d];
         for v in vectors {
@@ -64,7 +64,7 @@ impl Gaussian {
         }
         let trace: f64 = (0..d).map(|i| cov[i * d + i]).sum();
         if trace <= 0.0 || !trace.is_finite() {
-            return Err("the vectors have no spread".into());
+            return Err(GaussianError::NoSpread);
         }
         let trace_sq: f64 = cov.iter().map(|v| v * v).sum();
         let (df, nf) = (d as f64, n as f64);
@@ -78,7 +78,7 @@ impl Gaussian {
         for i in 0..d {
             cov[i * d + i] += shrinkage * target;
         }
-        let chol = cholesky(&cov, d).ok_or("the covariance is not positive definite")?;
+        let chol = cholesky(&cov, d).ok_or(GaussianError::NotPositiveDefinite)?;
         Ok(Self {
             mean,
             chol,
@@ -128,19 +128,18 @@ impl Gaussian {
 
     /// An error unless the stored mean and factor have consistent sizes and a usable
     /// diagonal (a file may be damaged): the other methods assume it.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), GaussianError> {
         let d = self.dim();
         if d == 0 || self.chol.len() != d * d {
-            return Err(format!(
-                "a Gaussian of dimension {d} needs {} factor values, it has {}",
-                d * d,
-                self.chol.len()
-            ));
+            return Err(GaussianError::FactorSize {
+                dim: d,
+                values: self.chol.len(),
+            });
         }
         if (0..d).any(|i| !(self.chol[i * d + i] > 0.0 && self.chol[i * d + i].is_finite()))
             || self.chol.iter().chain(&self.mean).any(|v| !v.is_finite())
         {
-            return Err("a Gaussian's values are not finite or its factor is singular".into());
+            return Err(GaussianError::Unusable);
         }
         Ok(())
     }
@@ -150,6 +149,73 @@ impl Gaussian {
     pub fn score<V: AsRef<[f32]>>(&self, vectors: &[V]) -> f64 {
         let total: f64 = vectors.iter().map(|v| self.mahalanobis2(v.as_ref())).sum();
         total / (vectors.len().max(1) * self.dim()) as f64
+    }
+}
+
+/// Why a Gaussian cannot be fitted, stored or read back.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GaussianError {
+    /// Fewer than two vectors to fit.
+    #[error("a Gaussian needs at least 2 vectors, got {0}")]
+    TooFew(usize),
+    /// Empty vectors, or vectors of unequal lengths.
+    #[error("vectors must be non-empty and of one length")]
+    Ragged,
+    /// Every vector the same.
+    #[error("the vectors have no spread")]
+    NoSpread,
+    /// The covariance has no Cholesky factor.
+    #[error("the covariance is not positive definite")]
+    NotPositiveDefinite,
+    /// The stored factor does not match the mean's dimension.
+    #[error("a Gaussian of dimension {dim} needs {} factor values, it has {values}", dim * dim)]
+    FactorSize {
+        /// The mean's dimension.
+        dim: usize,
+        /// Factor values stored.
+        values: usize,
+    },
+    /// Values that are not finite, or a singular factor.
+    #[error("a Gaussian's values are not finite or its factor is singular")]
+    Unusable,
+    /// A stored dimension of 0 or above [`MAX_STORED_DIM`].
+    #[error("dimension {0} is not in 1..={MAX_STORED_DIM}")]
+    Dimension(usize),
+    /// A stored part that is not base64.
+    #[error("{part}: not base64 ({source})")]
+    NotBase64 {
+        /// Which part.
+        part: Part,
+        /// The decoder's complaint.
+        source: base64::DecodeError,
+    },
+    /// A stored part of the wrong length.
+    #[error("{part}: {bytes} bytes, {expected} expected")]
+    Length {
+        /// Which part.
+        part: Part,
+        /// Bytes stored.
+        bytes: usize,
+        /// Bytes the dimension needs.
+        expected: usize,
+    },
+}
+
+/// The stored parts of a [`Packed`] Gaussian.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The mean.
+    Mean,
+    /// The Cholesky factor's lower triangle.
+    Factor,
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Part::Mean => "mean",
+            Part::Factor => "factor",
+        })
     }
 }
 
@@ -171,7 +237,7 @@ pub struct Packed {
 
 impl Packed {
     /// Packs `g`; refuses a damaged one (a file must not hold what cannot be read back).
-    pub fn new(g: &Gaussian) -> Result<Self, String> {
+    pub fn new(g: &Gaussian) -> Result<Self, GaussianError> {
         g.validate()?;
         let d = g.dim();
         let lower = (0..d).flat_map(|i| (0..=i).map(move |j| g.chol[i * d + j]));
@@ -185,13 +251,13 @@ impl Packed {
     }
 
     /// The Gaussian, checked ([`Gaussian::validate`]).
-    pub fn unpack(&self) -> Result<Gaussian, String> {
+    pub fn unpack(&self) -> Result<Gaussian, GaussianError> {
         let d = self.dim;
         if d == 0 || d > MAX_STORED_DIM {
-            return Err(format!("dimension {d} is not in 1..={MAX_STORED_DIM}"));
+            return Err(GaussianError::Dimension(d));
         }
-        let mean = decode(&self.mean, d, "mean")?;
-        let lower = decode(&self.chol_lower, d * (d + 1) / 2, "factor")?;
+        let mean = decode(&self.mean, d, Part::Mean)?;
+        let lower = decode(&self.chol_lower, d * (d + 1) / 2, Part::Factor)?;
         let mut chol = vec![0.0; d * d];
         let mut values = lower.into_iter();
         for i in 0..d {
@@ -216,17 +282,17 @@ fn encode(values: impl Iterator<Item = f64>) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-fn decode(text: &str, count: usize, what: &str) -> Result<Vec<f64>, String> {
+fn decode(text: &str, count: usize, part: Part) -> Result<Vec<f64>, GaussianError> {
     use base64::Engine;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text)
-        .map_err(|e| format!("{what}: not base64 ({e})"))?;
+        .map_err(|source| GaussianError::NotBase64 { part, source })?;
     if bytes.len() != 4 * count {
-        return Err(format!(
-            "{what}: {} bytes, {} expected",
-            bytes.len(),
-            4 * count
-        ));
+        return Err(GaussianError::Length {
+            part,
+            bytes: bytes.len(),
+            expected: 4 * count,
+        });
     }
     Ok(bytes
         .chunks_exact(4)

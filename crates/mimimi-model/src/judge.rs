@@ -12,7 +12,7 @@
 
 use crate::combined::{ClipRows, Combined, CombinedError, Member};
 use crate::file::{Manifest, ModelError};
-use crate::profile::Profile;
+use crate::profile::{Profile, ProfileError};
 use crate::rule::{Needs, ScoreRule};
 use crate::score::ClipScore;
 use serde::{Deserialize, Serialize};
@@ -60,6 +60,9 @@ pub enum JudgeError {
     /// The target does not belong to the model.
     #[error("{0}")]
     Target(String),
+    /// The profile was made with another model.
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
     /// The evidence does not fit the rule (another model's, or incomplete).
     #[error("{0}")]
     Evidence(String),
@@ -182,9 +185,7 @@ impl Target {
                 manifest.threshold_of(id)?;
                 Ok(())
             }
-            Target::Enrolled(p) => p
-                .usable_with(&manifest.weights.sha256)
-                .map_err(JudgeError::Target),
+            Target::Enrolled(p) => Ok(p.usable_with(&manifest.weights.sha256)?),
         }
     }
 
@@ -257,8 +258,7 @@ fn scored(manifest: &Manifest, target: &Target, evidence: &Evidence) -> Result<S
     };
     match target {
         Target::Enrolled(p) => {
-            p.usable_with(&manifest.weights.sha256)
-                .map_err(JudgeError::Target)?;
+            p.usable_with(&manifest.weights.sha256)?;
             combined(&p.detector)
         }
         Target::Id(id) => {

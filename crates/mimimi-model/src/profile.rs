@@ -8,7 +8,7 @@
 //! machine's own normal spread, like a trained ID's combined score, so the page shows both
 //! the same way.
 
-use crate::combined::{ClipRows, Combined, Member};
+use crate::combined::{ClipRows, Combined, CombinedError, Member};
 use crate::threshold::ThresholdRule;
 use serde::{Deserialize, Serialize};
 
@@ -62,14 +62,11 @@ pub struct Enrollment {
 
 impl Enrollment {
     /// Builds the profile from each take's window vectors.
-    pub fn fit(self, takes: &[ClipRows]) -> Result<Profile, String> {
+    pub fn fit(self, takes: &[ClipRows]) -> Result<Profile, ProfileError> {
         if takes.len() < MIN_CLIPS {
-            return Err(format!(
-                "enrollment needs at least {MIN_CLIPS} takes, got {}",
-                takes.len()
-            ));
+            return Err(ProfileError::TooFewTakes(takes.len()));
         }
-        let detector = Combined::enroll(&self.members, takes).map_err(|e| e.to_string())?;
+        let detector = Combined::enroll(&self.members, takes)?;
         let windows = takes
             .iter()
             .map(|t| t.values().next().map_or(0, Vec::len))
@@ -89,39 +86,101 @@ impl Enrollment {
     }
 }
 
+/// Why a profile cannot be made, read or used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProfileError {
+    /// Fewer takes than [`MIN_CLIPS`].
+    #[error("enrollment needs at least {MIN_CLIPS} takes, got {0}")]
+    TooFewTakes(usize),
+    /// The takes give no usable detector.
+    #[error(transparent)]
+    Enroll(#[from] CombinedError),
+    /// Made with other weights than the model's.
+    #[error(
+        "profile \"{name}\" was made with another {machine_type} model (weights {profile}…, this one {model}…): enroll the machine again"
+    )]
+    OtherModel {
+        /// The profile's name.
+        name: String,
+        /// Its machine type.
+        machine_type: String,
+        /// The start of the weights hash it was made with.
+        profile: String,
+        /// The start of the model's weights hash.
+        model: String,
+    },
+    /// Not JSON of a profile's shape.
+    #[error("not a Mimimi profile: {0}")]
+    NotAProfile(String),
+    /// Written in another format version.
+    #[error(
+        "profile \"{name}\" has format {found}, this version of Mimimi reads {PROFILE_FORMAT}: rebuild it from its kept takes, or enroll the machine again"
+    )]
+    Format {
+        /// The profile's name.
+        name: String,
+        /// Its format version.
+        found: u32,
+    },
+    /// Stored values that cannot be right.
+    #[error("profile \"{name}\" is damaged: {damage}")]
+    Damaged {
+        /// The profile's name.
+        name: String,
+        /// What is wrong.
+        damage: Damage,
+    },
+}
+
+/// What is wrong with a damaged profile.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Damage {
+    /// Its fields do not parse.
+    #[error("{0}")]
+    Fields(String),
+    /// Its detector's values.
+    #[error(transparent)]
+    Detector(#[from] CombinedError),
+    /// Its threshold.
+    #[error("its threshold {0} is not usable")]
+    Threshold(f64),
+}
+
 impl Profile {
     /// An error unless this profile was made with the model whose weights hash to
     /// `model_sha256`.
-    pub fn usable_with(&self, model_sha256: &str) -> Result<(), String> {
+    pub fn usable_with(&self, model_sha256: &str) -> Result<(), ProfileError> {
         if self.model_sha256 != model_sha256 {
-            return Err(format!(
-                "profile \"{}\" was made with another {} model (weights {}…, this one {}…): enroll the machine again",
-                self.name,
-                self.machine_type,
-                self.model_sha256.get(..12).unwrap_or(&self.model_sha256),
-                model_sha256.get(..12).unwrap_or(model_sha256)
-            ));
+            let start = |h: &str| h.get(..12).unwrap_or(h).to_string();
+            return Err(ProfileError::OtherModel {
+                name: self.name.clone(),
+                machine_type: self.machine_type.clone(),
+                profile: start(&self.model_sha256),
+                model: start(model_sha256),
+            });
         }
         Ok(())
     }
 
     /// An error unless every stored value is usable: a profile read from a file or from the
     /// device's storage may be damaged, and a damaged one must not judge.
-    pub fn validate(&self) -> Result<(), String> {
-        let named = |e: String| format!("profile \"{}\" is damaged: {e}", self.name);
-        self.detector.validate().map_err(|e| named(e.to_string()))?;
+    pub fn validate(&self) -> Result<(), ProfileError> {
+        let damaged = |damage| ProfileError::Damaged {
+            name: self.name.clone(),
+            damage,
+        };
+        self.detector
+            .validate()
+            .map_err(|e| damaged(Damage::Detector(e)))?;
         if !self.threshold.is_finite() || self.threshold.abs() > 1e6 {
-            return Err(named(format!(
-                "its threshold {} is not usable",
-                self.threshold
-            )));
+            return Err(damaged(Damage::Threshold(self.threshold)));
         }
         Ok(())
     }
 
     /// Parses and validates a profile from JSON; a profile of another format version gets
     /// its own message.
-    pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ProfileError> {
         #[derive(Deserialize)]
         struct Head {
             format_version: u32,
@@ -129,15 +188,18 @@ impl Profile {
             name: String,
         }
         let head: Head =
-            serde_json::from_slice(bytes).map_err(|e| format!("not a Mimimi profile: {e}"))?;
+            serde_json::from_slice(bytes).map_err(|e| ProfileError::NotAProfile(e.to_string()))?;
         if head.format_version != PROFILE_FORMAT {
-            return Err(format!(
-                "profile \"{}\" has format {}, this version of Mimimi reads {PROFILE_FORMAT}: rebuild it from its kept takes, or enroll the machine again",
-                head.name, head.format_version
-            ));
+            return Err(ProfileError::Format {
+                name: head.name,
+                found: head.format_version,
+            });
         }
-        let profile: Profile = serde_json::from_slice(bytes)
-            .map_err(|e| format!("profile \"{}\" is damaged: {e}", head.name))?;
+        let profile: Profile =
+            serde_json::from_slice(bytes).map_err(|e| ProfileError::Damaged {
+                name: head.name,
+                damage: Damage::Fields(e.to_string()),
+            })?;
         profile.validate()?;
         Ok(profile)
     }
@@ -205,7 +267,11 @@ mod tests {
         let profile = enrollment().fit(&takes).unwrap();
         assert!(profile.usable_with(&"ab".repeat(32)).is_ok());
         let e = profile.usable_with(&"cd".repeat(32)).unwrap_err();
-        assert!(e.contains("another pump model"), "{e}");
+        assert!(
+            matches!(&e, ProfileError::OtherModel { model, .. } if model == &"cd".repeat(6)),
+            "{e}"
+        );
+        assert!(e.to_string().contains("another pump model"), "{e}");
     }
 
     #[test]
@@ -220,7 +286,8 @@ mod tests {
         let mut old = json.clone();
         old["format_version"] = 1.into();
         let e = Profile::from_json(old.to_string().as_bytes()).unwrap_err();
-        assert!(e.contains("format 1") && e.contains("rebuild"), "{e}");
+        assert!(matches!(e, ProfileError::Format { found: 1, .. }), "{e}");
+        assert!(e.to_string().contains("rebuild"), "{e}");
         // A threshold that reads "normal" for every clip, a spread of zero, a cut factor.
         for (path, value) in [
             ("/threshold", serde_json::json!(1e308)),
@@ -234,7 +301,7 @@ mod tests {
             let mut damaged = json.clone();
             *damaged.pointer_mut(path).unwrap() = value;
             let e = Profile::from_json(damaged.to_string().as_bytes()).unwrap_err();
-            assert!(e.contains("damaged"), "{path}: {e}");
+            assert!(matches!(e, ProfileError::Damaged { .. }), "{path}: {e}");
         }
     }
 }

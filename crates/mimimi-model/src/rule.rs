@@ -2,8 +2,9 @@
 //! stores, and so what its thresholds apply to.
 
 use crate::clip_gaussian::ClipGaussians;
-use crate::combined::{Combined, Member};
+use crate::combined::{Combined, CombinedError, Member};
 use crate::embedding::{EmbeddingSpec, Layer};
+use crate::gaussian::GaussianError;
 use crate::score::ScoreHeads;
 use mimimi_dsp::Descriptor;
 use serde::{Deserialize, Serialize};
@@ -114,21 +115,30 @@ impl ScoreRule {
 
     /// An error unless the rule covers exactly the model's `classes` with sound values (the
     /// manifest is read from a file, so it can hold anything).
-    pub fn validate(&self, classes: &[String]) -> Result<(), String> {
+    pub fn validate(&self, classes: &[String]) -> Result<(), RuleError> {
         match self {
             ScoreRule::CrossEntropy { .. } => Ok(()),
-            ScoreRule::ClipGaussians(g) => g.validate(classes),
+            ScoreRule::ClipGaussians(g) => {
+                covers(&g.ids, classes)?;
+                let mut dim = None;
+                for (id, g) in &g.ids {
+                    g.validate().map_err(|source| RuleError::Gaussian {
+                        id: id.clone(),
+                        source,
+                    })?;
+                    if *dim.get_or_insert(g.dim()) != g.dim() {
+                        return Err(RuleError::Dimensions);
+                    }
+                }
+                Ok(())
+            }
             ScoreRule::Combined { ids } => {
-                if let Some(id) = ids.keys().find(|id| !classes.contains(id)) {
-                    return Err(format!(
-                        "a combined score for machine ID {id:?}, which the model does not know"
-                    ));
-                }
-                if let Some(id) = classes.iter().find(|c| !ids.contains_key(*c)) {
-                    return Err(format!("no combined score for machine ID {id:?}"));
-                }
+                covers(ids, classes)?;
                 for (id, c) in ids {
-                    c.validate().map_err(|e| format!("machine ID {id}: {e}"))?;
+                    c.validate().map_err(|source| RuleError::Combined {
+                        id: id.clone(),
+                        source,
+                    })?;
                 }
                 Ok(())
             }
@@ -136,9 +146,84 @@ impl ScoreRule {
     }
 }
 
+/// An error unless `ids` holds exactly the model's `classes`.
+fn covers<T>(ids: &BTreeMap<String, T>, classes: &[String]) -> Result<(), RuleError> {
+    if let Some(id) = ids.keys().find(|id| !classes.contains(id)) {
+        return Err(RuleError::UnknownId(id.clone()));
+    }
+    match classes.iter().find(|c| !ids.contains_key(*c)) {
+        Some(id) => Err(RuleError::MissingId(id.clone())),
+        None => Ok(()),
+    }
+}
+
+/// What makes a stored score rule unusable (a damaged or mismatched manifest).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RuleError {
+    /// Values stored for an ID the model does not know.
+    #[error("the score rule has values for machine ID {0:?}, which the model does not know")]
+    UnknownId(String),
+    /// No values for one of the model's IDs.
+    #[error("the score rule has no values for machine ID {0:?}")]
+    MissingId(String),
+    /// A damaged clip Gaussian.
+    #[error("machine ID {id}: {source}")]
+    Gaussian {
+        /// The ID.
+        id: String,
+        /// What is wrong with it.
+        source: GaussianError,
+    },
+    /// Clip Gaussians of different dimensions.
+    #[error("the clip Gaussians differ in dimension")]
+    Dimensions,
+    /// A damaged combined score.
+    #[error("machine ID {id}: {source}")]
+    Combined {
+        /// The ID.
+        id: String,
+        /// What is wrong with it.
+        source: CombinedError,
+    },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clip_gaussians_must_cover_the_ids_with_sound_values() {
+        let clips = |c: f32| -> Vec<Vec<Vec<f32>>> {
+            (0..8)
+                .map(|i| {
+                    let v = |k: usize| c + ((i * k) % 5) as f32 * 0.3;
+                    vec![vec![v(1), v(3), v(7)]]
+                })
+                .collect()
+        };
+        let by_id = BTreeMap::from([
+            ("00".to_string(), clips(0.0)),
+            ("02".to_string(), clips(2.0)),
+        ]);
+        let g = ClipGaussians::fit(EmbeddingSpec::parse("block5").unwrap(), &by_id).unwrap();
+        let classes = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let rule = ScoreRule::ClipGaussians(g.clone());
+        rule.validate(&classes(&["00", "02"])).unwrap();
+        assert_eq!(
+            rule.validate(&classes(&["00", "02", "04"])),
+            Err(RuleError::MissingId("04".into()))
+        );
+        assert_eq!(
+            rule.validate(&classes(&["00"])),
+            Err(RuleError::UnknownId("02".into()))
+        );
+        let mut damaged = g;
+        damaged.ids.get_mut("02").unwrap().mean.push(1.0);
+        assert!(matches!(
+            ScoreRule::ClipGaussians(damaged).validate(&classes(&["00", "02"])),
+            Err(RuleError::Gaussian { id, source: GaussianError::FactorSize { .. } }) if id == "02"
+        ));
+    }
 
     #[test]
     fn needs_follow_the_rule() {

@@ -28,6 +28,7 @@
 //! type's module). Anomalous clips take turns through the kinds; their file names end in the
 //! kind (`anomaly_id_00_00000003_bearing.wav`), which `trainer eval` reports on.
 
+use anyhow::Context;
 pub mod fan;
 pub mod pump;
 pub mod room;
@@ -113,15 +114,20 @@ impl fmt::Display for MachineType {
 }
 
 impl FromStr for MachineType {
-    type Err = String;
+    type Err = UnknownType;
 
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, UnknownType> {
         Self::ALL
             .into_iter()
             .find(|m| m.name() == s)
-            .ok_or_else(|| format!("unknown machine type {s:?} (known: fan, pump, slider, valve)"))
+            .ok_or_else(|| UnknownType(s.to_string()))
     }
 }
+
+/// A machine type name the generator does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown machine type {0:?} (known: fan, pump, slider, valve)")]
+pub struct UnknownType(pub String);
 
 /// One kind of anomaly, of one machine type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -315,28 +321,30 @@ impl Default for SynthConfig {
 
 impl SynthConfig {
     /// An error naming the first setting out of range.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> anyhow::Result<()> {
         if self.family >= FAMILIES {
-            return Err(format!(
+            return Err(anyhow::anyhow!(
                 "--family must be below {FAMILIES}, got {}",
                 self.family
             ));
         }
         if !(self.anomaly_strength > 0.0 && self.anomaly_strength <= MAX_ANOMALY_STRENGTH) {
-            return Err(format!(
+            return Err(anyhow::anyhow!(
                 "--anomaly-strength must be in (0, {MAX_ANOMALY_STRENGTH}], got {}",
                 self.anomaly_strength
             ));
         }
         if !(self.seconds >= 1.0 && self.seconds <= 600.0) {
-            return Err(format!(
+            return Err(anyhow::anyhow!(
                 "--seconds must be in [1, 600], got {}",
                 self.seconds
             ));
         }
         if !(self.snr_spread_db >= 0.0 && self.snr_db.is_finite() && self.snr_spread_db.is_finite())
         {
-            return Err("the SNR and its spread must be finite, the spread not negative".into());
+            return Err(anyhow::anyhow!(
+                "the SNR and its spread must be finite, the spread not negative"
+            ));
         }
         Ok(())
     }
@@ -379,13 +387,13 @@ pub fn clip(
 ///
 /// Clips are made on all cores; each depends only on its seed and name, so the corpus is the
 /// same whatever the number of threads.
-pub fn run(out: &Path, config: &SynthConfig) -> Result<usize, String> {
+pub fn run(out: &Path, config: &SynthConfig) -> anyhow::Result<usize> {
     config.validate()?;
     let mut jobs: Vec<(MachineType, &str, String, Option<Anomaly>)> = Vec::new();
     for &machine in &config.types {
         for sub in ["train", "test"] {
             let dir = out.join(machine.name()).join(sub);
-            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
         }
         let kinds = machine.anomalies();
         for id in &config.ids {
@@ -418,9 +426,9 @@ pub fn run(out: &Path, config: &SynthConfig) -> Result<usize, String> {
                         let audio = clip(*machine, id, *anomaly, name, config);
                         let path = out.join(machine.name()).join(name);
                         std::fs::write(&path, encode_wav(&audio, SampleFormat::Pcm16))
-                            .map_err(|e| format!("{}: {e}", path.display()))?;
+                            .with_context(|| path.display().to_string())?;
                     }
-                    Ok::<(), String>(())
+                    anyhow::Ok(())
                 })
             })
             .collect();
@@ -480,7 +488,7 @@ pub struct Args {
 
 impl Args {
     /// Writes the corpus and says how many clips it has.
-    pub fn run(self) -> Result<bool, String> {
+    pub fn run(self) -> anyhow::Result<bool> {
         let config = SynthConfig {
             types: self.types,
             family: self.family,
@@ -806,7 +814,12 @@ mod tests {
             family: FAMILIES,
             ..config
         };
-        assert!(run(&out, &bad).unwrap_err().contains("--family"));
+        assert!(
+            run(&out, &bad)
+                .unwrap_err()
+                .to_string()
+                .contains("--family")
+        );
         std::fs::remove_dir_all(&out).ok();
     }
 }
