@@ -5,6 +5,7 @@
 //! shows progress.
 
 use crate::backend::Backend;
+use crate::error::PageError;
 use crate::fetch::{now_ms, yield_now};
 use mimimi_dsp::{Audio, FrontEnd, Prepared, Spectrogram, Window};
 use mimimi_model::evidence::{self, Queued};
@@ -86,10 +87,10 @@ async fn batched<T, F, Fut>(
     backend: Backend,
     progress: &dyn Fn(usize, usize),
     mut f: F,
-) -> Result<Vec<T>, String>
+) -> Result<Vec<T>, PageError>
 where
     F: FnMut(&[Window]) -> Fut,
-    Fut: Future<Output = Result<T, String>>,
+    Fut: Future<Output = Result<T, PageError>>,
 {
     let total = windows.len();
     let (mut out, mut done) = (Vec::new(), 0);
@@ -137,7 +138,7 @@ pub async fn evidence(
     class: Option<usize>,
     compute: Option<Compute<'_>>,
     progress: &dyn Fn(usize, usize),
-) -> Result<Evidence, String> {
+) -> Result<Evidence, PageError> {
     let mut evidence = Evidence {
         rows: evidence::descriptors(frontend, needs, prepared),
         ..Evidence::default()
@@ -158,7 +159,7 @@ pub async fn evidence(
                 windows,
                 device,
             );
-            async { queued.read().await.map_err(|e| e.to_string()) }
+            async { Ok(queued.read().await?) }
         })
         .await?;
         for batch in batches {
@@ -176,7 +177,7 @@ pub async fn analyze(
     compute: Option<Compute<'_>>,
     target: &Target,
     progress: &dyn Fn(usize, usize),
-) -> Result<Analysis, String> {
+) -> Result<Analysis, PageError> {
     target.check(manifest).map_err(|e| e.to_string())?;
     let mut notes = Vec::new();
     let channels = clip.channels;

@@ -7,6 +7,7 @@
 
 use crate::analyze::{Clip, evidence, prepare};
 use crate::catalog::Entry;
+use crate::error::PageError;
 use crate::selection::Selection;
 use crate::store;
 use crate::{Ui, runtime, with_compute};
@@ -213,7 +214,9 @@ pub async fn build(ui: Ui) {
         }
         let takes = runtime(|r| r.takes.clone());
         let dir = ui.enroll_type.get_untracked();
-        let profile = enroll(ui, &dir, &name, &takes).await?;
+        let profile = enroll(ui, &dir, &name, &takes)
+            .await
+            .map_err(|e| e.to_string())?;
         store::put_json(store::PROFILES, &name, &profile).await?;
         if ui.enroll_keep.get_untracked() {
             for (i, audio) in takes.iter().enumerate() {
@@ -249,12 +252,12 @@ pub async fn build(ui: Ui) {
 }
 
 /// The profile of `takes` with the model in `dir`.
-async fn enroll(ui: Ui, dir: &str, name: &str, takes: &[Audio]) -> Result<Profile, String> {
+async fn enroll(ui: Ui, dir: &str, name: &str, takes: &[Audio]) -> Result<Profile, PageError> {
     if takes.len() < MIN_CLIPS {
-        return Err(format!(
+        return Err(PageError::Message(format!(
             "Enrollment needs at least {MIN_CLIPS} good takes ({SUGGESTED_TAKES} are better); there are {}.",
             takes.len()
-        ));
+        )));
     }
     let entry = ui
         .entry_of(dir)
@@ -300,7 +303,7 @@ async fn enroll(ui: Ui, dir: &str, name: &str, takes: &[Audio]) -> Result<Profil
         created: js_sys::Date::new_0().to_iso_string().into(),
     }
     .fit(&rows)
-    .map_err(|e| e.to_string())
+    .map_err(|e| PageError::Message(e.to_string()))
 }
 
 /// Loads the stored profiles, and the takes of an unfinished enrollment, at start-up.
@@ -405,7 +408,9 @@ pub async fn rebuild(ui: Ui, name: String) {
                 takes.push(decode_wav(&bytes).map_err(|e| format!("kept clip {key}: {e}"))?);
             }
         }
-        let profile = enroll(ui, &dir, &name, &takes).await?;
+        let profile = enroll(ui, &dir, &name, &takes)
+            .await
+            .map_err(|e| e.to_string())?;
         store::put_json(store::PROFILES, &name, &profile).await?;
         Ok::<_, String>(profile)
     }

@@ -12,6 +12,7 @@ mod analyze;
 mod backend;
 mod catalog;
 mod enroll;
+mod error;
 mod fetch;
 mod history;
 mod input;
@@ -24,6 +25,7 @@ use analyze::{Analysis, Clip, Compute, analyze};
 use backend::{Backend, Choice, Engine};
 use catalog::{EXAMPLES_DIR, Entry, Example};
 use enroll::TakeInfo;
+use error::PageError;
 use fetch::{js_error, now_ms};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -151,14 +153,14 @@ impl Ui {
     }
 
     /// Shows the outcome of a check (a result or an error) and ends the busy state.
-    fn finish(&self, outcome: Result<Analysis, String>) {
+    fn finish(&self, outcome: Result<Analysis, PageError>) {
         self.busy.set(None);
         match outcome {
             Ok(analysis) => {
                 self.error.set(None);
                 self.result.set(Some(analysis));
             }
-            Err(e) => self.error.set(Some(e)),
+            Err(e) => self.error.set(Some(e.to_string())),
         }
         self.finished.update(|n| *n += 1);
     }
@@ -268,14 +270,15 @@ async fn on_engine<T>(
     ui: Ui,
     dir: &str,
     files: &ModelFiles,
-    f: impl AsyncFn(&Network, &Engine) -> Result<T, String>,
-) -> Result<T, String> {
+    f: impl AsyncFn(&Network, &Engine) -> Result<T, PageError>,
+) -> Result<T, PageError> {
     let mut engine = ensure_engine(ui, files).await;
     loop {
         let network = network_for(dir, files, &engine)?;
         match f(&network, &engine).await {
-            Err(e) if engine.backend == Backend::WebGpu && e.contains("reading the result") => {
-                engine = Engine::cpu("The GPU device was lost: switched to the CPU.", Some(e));
+            Err(PageError::ReadBack(e)) if engine.backend == Backend::WebGpu => {
+                let reason = Some(e.to_string());
+                engine = Engine::cpu("The GPU device was lost: switched to the CPU.", reason);
                 set_engine(ui, engine.clone());
             }
             other => return other,
@@ -290,8 +293,8 @@ async fn with_compute<T>(
     ui: Ui,
     dir: &str,
     needs: &Needs,
-    f: impl AsyncFn(Option<Compute<'_>>) -> Result<T, String>,
-) -> Result<T, String> {
+    f: impl AsyncFn(Option<Compute<'_>>) -> Result<T, PageError>,
+) -> Result<T, PageError> {
     if !needs.network() {
         if let Some(entry) = ui.entry_of(dir)
             && runtime(|r| !r.models.contains_key(&entry.dir))
@@ -334,7 +337,7 @@ fn target(ui: Ui) -> Result<Target, String> {
 async fn check(ui: Ui, clip: Clip) {
     ui.error.set(None);
     let outcome = async {
-        let target = target(ui)?;
+        let target = target(ui).map_err(PageError::from)?;
         let dir = ui.machine_type.get_untracked();
         let entry = ui
             .entry_of(&dir)
@@ -418,7 +421,7 @@ async fn check_file(ui: Ui, file: web_sys::File) {
             )
             .await;
         }
-        Err(e) => ui.finish(Err(e)),
+        Err(e) => ui.finish(Err(e.into())),
     }
 }
 
@@ -446,7 +449,7 @@ async fn check_example(ui: Ui, example: Example) {
             )
             .await;
         }
-        Err(e) => ui.finish(Err(e)),
+        Err(e) => ui.finish(Err(e.into())),
     }
 }
 
@@ -471,7 +474,7 @@ async fn record(ui: Ui, purpose: Purpose) {
     let recorder = match input::Recorder::start().await {
         Ok(r) => r,
         Err(e) => {
-            ui.finish(Err(e));
+            ui.finish(Err(e.into()));
             return;
         }
     };
@@ -563,7 +566,9 @@ async fn bench(ui: Ui, runs: usize) {
                     device: &engine.device,
                     backend: engine.backend,
                 };
-                let a = analyze(&clip, &files.manifest, Some(compute), &target, &|_, _| {}).await?;
+                let a = analyze(&clip, &files.manifest, Some(compute), &target, &|_, _| {})
+                    .await
+                    .map_err(|e| e.to_string())?;
                 if run > 0 {
                     // Run 0 warms up (shader compilation on a GPU).
                     stft.push(a.timings.stft_ms);
