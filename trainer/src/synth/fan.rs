@@ -24,7 +24,7 @@
 //! barely changes, **phase only**), and wobble (the whole machine's speed swings ±1 % at
 //! 0.8–2.5 Hz, a hunting motor or a loose coupling: **timing only**, no energy added).
 
-use super::signal::{RATE, add_ring, phase_track, resonant_noise, smooth_curve, t};
+use super::signal::{RATE, add_ring, only, phase_track, resonant_noise, smooth_curve, t};
 use super::{Operation, Strength};
 use crate::rng::Rng;
 use std::f64::consts::TAU;
@@ -170,8 +170,10 @@ impl Unit {
             shaft_phases: std::array::from_fn(|_| rng.range(0.0, TAU)),
             pass_phases: std::array::from_fn(|_| rng.range(0.0, TAU)),
             hum_phase: rng.range(0.0, TAU),
-            pole_pairs: rng.range(1.5, 4.5).round(),
-            whine: rng.range(2_500.0, 4_000.0),
+            // Drawn for the inline fan alone: the room is drawn from the same stream next, so
+            // another family's draws would move every other family's rooms.
+            pole_pairs: only(family == Family::Inline, || rng.range(1.5, 4.5).round()),
+            whine: only(family == Family::Inline, || rng.range(2_500.0, 4_000.0)),
         }
     }
 }

@@ -22,7 +22,7 @@
 //! and timing only**), and surge (the flow swells and ebbs at 0.3–1 Hz: the long-term
 //! spectrum is about the same, **timing only**).
 
-use super::signal::{RATE, add_ring, phase_track, resonant_noise, t};
+use super::signal::{RATE, add_ring, only, phase_track, resonant_noise, t};
 use super::{Operation, Strength};
 use crate::rng::Rng;
 use std::f64::consts::{PI, TAU};
@@ -137,7 +137,10 @@ impl Unit {
             thump: rng.range(60.0, 150.0),
             click_at: rng.range(0.2, 0.6),
             sideband: rng.range(0.1, 0.3),
-            vane_gains: std::array::from_fn(|_| rng.range(0.7, 1.3)),
+            // Drawn for the vane pump alone (see `only`).
+            vane_gains: std::array::from_fn(|_| {
+                only(family == Family::Vane, || rng.range(0.7, 1.3))
+            }),
         }
     }
 }

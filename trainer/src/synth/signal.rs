@@ -218,6 +218,13 @@ pub fn convolve(x: &[f64], h: &[f64]) -> Vec<f64> {
     a[..x.len()].iter().map(|c| c.re / len as f64).collect()
 }
 
+/// `draw()` when `wanted`, else 0 without drawing: a parameter that only a later family has
+/// must not consume random numbers for the earlier families, whose units (and the rooms drawn
+/// after them from the same stream) stay what they were.
+pub fn only(wanted: bool, draw: impl FnOnce() -> f64) -> f64 {
+    if wanted { draw() } else { 0.0 }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

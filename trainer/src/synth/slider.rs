@@ -18,7 +18,7 @@
 //! same sounds at other times, **timing only**), and cycle jitter (cycle lengths vary by
 //! ±15 % instead of ±2 %: **timing only**).
 
-use super::signal::{RATE, add_burst, add_ring, brown_noise, phase_track, resonant_noise, t};
+use super::signal::{RATE, add_burst, add_ring, brown_noise, only, phase_track, resonant_noise, t};
 use super::{Operation, Strength};
 use crate::rng::Rng;
 use std::f64::consts::{PI, TAU};
@@ -131,7 +131,8 @@ impl Unit {
             stop,
             gain: rng.range(0.5, 1.0),
             servo: rng.range(4_000.0, 6_000.0),
-            links: rng.range(30.0, 60.0),
+            // Drawn for the linear motor alone (see `only`).
+            links: only(family == Family::LinearMotor, || rng.range(30.0, 60.0)),
         }
     }
 

@@ -18,7 +18,7 @@
 //! longer in each cycle, the cycle keeps its length: **timing only**), and irregular timing
 //! (cycle lengths vary by ±20 % instead of ±3 %: **timing only**).
 
-use super::signal::{RATE, add_burst, add_ring, resonant_noise};
+use super::signal::{RATE, add_burst, add_ring, only, resonant_noise};
 use super::{Operation, Strength};
 use crate::rng::Rng;
 use std::f64::consts::TAU;
@@ -126,8 +126,9 @@ impl Unit {
             travel_s: rng.range(0.2, 0.5),
             motor: rng.range(300.0, 700.0),
             gain: rng.range(0.6, 1.0),
-            lift_s: rng.range(0.05, 0.15),
-            hammer: rng.range(80.0, 200.0),
+            // Drawn for the diaphragm valve alone (see `only`).
+            lift_s: only(family == Family::Diaphragm, || rng.range(0.05, 0.15)),
+            hammer: only(family == Family::Diaphragm, || rng.range(80.0, 200.0)),
         }
     }
 }
