@@ -7,10 +7,11 @@
 
 use crate::analyze::{Clip, evidence, prepare};
 use crate::catalog::Entry;
+use crate::engine::with_compute;
 use crate::error::PageError;
 use crate::selection::Selection;
 use crate::store;
-use crate::{Ui, runtime, with_compute};
+use crate::{Ui, runtime};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use mimimi_dsp::quality::QualityConfig;
@@ -186,7 +187,7 @@ pub async fn add_files(ui: Ui, files: Vec<web_sys::File>) {
     for file in files {
         let name = file.name();
         ui.busy.set(Some((format!("Reading {name}…"), 0.0)));
-        match crate::read_file(&file).await {
+        match crate::check::read_file(&file).await {
             Ok((audio, _)) => add_take(ui, audio, name).await,
             Err(e) => {
                 ui.enroll_message.set(Some(e));
@@ -462,7 +463,7 @@ const MAX_MACHINES_FILE_BYTES: u64 = 64 << 20;
 /// them or, when the write fails, none).
 pub async fn import(ui: Ui, file: web_sys::File) {
     let outcome = async {
-        let bytes = crate::read_bytes(&file, MAX_MACHINES_FILE_BYTES).await?;
+        let bytes = crate::check::read_bytes(&file, MAX_MACHINES_FILE_BYTES).await?;
         let parsed: ProfilesFile = serde_json::from_slice(&bytes)
             .map_err(|e| format!("{} is not a Mimimi machines file: {e}", file.name()))?;
         if parsed.format != FILE_FORMAT {
@@ -559,7 +560,7 @@ pub fn panel(ui: Ui) -> impl IntoView {
                     Some(state) => crate::view::recording_controls(state, "enroll-stop", "enroll-level").into_any(),
                     None => view! {
                         <button id="enroll-record" prop:disabled=move || !idle()
-                            on:click=move |_| spawn_local(crate::record(ui, crate::Purpose::Enroll))>"Record a take"</button>
+                            on:click=move |_| spawn_local(crate::record::record(ui, crate::record::Purpose::Enroll))>"Record a take"</button>
                     }.into_any(),
                 }}
                 <label class="button secondary" for="enroll-files">"Add files"</label>

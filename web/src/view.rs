@@ -3,8 +3,10 @@
 
 use crate::analyze::{Analysis, Picture};
 use crate::backend::{Choice, selftest};
+use crate::check::{check_example, check_file};
+use crate::record::{Purpose, record};
 use crate::selection::Selection;
-use crate::{Purpose, Ui, check_example, check_file, record, runtime};
+use crate::{Ui, runtime};
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use leptos::task::spawn_local;

@@ -1,0 +1,136 @@
+//! The engine's one home: the model's files (downloaded and verified once), the backend
+//! chosen on first use, the network built once per model and backend, and the GPU-to-CPU
+//! fallback when a GPU is lost. Every check, enrollment and benchmark reaches the network
+//! through [`with_compute`].
+
+use crate::analyze::Compute;
+use crate::backend::{self, Backend, Engine};
+use crate::catalog::{self, Entry};
+use crate::error::PageError;
+use crate::{Ui, runtime};
+use leptos::prelude::*;
+use mimimi_model::{ModelFiles, Needs, Network};
+
+/// The files of the model in `dir`, downloading (with progress) and verifying them if needed.
+pub(crate) async fn ensure_model(ui: Ui, dir: &str) -> Result<(Entry, ModelFiles), PageError> {
+    let entry = ui
+        .entry_of(dir)
+        .ok_or("No model is loaded: the page's model files are missing.")?;
+    if let Some(files) = runtime(|r| r.models.get(&entry.dir).cloned()) {
+        return Ok((entry, files));
+    }
+    ui.download
+        .set(Some((0, Some(entry.manifest.weights.bytes))));
+    let progress = move |loaded: u64, total: Option<u64>| ui.download.set(Some((loaded, total)));
+    let loaded = catalog::load_model(&entry, &progress).await;
+    ui.download.set(None);
+    let (files, from_cache) = loaded.map_err(|e| {
+        format!(
+            "The {} model could not be loaded: {e}",
+            entry.manifest.machine_type
+        )
+    })?;
+    ui.model_line.set(format!(
+        "{} model: {:.1} MB of {} weights, {}, sha256 verified.",
+        entry.manifest.machine_type,
+        files.weights.len() as f64 / 1e6,
+        files.manifest.weights.dtype,
+        if from_cache {
+            "from this device's cache"
+        } else {
+            "downloaded"
+        }
+    ));
+    runtime(|r| r.models.insert(entry.dir.clone(), files.clone()));
+    Ok((entry, files))
+}
+
+/// The engine, chosen on first use with the given model.
+pub(crate) async fn ensure_engine(ui: Ui, files: &ModelFiles) -> Engine {
+    if let Some(engine) = runtime(|r| r.engine.clone()) {
+        return engine;
+    }
+    ui.busy
+        .set(Some(("Checking the compute backend…".into(), 0.0)));
+    let engine = backend::choose(ui.choice.get_untracked(), files).await;
+    set_engine(ui, engine.clone());
+    engine
+}
+
+pub(crate) fn set_engine(ui: Ui, engine: Engine) {
+    ui.backend.set(Some((
+        engine.backend.label().to_string(),
+        engine.detail.clone(),
+        engine.technical.clone(),
+    )));
+    runtime(|r| r.engine = Some(engine));
+}
+
+pub(crate) fn network_for(
+    dir: &str,
+    files: &ModelFiles,
+    engine: &Engine,
+) -> Result<Network, PageError> {
+    let key = (dir.to_string(), engine.backend);
+    if let Some(n) = runtime(|r| r.networks.get(&key).cloned()) {
+        return Ok(n);
+    }
+    let network = files.network(&engine.device).map_err(|e| e.to_string())?;
+    runtime(|r| r.networks.insert(key, network.clone()));
+    Ok(network)
+}
+
+/// Runs `f` with the model's network on the current engine; a GPU that fails while reading
+/// results back (driver reset, tab in the background on a phone) hands the work, and later
+/// work, to the CPU.
+pub(crate) async fn on_engine<T>(
+    ui: Ui,
+    dir: &str,
+    files: &ModelFiles,
+    f: impl AsyncFn(&Network, &Engine) -> Result<T, PageError>,
+) -> Result<T, PageError> {
+    let mut engine = ensure_engine(ui, files).await;
+    loop {
+        let network = network_for(dir, files, &engine)?;
+        match f(&network, &engine).await {
+            Err(PageError::ReadBack(e)) if engine.backend == Backend::WebGpu => {
+                let reason = Some(e.to_string());
+                engine = Engine::cpu("The GPU device was lost: switched to the CPU.", reason);
+                set_engine(ui, engine.clone());
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Runs `f` with what `needs` reads: nothing more than the spectrogram for the descriptor
+/// members of the default score (no weights downloaded, no backend chosen), else the model's
+/// network on the engine ([`on_engine`]).
+pub(crate) async fn with_compute<T>(
+    ui: Ui,
+    dir: &str,
+    needs: &Needs,
+    f: impl AsyncFn(Option<Compute<'_>>) -> Result<T, PageError>,
+) -> Result<T, PageError> {
+    if !needs.network() {
+        if let Some(entry) = ui.entry_of(dir)
+            && runtime(|r| !r.models.contains_key(&entry.dir))
+        {
+            ui.model_line.set(format!(
+                "{} model: its score reads the spectrogram alone; the network's weights are not needed.",
+                entry.manifest.machine_type
+            ));
+        }
+        return f(None).await;
+    }
+    let (entry, files) = ensure_model(ui, dir).await?;
+    on_engine(ui, &entry.dir, &files, async |network, engine| {
+        f(Some(Compute {
+            network,
+            device: &engine.device,
+            backend: engine.backend,
+        }))
+        .await
+    })
+    .await
+}
