@@ -187,7 +187,11 @@ pub fn calibrate(
                     );
                 }
                 threshold_rule.threshold(&scores).with_context(|| {
- format!("machine ID {id}: {} validation clip(s), at least 2 with different scores are needed", scores.len())
+                    format!(
+                        "machine ID {id}: {} validation clip(s), at least 2 with different \
+                         scores are needed",
+                        scores.len()
+                    )
                 })?
             }
         };

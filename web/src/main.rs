@@ -4,9 +4,9 @@
 //!
 //! Data flow: [`input`] (decode or [`record`]) → [`check`] → [`analyze`](mod@analyze) (STFT,
 //! windows, network on the [`engine`]'s device, score, verdict, pictures) → the result view
-//! below. Models come from [`catalog`], fetched and cached by [`fetch`]. Field use: [`enroll`] learns a machine the
-//! models never heard, [`history`] keeps every check, both in [`store`] (IndexedDB);
-//! [`offline`] makes the page work with no network.
+//! below. Models come from [`catalog`], fetched and cached by [`fetch`]. Field use: [`enroll`]
+//! learns a machine the models never heard, [`history`] keeps every check, both in [`store`]
+//! (IndexedDB); [`offline`] makes the page work with no network.
 
 mod analyze;
 mod backend;

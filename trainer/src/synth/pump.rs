@@ -226,23 +226,18 @@ pub fn render(
                 *v += unit.tone_gain * op.load[i] * surge[i] * s;
             }
             let ring = 1_800.0 + 1_200.0 * unit.gains[4];
-            let mut next = 0.0;
-            for i in 0..n {
-                let pass = shaft[i] / TAU * unit.count;
-                if pass >= next {
-                    let vane = (pass.floor() as usize) % unit.count as usize;
-                    let period = RATE / (unit.shaft * speed[i] * unit.count);
-                    let rough = if rough {
-                        rng.range(strength.lerp(1.0, 0.5), strength.lerp(1.0, 1.5))
-                    } else {
-                        1.0
-                    };
-                    let at = i + (unit.click_at * period) as usize;
-                    if at < n {
-                        let gain = op.load[i] * surge[i] * unit.vane_gains[vane] * rough;
-                        add_ring(&mut x, at, ring, 0.003, 0.8 * unit.tone_gain * gain);
-                    }
-                    next = pass.floor() + 1.0;
+            for (i, pass) in passes(&shaft, unit.count) {
+                let vane = pass % unit.count as usize;
+                let period = RATE / (unit.shaft * speed[i] * unit.count);
+                let rough = if rough {
+                    rng.range(strength.lerp(1.0, 0.5), strength.lerp(1.0, 1.5))
+                } else {
+                    1.0
+                };
+                let at = i + (unit.click_at * period) as usize;
+                if at < n {
+                    let gain = op.load[i] * surge[i] * unit.vane_gains[vane] * rough;
+                    add_ring(&mut x, at, ring, 0.003, 0.8 * unit.tone_gain * gain);
                 }
             }
         }
@@ -260,31 +255,25 @@ pub fn render(
             } else {
                 unit.click_at
             };
-            let strokes_per_turn = unit.count;
-            let mut next = 0.0;
-            for i in 0..n {
-                let stroke = shaft[i] / TAU * strokes_per_turn;
-                if stroke >= next {
-                    let period = RATE / (unit.shaft * speed[i] * strokes_per_turn);
-                    let gain = op.load[i]
-                        * surge[i]
-                        * if rough {
-                            rng.range(strength.lerp(1.0, 0.6), strength.lerp(1.0, 1.4))
-                        } else {
-                            1.0
-                        };
-                    add_ring(&mut x, i, unit.thump, 0.04, 0.8 * gain * unit.gains[3]);
-                    let click = i + (click_at * period) as usize;
-                    if click < n {
-                        add_ring(
-                            &mut x,
-                            click,
-                            2_500.0 + 1_000.0 * unit.gains[4],
-                            0.003,
-                            0.3 * gain,
-                        );
-                    }
-                    next = stroke.floor() + 1.0;
+            for (i, _) in passes(&shaft, unit.count) {
+                let period = RATE / (unit.shaft * speed[i] * unit.count);
+                let gain = op.load[i]
+                    * surge[i]
+                    * if rough {
+                        rng.range(strength.lerp(1.0, 0.6), strength.lerp(1.0, 1.4))
+                    } else {
+                        1.0
+                    };
+                add_ring(&mut x, i, unit.thump, 0.04, 0.8 * gain * unit.gains[3]);
+                let click = i + (click_at * period) as usize;
+                if click < n {
+                    add_ring(
+                        &mut x,
+                        click,
+                        2_500.0 + 1_000.0 * unit.gains[4],
+                        0.003,
+                        0.3 * gain,
+                    );
                 }
             }
         }
@@ -312,4 +301,19 @@ pub fn render(
         _ => {}
     }
     x
+}
+
+/// The samples at which the shaft starts each of its `per_turn` events a turn (strokes of a
+/// piston pump, vane passes of a vane pump), with the event's running number.
+fn passes(shaft: &[f64], per_turn: f64) -> Vec<(usize, usize)> {
+    let mut next = 0.0;
+    let mut out = Vec::new();
+    for (i, &phase) in shaft.iter().enumerate() {
+        let pass = phase / TAU * per_turn;
+        if pass >= next {
+            out.push((i, pass.floor() as usize));
+            next = pass.floor() + 1.0;
+        }
+    }
+    out
 }
