@@ -2,7 +2,7 @@
 """Fails when the modules of a crate import each other in a circle (run by tests/run.sh).
 
 A module depends on another when its code (comments and `#[cfg(test)]` parts left out) names
-`crate::<other>` or `super::<other>`; submodules count as their top-level module. The crate
+`crate::<other>` or `super::<other>`, alone or in a group (`crate::{a, b}`); submodules count as their top-level module. The crate
 root (lib.rs, main.rs) is left out: it declares every module. Prints each circle it finds.
 """
 import os
@@ -30,11 +30,39 @@ def modules(src):
     return out
 
 
+def named(code):
+    """Top-level module names that `code` reaches through `crate::` or `super::`, grouped
+    imports (`use crate::{a, b::{c, d}}`) included."""
+    names = set()
+    for m in re.finditer(r"\b(?:crate|super)::", code):
+        rest = code[m.end():]
+        if not rest.startswith("{"):
+            found = re.match(r"[a-z_][a-z0-9_]*", rest)
+            if found:
+                names.add(found.group(0))
+            continue
+        depth, part = 0, ""
+        for ch in rest:
+            if ch == "{":
+                depth += 1
+                if depth == 1:
+                    continue
+            elif ch == "}":
+                depth -= 1
+            if depth == 0 or (depth == 1 and ch == ","):
+                found = re.match(r"\s*([a-z_][a-z0-9_]*)", part)
+                if found:
+                    names.add(found.group(1))
+                part = ""
+                if depth == 0:
+                    break
+                continue
+            part += ch
+    return names
+
+
 def graph(mods):
-    return {
-        m: {t for t in re.findall(r"\b(?:crate|super)::([a-z_][a-z0-9_]*)", code) if t in mods and t != m}
-        for m, code in mods.items()
-    }
+    return {m: {t for t in named(code) if t in mods and t != m} for m, code in mods.items()}
 
 
 def circles(g):
@@ -69,6 +97,8 @@ def circles(g):
 
 
 def main():
+    # The parser itself: a grouped, nested import names each of its top-level modules.
+    assert named("use crate::{a, b::{c, d}};\nsuper::e::f;") == {"a", "b", "e"}
     bad = False
     for src in CRATES:
         g = graph(modules(src))

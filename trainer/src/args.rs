@@ -1,92 +1,55 @@
 //! Argument types shared by several commands: the training schedule, the backend, the score
 //! heads, the members of a combined score.
 
-use crate::{calibrate, train};
 use clap::ValueEnum;
-use mimimi_dsp::Normalization;
 use mimimi_model::Member;
 use mimimi_model::score::ScoreHeads;
-use std::path::PathBuf;
+
+/// Seed of the validation split (the trainer's default, so calibration and training hold out
+/// the same files).
+pub const DEFAULT_SEED: u64 = 20_261_128;
 
 /// How a model is trained (shared by `train` and `enroll-eval`).
 #[derive(clap::Args)]
 pub struct Schedule {
     /// Maximum epochs.
     #[arg(long, default_value_t = 20)]
-    epochs: usize,
+    pub(crate) epochs: usize,
     /// Clips per batch (small batches: a corpus of a few hundred clips still gives the
     /// optimiser hundreds of steps).
     #[arg(long, default_value_t = 16)]
-    batch: usize,
+    pub(crate) batch: usize,
     /// Adam learning rate.
     #[arg(long, default_value_t = 1e-3)]
-    lr: f64,
+    pub(crate) lr: f64,
     /// `wgpu` (GPU through Vulkan/Metal/DX12) or `ndarray` (the CPU).
     #[arg(long, value_enum, default_value_t = BackendArg::Wgpu)]
-    backend: BackendArg,
+    pub(crate) backend: BackendArg,
     /// Random seed (split, initialisation, order, crops).
-    #[arg(long, default_value_t = calibrate::DEFAULT_SEED)]
-    seed: u64,
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    pub(crate) seed: u64,
     /// The score rule of the finished model: a combined score of `--members` (fitted and
     /// calibrated on the training data once training ends), or the cross-entropy of
     /// `--score-heads`.
     #[arg(long, value_enum, default_value_t = RuleArg::Combined)]
-    rule: RuleArg,
+    pub(crate) rule: RuleArg,
     /// Members of the combined score, `+`-separated (logmel, modulation, network:block5,
     /// network:fused).
-    #[arg(long, default_value = calibrate::DEFAULT_MEMBERS, value_parser = Members::parse)]
-    members: Members,
+    #[arg(long, default_value = mimimi_model::combined::DEFAULT_MEMBERS, value_parser = Members::parse)]
+    pub(crate) members: Members,
     /// Heads whose cross-entropies make the score during training (and of `--rule
     /// cross-entropy`).
     #[arg(long, value_enum, default_value_t = ScoreHeadsArg::Sum)]
-    score_heads: ScoreHeadsArg,
+    pub(crate) score_heads: ScoreHeadsArg,
     /// Compress the spectrum's magnitude by this power (0 < P ≤ 1, phase kept) before the
     /// per-clip standardisation, so that weak bands count; without it, the reference's
     /// linear spectrum.
     #[arg(long, value_name = "P")]
-    compress: Option<f64>,
+    pub(crate) compress: Option<f64>,
     /// Give every training example a random recording channel (smooth gains over frequency),
     /// so that IDs cannot be told apart by their microphone and room.
     #[arg(long)]
-    augment_channel: bool,
-}
-
-impl Schedule {
-    /// A training run with this schedule (resumable, default patience, no time limit).
-    pub fn config(self, data: PathBuf, machine_type: String, out: PathBuf) -> train::TrainConfig {
-        train::TrainConfig {
-            data,
-            machine_type,
-            out,
-            epochs: self.epochs,
-            batch: self.batch,
-            lr: self.lr,
-            backend: self.backend.into(),
-            seed: self.seed,
-            resume: false,
-            patience: 5,
-            max_minutes: None,
-            exclude_ids: Vec::new(),
-            score_heads: self.score_heads.into(),
-            rule: match self.rule {
-                RuleArg::Combined => calibrate::Rule::Combined(self.members.0),
-                RuleArg::CrossEntropy => calibrate::Rule::CrossEntropy(self.score_heads.into()),
-            },
-            normalization: self
-                .compress
-                .map_or_else(Normalization::default, Normalization::power_law),
-            augment_channel: self.augment_channel,
-        }
-    }
-}
-
-impl From<BackendArg> for train::Backend {
-    fn from(arg: BackendArg) -> Self {
-        match arg {
-            BackendArg::Wgpu => train::Backend::Wgpu,
-            BackendArg::Ndarray => train::Backend::Cpu,
-        }
-    }
+    pub(crate) augment_channel: bool,
 }
 
 /// Training backend on the command line.

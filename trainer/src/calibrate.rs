@@ -24,9 +24,7 @@ use mimimi_model::{ClipGaussians, Combined, EmbeddingSpec, Member, ModelFiles, S
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Seed of the validation split (the trainer's default, so calibration and training hold out
-/// the same files).
-pub const DEFAULT_SEED: u64 = 20_261_128;
+pub use crate::args::DEFAULT_SEED;
 
 pub use mimimi_model::combined::DEFAULT_MEMBERS;
 

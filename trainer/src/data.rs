@@ -184,7 +184,10 @@ fn scan_mimii(root: &Path, machine_type: &str) -> Vec<Clip> {
             .collect();
         id_dirs.sort();
         for id_dir in id_dirs {
-            let id = id_dir.file_name().unwrap().to_string_lossy()[3..].to_string();
+            let Some(name) = id_dir.file_name() else {
+                continue;
+            };
+            let id = name.to_string_lossy()[3..].to_string();
             let abnormal = wav_files(&id_dir.join("abnormal"));
             let normal = wav_files(&id_dir.join("normal"));
             let n_test_normal = abnormal.len().min(normal.len());

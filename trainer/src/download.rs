@@ -155,7 +155,7 @@ pub fn fetch(url: &str, dest: &Path, size: u64, md5: Option<&str>) -> anyhow::Re
         ProgressStyle::with_template(
             "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ({eta})",
         )
-        .unwrap(),
+        .expect("a valid progress template"),
     );
     bar.set_message(
         dest.file_name()

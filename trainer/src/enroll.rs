@@ -332,7 +332,7 @@ pub struct Args {
     /// Profile file to write.
     #[arg(long)]
     pub out: std::path::PathBuf,
-    /// crate::args::Members of the profile's combined score, `+`-separated.
+    /// Members of the profile's combined score, `+`-separated.
     #[arg(long, default_value = crate::calibrate::DEFAULT_MEMBERS, value_parser = crate::args::Members::parse)]
     pub members: crate::args::Members,
     /// Normal WAV takes of the machine (at least 3).
@@ -368,7 +368,7 @@ pub struct EvalArgs {
     /// Enrollment sizes, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "5,10,30")]
     pub k: Vec<usize>,
-    /// crate::args::Members of the profiles, `+`-separated.
+    /// Members of the profiles, `+`-separated.
     #[arg(long, default_value = crate::calibrate::DEFAULT_MEMBERS, value_parser = crate::args::Members::parse)]
     pub members: crate::args::Members,
     /// Seed of the validation split.

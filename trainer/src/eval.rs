@@ -106,7 +106,7 @@ pub fn run(
     let table = markdown(&report);
     crate::out::line(&table)?;
     if let Some(path) = json {
-        std::fs::write(path, serde_json::to_vec_pretty(&report).unwrap())
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
             .with_context(|| path.display().to_string())?;
     }
     if let Some(dir) = report_dir {

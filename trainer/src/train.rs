@@ -13,6 +13,7 @@
 //!   `OUT/checkpoint/`; `--resume` continues from it without losing finished epochs.
 //! - The best model so far is always exported to `OUT/` (manifest + weights).
 
+use crate::args::{BackendArg, RuleArg, Schedule};
 use crate::data::{Split, prepare_file, scan};
 use crate::rng::Rng;
 use anyhow::Context;
@@ -151,7 +152,8 @@ fn features(
     what: &str,
 ) -> anyhow::Result<Vec<Example>> {
     let bar = ProgressBar::new(clips.len() as u64).with_style(
-        ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} clips ({eta})").unwrap(),
+        ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} clips ({eta})")
+            .expect("a valid progress template"),
     );
     bar.set_message(format!("features {what}"));
     let mut out = Vec::with_capacity(clips.len());
@@ -306,7 +308,8 @@ pub fn run(cfg: &TrainConfig) -> anyhow::Result<Vec<EpochStats>> {
         let mut rng = Rng::new(cfg.seed, &format!("epoch/{epoch}"));
         let order = rng.permutation(train.len());
         let bar = ProgressBar::new(train.len() as u64).with_style(
-            ProgressStyle::with_template("epoch {prefix:>3} [{bar:30}] {pos}/{len} {msg}").unwrap(),
+            ProgressStyle::with_template("epoch {prefix:>3} [{bar:30}] {pos}/{len} {msg}")
+                .expect("a valid progress template"),
         );
         bar.set_prefix(epoch.to_string());
         let start = Instant::now();
@@ -404,7 +407,7 @@ pub fn run(cfg: &TrainConfig) -> anyhow::Result<Vec<EpochStats>> {
         write_atomic(&ckpt.join("optimizer.bpk"), &optim.into_bytes()?)?;
         write_atomic(
             &ckpt.join("state.json"),
-            &serde_json::to_vec_pretty(&state).unwrap(),
+            &serde_json::to_vec_pretty(&state)?,
         )?;
         if let Some(minutes) = cfg.max_minutes {
             let next_end = run_start.elapsed() + start.elapsed();
@@ -495,7 +498,7 @@ pub struct Args {
     #[arg(long)]
     pub out: std::path::PathBuf,
     #[command(flatten)]
-    pub schedule: crate::args::Schedule,
+    pub schedule: Schedule,
     /// Continue from the checkpoint in OUT.
     #[arg(long)]
     pub resume: bool,
@@ -522,5 +525,45 @@ impl Args {
             ..self.schedule.config(self.data, self.machine_type, self.out)
         };
         run(&config).map(|_| true)
+    }
+}
+
+impl Schedule {
+    /// A training run with this schedule (resumable, default patience, no time limit).
+    pub fn config(self, data: PathBuf, machine_type: String, out: PathBuf) -> TrainConfig {
+        TrainConfig {
+            data,
+            machine_type,
+            out,
+            epochs: self.epochs,
+            batch: self.batch,
+            lr: self.lr,
+            backend: self.backend.into(),
+            seed: self.seed,
+            resume: false,
+            patience: 5,
+            max_minutes: None,
+            exclude_ids: Vec::new(),
+            score_heads: self.score_heads.into(),
+            rule: match self.rule {
+                RuleArg::Combined => crate::calibrate::Rule::Combined(self.members.0),
+                RuleArg::CrossEntropy => {
+                    crate::calibrate::Rule::CrossEntropy(self.score_heads.into())
+                }
+            },
+            normalization: self
+                .compress
+                .map_or_else(Normalization::default, Normalization::power_law),
+            augment_channel: self.augment_channel,
+        }
+    }
+}
+
+impl From<BackendArg> for Backend {
+    fn from(arg: BackendArg) -> Self {
+        match arg {
+            BackendArg::Wgpu => Backend::Wgpu,
+            BackendArg::Ndarray => Backend::Cpu,
+        }
     }
 }

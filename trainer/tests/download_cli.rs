@@ -2,6 +2,7 @@
 //! test builds, laid out like the Zenodo record: a truncated download resumes where it stopped,
 //! a corrupt archive is rejected by its checksum, a stale one on disk is fetched again, and a
 //! record without a checksum needs `--no-checksum`.
+#![allow(clippy::unwrap_used)] // a failed unwrap is the test failing
 
 use md5::{Digest, Md5};
 use std::io::{BufRead, BufReader, Write};

@@ -2,6 +2,7 @@
 //! model never heard and reports the profile against the baseline for each K; `trainer
 //! enroll` writes a profile that `trainer score --profile` uses, that a model it was not made
 //! with refuses, and that is refused when damaged.
+#![allow(clippy::unwrap_used)] // a failed unwrap is the test failing
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! `trainer score` on a model directory and a WAV file prints the score that the library
 //! computes in-process, and bad files get their message without stopping the others.
+#![allow(clippy::unwrap_used)] // a failed unwrap is the test failing
 
 use mimimi_dsp::wav::{SampleFormat, encode_wav};
 use mimimi_dsp::{Audio, FrontEnd, FrontEndConfig};

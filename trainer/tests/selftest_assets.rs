@@ -1,5 +1,6 @@
 //! The page's self-test files (`web/assets/selftest`) are the reference network and clip, and
 //! reproduce the reference's anomaly score natively.
+#![allow(clippy::unwrap_used)] // a failed unwrap is the test failing
 
 use mimimi_dsp::{FrontEnd, decode_wav};
 use mimimi_model::evidence::evidence_blocking;

@@ -1,6 +1,7 @@
 //! An end-to-end tiny training run: a synthetic corpus, one epoch on the CPU, a model
 //! directory with the default combined score that loads and scores, switches between score
 //! rules, and a resumed run that keeps the finished epoch.
+#![allow(clippy::unwrap_used)] // a failed unwrap is the test failing
 
 use mimimi_dsp::Normalization;
 use mimimi_model::{Member, ModelFiles, Needs, ScoreHeads, ScoreRule};

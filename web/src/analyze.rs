@@ -115,16 +115,13 @@ pub struct Compute<'a> {
     pub backend: Backend,
 }
 
-/// The front end on a clip, with its errors worded for the page.
-pub fn prepare(clip: &Clip, manifest: &Manifest) -> Result<Prepared, String> {
+/// The front end on a clip.
+pub fn prepare(clip: &Clip, manifest: &Manifest) -> Result<Prepared, PageError> {
     FrontEnd::new(manifest.frontend)
         .prepare(&clip.audio, 0)
-        .map_err(|e| {
-            let mut text = e.to_string();
-            if let Some(first) = text.get(..1) {
-                text = first.to_uppercase() + &text[1..];
-            }
-            format!("{}: {text}.", clip.source)
+        .map_err(|source| PageError::Clip {
+            clip: clip.source.clone(),
+            source,
         })
 }
 
@@ -148,7 +145,7 @@ pub async fn evidence(
             network,
             device,
             backend,
-        } = compute.ok_or("This score needs the network, which is not loaded.")?;
+        } = compute.ok_or(PageError::NoNetwork)?;
         let batches = batched(&prepared.windows, backend, progress, |windows| {
             // Queue the batch now (synchronously), read it back in the future.
             let queued: Queued = evidence::queue(
@@ -178,7 +175,7 @@ pub async fn analyze(
     target: &Target,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Analysis, PageError> {
-    target.check(manifest).map_err(|e| e.to_string())?;
+    target.check(manifest)?;
     let mut notes = Vec::new();
     let channels = clip.channels;
     if channels > 1 {
@@ -213,8 +210,7 @@ pub async fn analyze(
         progress,
     )
     .await?;
-    let Judgement { score, verdict } =
-        mimimi_model::judge(manifest, target, &evidence).map_err(|e| e.to_string())?;
+    let Judgement { score, verdict } = mimimi_model::judge(manifest, target, &evidence)?;
     let inference_ms = now_ms() - start;
     let hop_s = manifest.frontend.stft.hop as f64 / f64::from(manifest.frontend.sample_rate);
     let levels = Levels::new(

@@ -7,6 +7,7 @@
 //! chosen model on both devices and keeps the GPU only if the scores agree. `?selftest` runs the
 //! heavier reference self-test (the PyTorch reference's weights and test clip) instead.
 
+use crate::error::PageError;
 use mimimi_dsp::{Audio, FrontEnd, decode_wav};
 use mimimi_model::evidence::queue;
 use mimimi_model::score::ScoreHeads;
@@ -127,13 +128,19 @@ async fn score_on(
     audio: &Audio,
     whole_clip: bool,
     class: usize,
-) -> Result<f64, String> {
-    let network = files.network(device).map_err(|e| e.to_string())?;
+) -> Result<f64, PageError> {
+    let network = files.network(device).map_err(|source| PageError::Model {
+        url: files.manifest.weights.file.clone(),
+        source,
+    })?;
     let mut config = files.manifest.frontend;
     config.examples.whole_clip = whole_clip;
     let prepared = FrontEnd::new(config)
         .prepare(audio, 0)
-        .map_err(|e| e.to_string())?;
+        .map_err(|source| PageError::Clip {
+            clip: "The check signal".into(),
+            source,
+        })?;
     let heads = match files.manifest.score_rule {
         ScoreRule::CrossEntropy { heads } => heads,
         _ => ScoreHeads::Total,
@@ -156,8 +163,7 @@ async fn score_on(
             device,
         )
         .read()
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         evidence.push(&needs, batch);
     }
     let n = evidence.cross_entropy.len().max(1) as f64;
@@ -195,12 +201,16 @@ pub async fn choose(choice: Choice, files: &ModelFiles) -> Engine {
             "its results differ from the CPU's",
             format!("check signal: WebGPU {g:.6e}, CPU {c:.6e}"),
         ),
-        (_, Err(e)) => fallback("the GPU check failed", e),
-        (Err(e), _) => Engine::cpu("The CPU check failed: results cannot be trusted.", Some(e)),
+        (_, Err(e)) => fallback("the GPU check failed", e.to_string()),
+        (Err(e), _) => Engine::cpu(
+            "The CPU check failed: results cannot be trusted.",
+            Some(e.to_string()),
+        ),
     }
 }
 
-/// The reference self-test's results (`?selftest`).
+/// The reference self-test's results (`?selftest`), as shown: a score, or why there is none
+/// (the error's text: the panel only shows it, and a signal's value must be cloneable).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SelfTest {
     /// Score on the CPU.
@@ -209,35 +219,49 @@ pub struct SelfTest {
     pub gpu: Result<f64, String>,
 }
 
-async fn fetch(path: &str) -> Result<Vec<u8>, String> {
-    crate::fetch::fetch_bytes(&format!("{SELFTEST_DIR}/{path}"), &|_, _| {}).await
+async fn fetch(path: &str) -> Result<Vec<u8>, PageError> {
+    Ok(crate::fetch::fetch_bytes(&format!("{SELFTEST_DIR}/{path}"), &|_, _| {}).await?)
 }
 
 /// Scores the PyTorch reference's test clip with the reference's weights, whole clip, on the
 /// CPU and on WebGPU: the numbers the browser tests compare with the reference fixtures.
 pub async fn selftest() -> SelfTest {
     let loaded = async {
+        let model_error = |file: &str| {
+            let url = format!("{SELFTEST_DIR}/{file}");
+            move |source| PageError::Model { url, source }
+        };
         let manifest = ModelFiles::parse_manifest(&fetch("manifest.json").await?)
-            .map_err(|e| e.to_string())?;
+            .map_err(model_error("manifest.json"))?;
         let weights = fetch(&manifest.weights.file).await?;
-        let files = ModelFiles::from_parts(manifest, weights).map_err(|e| e.to_string())?;
-        let audio = decode_wav(&fetch("clip.wav").await?).map_err(|e| e.to_string())?;
-        Ok::<_, String>((files, audio))
+        let file = manifest.weights.file.clone();
+        let files = ModelFiles::from_parts(manifest, weights).map_err(model_error(&file))?;
+        let audio =
+            decode_wav(&fetch("clip.wav").await?).map_err(|source| PageError::DamagedWav {
+                name: format!("{SELFTEST_DIR}/clip.wav"),
+                source,
+            })?;
+        Ok::<_, PageError>((files, audio))
     }
     .await;
     let (files, audio) = match loaded {
         Ok(v) => v,
         Err(e) => {
             return SelfTest {
-                cpu: Err(e.clone()),
-                gpu: Err(e),
+                cpu: Err(e.to_string()),
+                gpu: Err(e.to_string()),
             };
         }
     };
     let cpu = score_on(&Device::flex(), &files, &audio, true, SELFTEST_CLASS).await;
     let gpu = match Device::wgpu_options().init_async().await {
-        Ok(device) => score_on(&device, &files, &audio, true, SELFTEST_CLASS).await,
+        Ok(device) => score_on(&device, &files, &audio, true, SELFTEST_CLASS)
+            .await
+            .map_err(|e| e.to_string()),
         Err(e) => Err(format!("no WebGPU adapter: {e}")),
     };
-    SelfTest { cpu, gpu }
+    SelfTest {
+        cpu: cpu.map_err(|e| e.to_string()),
+        gpu,
+    }
 }

@@ -1,27 +1,29 @@
 //! `?bench[=N]`: the page's own timing of the first example on each backend.
 
+use crate::Ui;
 use crate::analyze::{Clip, Compute, analyze};
 use crate::backend::{self, Backend, Choice};
-use crate::catalog::EXAMPLES_DIR;
+use crate::catalog;
 use crate::engine::{ensure_model, network_for};
 use crate::error::PageError;
-use crate::{Ui, fetch};
+use crate::selection::Selection;
 use leptos::prelude::*;
 use mimimi_model::Target;
 
 /// `?bench[=N]`: scores the first example N times (default 5) on each backend and reports
 /// median STFT and inference times.
-pub(crate) async fn bench(ui: Ui, runs: usize) {
+pub(crate) async fn bench(ui: Ui, shown: RwSignal<Vec<String>>, runs: usize) {
     let Some(example) = ui.examples.get_untracked().into_iter().next() else {
-        ui.bench.set(vec!["bench: no example clip to score".into()]);
+        shown.set(vec!["bench: no example clip to score".into()]);
         return;
     };
-    ui.select(&example.machine_type, Some(&example.id));
+    ui.select(
+        &example.machine_type,
+        Some(Selection::Id(example.id.clone())),
+    );
     let lines = async {
         let (entry, files) = ensure_model(ui, &example.machine_type).await?;
-        let url = format!("{EXAMPLES_DIR}/{}", example.file);
-        let audio = mimimi_dsp::decode_wav(&fetch::fetch_bytes(&url, &|_, _| {}).await?)
-            .map_err(|e| e.to_string())?;
+        let audio = catalog::load_example(&example).await?;
         let clip = Clip {
             channels: audio.channels.len(),
             audio,
@@ -39,7 +41,7 @@ pub(crate) async fn bench(ui: Ui, runs: usize) {
                 continue;
             }
             let network = network_for(&entry.dir, &files, &engine)?;
-            let target = Target::Id(ui.id.get_untracked());
+            let target = Target::Id(example.id.clone());
             let (mut stft, mut infer) = (Vec::new(), Vec::new());
             for run in 0..=runs {
                 ui.busy.set(Some((
@@ -73,6 +75,19 @@ pub(crate) async fn bench(ui: Ui, runs: usize) {
     }
     .await;
     ui.busy.set(None);
-    ui.bench
-        .set(lines.unwrap_or_else(|e| vec![format!("bench failed: {e}")]));
+    shown.set(lines.unwrap_or_else(|e| vec![format!("bench failed: {e}")]));
+}
+
+/// The benchmark's lines, once it has run.
+pub(crate) fn panel(lines: RwSignal<Vec<String>>) -> impl IntoView {
+    move || {
+        (!lines.get().is_empty()).then(|| {
+            view! {
+                <section id="bench" aria-label="Benchmark">
+                    <h2>"Benchmark"</h2>
+                    <ul>{lines.get().into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
+                </section>
+            }
+        })
+    }
 }

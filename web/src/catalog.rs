@@ -3,7 +3,9 @@
 //! manifests load first (a few kB); a type's weights only when it is chosen, with progress,
 //! checked against the manifest's sha256 and cached on the device.
 
+use crate::error::PageError;
 use crate::fetch::{cached, evict, fetch_bytes, store};
+use mimimi_dsp::{Audio, decode_wav};
 use mimimi_model::{Manifest, ModelFiles};
 use serde::Deserialize;
 
@@ -28,8 +30,13 @@ pub struct Entry {
 
 impl Entry {
     fn weights_url(&self) -> String {
-        format!("{MODELS_DIR}/{}/{}", self.dir, self.manifest.weights.file)
+        weights_url(&self.dir, &self.manifest)
     }
+}
+
+/// Where the weights of the model in `dir` are served from.
+pub fn weights_url(dir: &str, manifest: &Manifest) -> String {
+    format!("{MODELS_DIR}/{dir}/{}", manifest.weights.file)
 }
 
 /// One built-in example clip.
@@ -47,17 +54,20 @@ pub struct Example {
 
 /// Reads the model index and every manifest. A damaged manifest is reported by name, and the
 /// other models stay usable.
-pub async fn load_manifests() -> Result<(Vec<Entry>, Vec<String>), String> {
-    let index = fetch_bytes(&format!("{MODELS_DIR}/index.json"), &|_, _| {}).await?;
-    let index: ModelIndex = serde_json::from_slice(&index)
-        .map_err(|e| format!("{MODELS_DIR}/index.json is damaged: {e}"))?;
+pub async fn load_manifests() -> Result<(Vec<Entry>, Vec<PageError>), PageError> {
+    let url = format!("{MODELS_DIR}/index.json");
+    let index = fetch_bytes(&url, &|_, _| {}).await?;
+    let index: ModelIndex =
+        serde_json::from_slice(&index).map_err(|source| PageError::DamagedIndex { url, source })?;
     let (mut entries, mut problems) = (Vec::new(), Vec::new());
     for dir in index.models {
         let url = format!("{MODELS_DIR}/{dir}/manifest.json");
-        match fetch_bytes(&url, &|_, _| {})
-            .await
-            .and_then(|bytes| ModelFiles::parse_manifest(&bytes).map_err(|e| format!("{url}: {e}")))
-        {
+        let manifest = match fetch_bytes(&url, &|_, _| {}).await {
+            Ok(bytes) => ModelFiles::parse_manifest(&bytes)
+                .map_err(|source| PageError::Model { url, source }),
+            Err(e) => Err(e.into()),
+        };
+        match manifest {
             Ok(manifest) => entries.push(Entry { dir, manifest }),
             Err(e) => problems.push(e),
         }
@@ -70,7 +80,7 @@ pub async fn load_manifests() -> Result<(Vec<Entry>, Vec<String>), String> {
 pub async fn load_model(
     entry: &Entry,
     progress: &dyn Fn(u64, Option<u64>),
-) -> Result<(ModelFiles, bool), String> {
+) -> Result<(ModelFiles, bool), PageError> {
     let url = entry.weights_url();
     let key = format!("{url}?sha256={}", entry.manifest.weights.sha256);
     if let Some(bytes) = cached(&key).await {
@@ -80,10 +90,17 @@ pub async fn load_model(
         }
     }
     let bytes = fetch_bytes(&url, progress).await?;
-    let files =
-        ModelFiles::from_parts(entry.manifest.clone(), bytes).map_err(|e| format!("{url}: {e}"))?;
+    let files = ModelFiles::from_parts(entry.manifest.clone(), bytes)
+        .map_err(|source| PageError::Model { url, source })?;
     store(&key, &files.weights).await;
     Ok((files, false))
+}
+
+/// The audio of a built-in example.
+pub async fn load_example(example: &Example) -> Result<Audio, PageError> {
+    let url = format!("{EXAMPLES_DIR}/{}", example.file);
+    let bytes = fetch_bytes(&url, &|_, _| {}).await?;
+    decode_wav(&bytes).map_err(|source| PageError::DamagedWav { name: url, source })
 }
 
 /// The example clips (empty if the index is missing: examples are optional).

@@ -3,20 +3,41 @@
 //! fallback when a GPU is lost. Every check, enrollment and benchmark reaches the network
 //! through [`with_compute`].
 
+use crate::Ui;
 use crate::analyze::Compute;
 use crate::backend::{self, Backend, Engine};
 use crate::catalog::{self, Entry};
 use crate::error::PageError;
-use crate::{Ui, runtime};
 use leptos::prelude::*;
 use mimimi_model::{ModelFiles, Needs, Network};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// What the engine keeps between checks: loaded models, built networks, the chosen engine.
+#[derive(Default)]
+struct State {
+    models: HashMap<String, ModelFiles>,
+    networks: HashMap<(String, Backend), Network>,
+    engine: Option<Engine>,
+}
+
+thread_local! {
+    static STATE: RefCell<State> = RefCell::new(State::default());
+}
+
+fn state<R>(f: impl FnOnce(&mut State) -> R) -> R {
+    STATE.with(|s| f(&mut s.borrow_mut()))
+}
+
+/// Forgets the chosen engine: the next check chooses again (the user picked a backend).
+pub(crate) fn forget_engine() {
+    state(|s| s.engine = None);
+}
 
 /// The files of the model in `dir`, downloading (with progress) and verifying them if needed.
 pub(crate) async fn ensure_model(ui: Ui, dir: &str) -> Result<(Entry, ModelFiles), PageError> {
-    let entry = ui
-        .entry_of(dir)
-        .ok_or("No model is loaded: the page's model files are missing.")?;
-    if let Some(files) = runtime(|r| r.models.get(&entry.dir).cloned()) {
+    let entry = ui.entry_of(dir).ok_or(PageError::NoModel)?;
+    if let Some(files) = state(|r| r.models.get(&entry.dir).cloned()) {
         return Ok((entry, files));
     }
     ui.download
@@ -24,11 +45,9 @@ pub(crate) async fn ensure_model(ui: Ui, dir: &str) -> Result<(Entry, ModelFiles
     let progress = move |loaded: u64, total: Option<u64>| ui.download.set(Some((loaded, total)));
     let loaded = catalog::load_model(&entry, &progress).await;
     ui.download.set(None);
-    let (files, from_cache) = loaded.map_err(|e| {
-        format!(
-            "The {} model could not be loaded: {e}",
-            entry.manifest.machine_type
-        )
+    let (files, from_cache) = loaded.map_err(|e| PageError::ModelLoad {
+        machine_type: entry.manifest.machine_type.clone(),
+        source: Box::new(e),
     })?;
     ui.model_line.set(format!(
         "{} model: {:.1} MB of {} weights, {}, sha256 verified.",
@@ -41,13 +60,13 @@ pub(crate) async fn ensure_model(ui: Ui, dir: &str) -> Result<(Entry, ModelFiles
             "downloaded"
         }
     ));
-    runtime(|r| r.models.insert(entry.dir.clone(), files.clone()));
+    state(|r| r.models.insert(entry.dir.clone(), files.clone()));
     Ok((entry, files))
 }
 
 /// The engine, chosen on first use with the given model.
 pub(crate) async fn ensure_engine(ui: Ui, files: &ModelFiles) -> Engine {
-    if let Some(engine) = runtime(|r| r.engine.clone()) {
+    if let Some(engine) = state(|r| r.engine.clone()) {
         return engine;
     }
     ui.busy
@@ -63,7 +82,7 @@ pub(crate) fn set_engine(ui: Ui, engine: Engine) {
         engine.detail.clone(),
         engine.technical.clone(),
     )));
-    runtime(|r| r.engine = Some(engine));
+    state(|r| r.engine = Some(engine));
 }
 
 pub(crate) fn network_for(
@@ -72,11 +91,16 @@ pub(crate) fn network_for(
     engine: &Engine,
 ) -> Result<Network, PageError> {
     let key = (dir.to_string(), engine.backend);
-    if let Some(n) = runtime(|r| r.networks.get(&key).cloned()) {
+    if let Some(n) = state(|r| r.networks.get(&key).cloned()) {
         return Ok(n);
     }
-    let network = files.network(&engine.device).map_err(|e| e.to_string())?;
-    runtime(|r| r.networks.insert(key, network.clone()));
+    let network = files
+        .network(&engine.device)
+        .map_err(|source| PageError::Model {
+            url: catalog::weights_url(dir, &files.manifest),
+            source,
+        })?;
+    state(|r| r.networks.insert(key, network.clone()));
     Ok(network)
 }
 
@@ -114,7 +138,7 @@ pub(crate) async fn with_compute<T>(
 ) -> Result<T, PageError> {
     if !needs.network() {
         if let Some(entry) = ui.entry_of(dir)
-            && runtime(|r| !r.models.contains_key(&entry.dir))
+            && state(|r| !r.models.contains_key(&entry.dir))
         {
             ui.model_line.set(format!(
                 "{} model: its score reads the spectrogram alone; the network's weights are not needed.",

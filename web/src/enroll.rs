@@ -5,13 +5,14 @@
 //! a file and loaded on another phone; a profile made with another model or by an older
 //! version of Mimimi is refused, or rebuilt from its kept clips.
 
+use crate::Ui;
 use crate::analyze::{Clip, evidence, prepare};
 use crate::catalog::Entry;
 use crate::engine::with_compute;
 use crate::error::PageError;
+use crate::record::record;
 use crate::selection::Selection;
-use crate::store;
-use crate::{Ui, runtime};
+use crate::store::{self, StoreError};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use mimimi_dsp::quality::QualityConfig;
@@ -22,6 +23,56 @@ use mimimi_model::profile::MIN_CLIPS;
 use mimimi_model::threshold::ThresholdRule;
 use mimimi_model::{Enrollment, Needs, Profile};
 use serde::{Deserialize, Serialize};
+
+/// The enrollment's state: the machine being enrolled, its takes, and stored profiles this
+/// version cannot use. The enrolled machines themselves are the page's ([`Ui::profiles`]):
+/// the machine picker and the checks read them too.
+#[derive(Clone, Copy)]
+pub struct Enroll {
+    /// Name of the machine being enrolled.
+    pub name: RwSignal<String>,
+    /// Model directory of the closest type.
+    pub machine_type: RwSignal<String>,
+    /// Accepted takes, as listed.
+    pub takes: RwSignal<Vec<TakeInfo>>,
+    /// The accepted takes' audio, in the same order.
+    audio: StoredValue<Vec<Audio>>,
+    /// Keep the takes on the device with the profile.
+    pub keep: RwSignal<bool>,
+    /// The last message.
+    pub message: RwSignal<Option<String>>,
+    /// Stored machines this version cannot use (an older format, damaged).
+    pub outdated: RwSignal<Vec<Outdated>>,
+}
+
+impl Enroll {
+    /// No enrollment in progress ([`load`] restores one).
+    pub fn new() -> Self {
+        Self {
+            name: RwSignal::new(String::new()),
+            machine_type: RwSignal::new(String::new()),
+            takes: RwSignal::new(Vec::new()),
+            audio: StoredValue::new(Vec::new()),
+            keep: RwSignal::new(true),
+            message: RwSignal::new(None),
+            outdated: RwSignal::new(Vec::new()),
+        }
+    }
+
+    /// Drops the takes of the enrollment in progress (their stored copies are the caller's).
+    pub fn forget(&self) {
+        self.takes.set(Vec::new());
+        self.audio.update_value(Vec::clear);
+    }
+}
+
+/// Records a take from the microphone and adds it.
+async fn record_take(ui: Ui, en: Enroll) {
+    if let Some(audio) = record(ui).await {
+        let n = en.takes.get_untracked().len() + 1;
+        add_take(ui, en, audio, format!("Recorded take {n}")).await;
+    }
+}
 
 /// Takes the guide asks for.
 pub const SUGGESTED_TAKES: usize = 5;
@@ -77,20 +128,24 @@ fn is_kept_take_of(key: &str, name: &str) -> bool {
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// Why `name` cannot name a machine, if it cannot: its kept takes would be read as the
-/// takes of an enrollment in progress.
-pub fn reserved_name(name: &str) -> Option<String> {
-    let prefix = PENDING.trim_end_matches('/');
-    (name == prefix || name.starts_with(PENDING))
-        .then(|| format!("\"{name}\" is a name the page keeps for itself: choose another"))
+/// Whether `name` is kept by the page: a machine's kept takes would be read as the takes of
+/// an enrollment in progress.
+pub fn is_reserved(name: &str) -> bool {
+    name == PENDING.trim_end_matches('/') || name.starts_with(PENDING)
 }
 
 /// Checks a take: its entry in the list, or why it was refused.
-fn check_take(audio: &Audio, label: String, key: String) -> Result<TakeInfo, String> {
-    let samples = audio.channel(0).map_err(|e| e.to_string())?;
+fn check_take(audio: &Audio, label: String, key: String) -> Result<TakeInfo, PageError> {
+    let samples = audio.channel(0).map_err(|source| PageError::DamagedWav {
+        name: label.clone(),
+        source,
+    })?;
     let q = QualityConfig::default()
         .check(samples, audio.sample_rate)
-        .map_err(|e| format!("{label} was not kept: {e}."))?;
+        .map_err(|source| PageError::TakeRefused {
+            label: label.clone(),
+            source,
+        })?;
     Ok(TakeInfo {
         key,
         label,
@@ -100,14 +155,14 @@ fn check_take(audio: &Audio, label: String, key: String) -> Result<TakeInfo, Str
 }
 
 /// Lists a checked take.
-fn list_take(ui: Ui, audio: Audio, info: TakeInfo) {
-    runtime(|r| r.takes.push(audio));
-    ui.takes.update(|t| t.push(info));
+fn list_take(en: Enroll, audio: Audio, info: TakeInfo) {
+    en.audio.update_value(|t| t.push(audio));
+    en.takes.update(|t| t.push(info));
 }
 
 /// Checks a new take, adds it to the enrollment and keeps it on the device, or says why it
 /// was refused.
-pub async fn add_take(ui: Ui, audio: Audio, label: String) {
+async fn add_take(ui: Ui, en: Enroll, audio: Audio, label: String) {
     let stamp: String = js_sys::Date::new_0().to_iso_string().into();
     let key = format!("{PENDING}{stamp}");
     // Label first, then the audio (lossless): the stored take is the take.
@@ -118,20 +173,21 @@ pub async fn add_take(ui: Ui, audio: Audio, label: String) {
     let outcome = match check_take(&audio, label, key.clone()) {
         Ok(info) => store::put_bytes(store::CLIPS, &key, &bytes)
             .await
-            .map(|()| list_take(ui, audio, info)),
+            .map(|()| list_take(en, audio, info))
+            .map_err(PageError::from),
         Err(e) => Err(e),
     };
     let note = match outcome {
         Ok(()) => store::ask_persistence().await,
-        Err(e) => Some(e),
+        Err(e) => Some(e.to_string()),
     };
-    ui.enroll_message.set(note);
+    en.message.set(note);
     ui.finished.update(|n| *n += 1);
 }
 
 /// Restores the takes of an enrollment in progress. One that cannot be read (or no longer
 /// passes the checks) is skipped, not allowed to hide the others, and stays stored.
-async fn load_pending(ui: Ui) -> Result<(), String> {
+async fn load_pending(en: Enroll) -> Result<(), PageError> {
     let mut skipped = Vec::new();
     for key in store::keys(store::CLIPS).await? {
         if !key.starts_with(PENDING) {
@@ -140,57 +196,57 @@ async fn load_pending(ui: Ui) -> Result<(), String> {
         let restored = async {
             let bytes = store::get_bytes(store::CLIPS, &key)
                 .await?
-                .ok_or("it is gone")?;
+                .ok_or_else(|| PageError::Gone(key.clone()))?;
             let split = bytes.iter().position(|&b| b == 0).unwrap_or(0);
             let label = String::from_utf8_lossy(&bytes[..split]).into_owned();
-            let audio =
-                decode_wav(&bytes[(split + 1).min(bytes.len())..]).map_err(|e| e.to_string())?;
+            let audio = decode_wav(&bytes[(split + 1).min(bytes.len())..]).map_err(|source| {
+                PageError::DamagedWav {
+                    name: key.clone(),
+                    source,
+                }
+            })?;
             let info = check_take(&audio, label, key.clone())?;
-            list_take(ui, audio, info);
-            Ok::<_, String>(())
+            list_take(en, audio, info);
+            Ok::<_, PageError>(())
         }
         .await;
         if let Err(e) = restored {
-            skipped.push(format!("{key} ({e})"));
+            skipped.push(e);
         }
     }
     match skipped.is_empty() {
         true => Ok(()),
-        false => Err(format!(
-            "{} waiting take(s) could not be restored and were skipped: {}.",
-            skipped.len(),
-            skipped.join("; ")
-        )),
+        false => Err(PageError::TakesSkipped(skipped)),
     }
 }
 
 /// Removes take `index`.
-pub async fn remove_take(ui: Ui, index: usize) {
-    let Some(take) = ui.takes.get_untracked().get(index).cloned() else {
+async fn remove_take(en: Enroll, index: usize) {
+    let Some(take) = en.takes.get_untracked().get(index).cloned() else {
         return;
     };
-    runtime(|r| {
-        if index < r.takes.len() {
-            r.takes.remove(index);
+    en.audio.update_value(|t| {
+        if index < t.len() {
+            t.remove(index);
         }
     });
-    ui.takes.update(|t| {
+    en.takes.update(|t| {
         t.remove(index);
     });
     if let Err(e) = store::delete(store::CLIPS, &take.key).await {
-        ui.enroll_message.set(Some(e));
+        en.message.set(Some(e.to_string()));
     }
 }
 
 /// Reads uploaded files as takes.
-pub async fn add_files(ui: Ui, files: Vec<web_sys::File>) {
+async fn add_files(ui: Ui, en: Enroll, files: Vec<web_sys::File>) {
     for file in files {
         let name = file.name();
         ui.busy.set(Some((format!("Reading {name}…"), 0.0)));
-        match crate::check::read_file(&file).await {
-            Ok((audio, _)) => add_take(ui, audio, name).await,
+        match crate::input::read_file(&file).await {
+            Ok((audio, _)) => add_take(ui, en, audio, name).await,
             Err(e) => {
-                ui.enroll_message.set(Some(e));
+                en.message.set(Some(e.to_string()));
                 ui.finished.update(|n| *n += 1);
             }
         }
@@ -199,33 +255,29 @@ pub async fn add_files(ui: Ui, files: Vec<web_sys::File>) {
 }
 
 /// Builds the profile from the takes, stores it (and the takes if asked) and selects it.
-pub async fn build(ui: Ui) {
+async fn build(ui: Ui, en: Enroll) {
     let outcome = async {
-        let name = ui.enroll_name.get_untracked().trim().to_string();
+        let name = en.name.get_untracked().trim().to_string();
         if name.is_empty() {
-            return Err("Give the machine a name first.".to_string());
+            return Err(PageError::NoName);
         }
-        if let Some(why) = reserved_name(&name) {
-            return Err(format!("{why}."));
+        if is_reserved(&name) {
+            return Err(PageError::ReservedName(name));
         }
         if ui.profiles.get_untracked().iter().any(|p| p.name == name) {
-            return Err(format!(
-                "A machine named \"{name}\" is already enrolled: choose another name or delete it below."
-            ));
+            return Err(PageError::NameTaken(name));
         }
-        let takes = runtime(|r| r.takes.clone());
-        let dir = ui.enroll_type.get_untracked();
-        let profile = enroll(ui, &dir, &name, &takes)
-            .await
-            .map_err(|e| e.to_string())?;
+        let takes = en.audio.get_value();
+        let dir = en.machine_type.get_untracked();
+        let profile = enroll(ui, &dir, &name, &takes).await?;
         store::put_json(store::PROFILES, &name, &profile).await?;
-        if ui.enroll_keep.get_untracked() {
+        if en.keep.get_untracked() {
             for (i, audio) in takes.iter().enumerate() {
                 let wav = encode_wav(audio, SampleFormat::Pcm16);
                 store::put_bytes(store::CLIPS, &kept_key(&name, i), &wav).await?;
             }
         }
-        for take in ui.takes.get_untracked() {
+        for take in en.takes.get_untracked() {
             store::delete(store::CLIPS, &take.key).await?;
         }
         Ok(profile)
@@ -234,20 +286,20 @@ pub async fn build(ui: Ui) {
     ui.busy.set(None);
     match outcome {
         Ok(profile) => {
-            runtime(|r| r.takes.clear());
-            ui.takes.set(Vec::new());
-            ui.enroll_message.set(Some(format!(
+            en.audio.update_value(Vec::clear);
+            en.takes.set(Vec::new());
+            en.message.set(Some(format!(
                 "\"{}\" is enrolled from {} takes ({} windows). Its threshold ({:.3}) comes from its own takes. Checks against it are selected above.",
                 profile.name,
                 profile.takes,
                 profile.windows,
                 profile.threshold
             )));
-            let (dir, name) = (ui.enroll_type.get_untracked(), profile.name.clone());
+            let (dir, name) = (en.machine_type.get_untracked(), profile.name.clone());
             ui.profiles.update(|p| p.push(profile));
-            ui.select(&dir, Some(&Selection::enrolled(&name)));
+            ui.select(&dir, Some(Selection::Enrolled(name)));
         }
-        Err(e) => ui.enroll_message.set(Some(e)),
+        Err(e) => en.message.set(Some(e.to_string())),
     }
     ui.finished.update(|n| *n += 1);
 }
@@ -255,14 +307,13 @@ pub async fn build(ui: Ui) {
 /// The profile of `takes` with the model in `dir`.
 async fn enroll(ui: Ui, dir: &str, name: &str, takes: &[Audio]) -> Result<Profile, PageError> {
     if takes.len() < MIN_CLIPS {
-        return Err(PageError::Message(format!(
-            "Enrollment needs at least {MIN_CLIPS} good takes ({SUGGESTED_TAKES} are better); there are {}.",
-            takes.len()
-        )));
+        return Err(PageError::TooFewTakes {
+            got: takes.len(),
+            min: MIN_CLIPS,
+            suggested: SUGGESTED_TAKES,
+        });
     }
-    let entry = ui
-        .entry_of(dir)
-        .ok_or("No model is loaded: the page's model files are missing.")?;
+    let entry = ui.entry_of(dir).ok_or(PageError::NoModel)?;
     let manifest = &entry.manifest;
     let members = default_members();
     let needs = Needs::of_members(&members);
@@ -304,13 +355,13 @@ async fn enroll(ui: Ui, dir: &str, name: &str, takes: &[Audio]) -> Result<Profil
         created: js_sys::Date::new_0().to_iso_string().into(),
     }
     .fit(&rows)
-    .map_err(|e| PageError::Message(e.to_string()))
+    .map_err(PageError::from)
 }
 
 /// Loads the stored profiles, and the takes of an unfinished enrollment, at start-up.
-pub async fn load(ui: Ui) {
-    if let Err(e) = load_pending(ui).await {
-        ui.enroll_message.set(Some(e));
+pub async fn load(ui: Ui, en: Enroll) {
+    if let Err(e) = load_pending(en).await {
+        en.message.set(Some(e.to_string()));
     }
     match store::all_json::<serde_json::Value>(store::PROFILES).await {
         Ok((records, unreadable)) => {
@@ -334,9 +385,9 @@ pub async fn load(ui: Ui) {
                 reason: "it could not be read".into(),
             }));
             ui.profiles.set(profiles);
-            ui.outdated.set(outdated);
+            en.outdated.set(outdated);
         }
-        Err(e) => ui.enroll_message.set(Some(e)),
+        Err(e) => en.message.set(Some(e.to_string())),
     }
 }
 
@@ -355,7 +406,7 @@ pub fn is_current(ui: Ui, profile: &Profile) -> bool {
 }
 
 /// Deletes an enrolled machine, its kept clips and its selection.
-pub async fn delete(ui: Ui, name: String) {
+async fn delete(ui: Ui, en: Enroll, name: String) {
     let result = async {
         store::delete(store::PROFILES, &name).await?;
         for key in store::keys(store::CLIPS).await? {
@@ -363,26 +414,25 @@ pub async fn delete(ui: Ui, name: String) {
                 store::delete(store::CLIPS, &key).await?;
             }
         }
-        Ok::<_, String>(())
+        Ok::<_, StoreError>(())
     }
     .await;
     match result {
         Ok(()) => {
             ui.profiles.update(|p| p.retain(|p| p.name != name));
-            ui.outdated.update(|p| p.retain(|p| p.name != name));
-            if ui.id.get_untracked() == Selection::enrolled(&name) {
+            en.outdated.update(|p| p.retain(|p| p.name != name));
+            if ui.id.get_untracked() == Selection::Enrolled(name.clone()) {
                 let dir = ui.machine_type.get_untracked();
                 ui.select(&dir, None);
             }
-            ui.enroll_message
-                .set(Some(format!("\"{name}\" was deleted.")));
+            en.message.set(Some(format!("\"{name}\" was deleted.")));
         }
-        Err(e) => ui.enroll_message.set(Some(e)),
+        Err(e) => en.message.set(Some(e.to_string())),
     }
 }
 
 /// Re-enrolls a profile made with another model from its kept clips.
-pub async fn rebuild(ui: Ui, name: String) {
+async fn rebuild(ui: Ui, en: Enroll, name: String) {
     let outcome = async {
         let machine_type = ui
             .profiles
@@ -391,45 +441,46 @@ pub async fn rebuild(ui: Ui, name: String) {
             .find(|p| p.name == name)
             .map(|p| p.machine_type)
             .or_else(|| {
-                ui.outdated
+                en.outdated
                     .get_untracked()
                     .into_iter()
                     .find(|o| o.name == name)
                     .and_then(|o| o.machine_type)
             })
-            .ok_or("its machine type is unknown: enroll it again")?;
+            .ok_or(PageError::UnknownType)?;
         let dir = model_of_type(ui, &machine_type)
-            .ok_or(format!("the page has no {machine_type} model any more"))?
+            .ok_or(PageError::NoModelOfType(machine_type))?
             .dir;
         let mut takes = Vec::new();
         for key in store::keys(store::CLIPS).await? {
             if is_kept_take_of(&key, &name)
                 && let Some(bytes) = store::get_bytes(store::CLIPS, &key).await?
             {
-                takes.push(decode_wav(&bytes).map_err(|e| format!("kept clip {key}: {e}"))?);
+                takes.push(
+                    decode_wav(&bytes)
+                        .map_err(|source| PageError::DamagedWav { name: key, source })?,
+                );
             }
         }
-        let profile = enroll(ui, &dir, &name, &takes)
-            .await
-            .map_err(|e| e.to_string())?;
+        let profile = enroll(ui, &dir, &name, &takes).await?;
         store::put_json(store::PROFILES, &name, &profile).await?;
-        Ok::<_, String>(profile)
+        Ok::<_, PageError>(profile)
     }
     .await;
     ui.busy.set(None);
     match outcome {
         Ok(profile) => {
-            ui.outdated.update(|o| o.retain(|o| o.name != profile.name));
+            en.outdated.update(|o| o.retain(|o| o.name != profile.name));
             ui.profiles.update(|ps| {
                 ps.retain(|p| p.name != profile.name);
                 ps.push(profile.clone());
             });
-            ui.enroll_message.set(Some(format!(
+            en.message.set(Some(format!(
                 "\"{name}\" was rebuilt with the current model."
             )));
         }
-        Err(e) => ui
-            .enroll_message
+        Err(e) => en
+            .message
             .set(Some(format!("\"{name}\" could not be rebuilt: {e}"))),
     }
     ui.finished.update(|n| *n += 1);
@@ -461,31 +512,37 @@ const MAX_MACHINES_FILE_BYTES: u64 = 64 << 20;
 /// Loads profiles from an exported file; a profile of another model, or whose name is taken,
 /// is refused with the reason, the others are stored together in one transaction (all of
 /// them or, when the write fails, none).
-pub async fn import(ui: Ui, file: web_sys::File) {
+async fn import(ui: Ui, en: Enroll, file: web_sys::File) {
     let outcome = async {
-        let bytes = crate::check::read_bytes(&file, MAX_MACHINES_FILE_BYTES).await?;
-        let parsed: ProfilesFile = serde_json::from_slice(&bytes)
-            .map_err(|e| format!("{} is not a Mimimi machines file: {e}", file.name()))?;
+        let bytes = crate::input::read_bytes(&file, MAX_MACHINES_FILE_BYTES).await?;
+        let parsed: ProfilesFile =
+            serde_json::from_slice(&bytes).map_err(|e| PageError::NotMachinesFile {
+                name: file.name(),
+                reason: Some(e),
+            })?;
         if parsed.format != FILE_FORMAT {
-            return Err(format!("{} is not a Mimimi machines file.", file.name()));
+            return Err(PageError::NotMachinesFile {
+                name: file.name(),
+                reason: None,
+            });
         }
         let (mut added, mut refused) = (Vec::new(), Vec::new());
         for value in parsed.profiles {
             let profile = match Profile::from_json(value.to_string().as_bytes()) {
                 Ok(p) => p,
                 Err(e) => {
-                    refused.push(e.to_string());
+                    refused.push(PageError::from(e));
                     continue;
                 }
             };
             let usable = match model_of_type(ui, &profile.machine_type) {
-                None => Err(format!(
-                    "\"{}\" is a {} and this page has no {} model",
-                    profile.name, profile.machine_type, profile.machine_type
-                )),
+                None => Err(PageError::NoModelFor {
+                    name: profile.name.clone(),
+                    machine_type: profile.machine_type.clone(),
+                }),
                 Some(entry) => profile
                     .usable_with(&entry.manifest.weights.sha256)
-                    .map_err(|e| e.to_string()),
+                    .map_err(PageError::from),
             };
             // Taken here, or earlier in the same file: one machine per name.
             let taken = ui
@@ -494,16 +551,13 @@ pub async fn import(ui: Ui, file: web_sys::File) {
                 .iter()
                 .chain(&added)
                 .any(|p| p.name == profile.name);
-            let usable = usable.and_then(|()| match reserved_name(&profile.name) {
-                Some(why) => Err(why),
-                None => Ok(()),
+            let usable = usable.and_then(|()| match is_reserved(&profile.name) {
+                true => Err(PageError::ReservedName(profile.name.clone())),
+                false => Ok(()),
             });
             match (usable, taken) {
                 (Err(e), _) => refused.push(e),
-                (Ok(()), true) => refused.push(format!(
-                    "\"{}\" is already enrolled here (delete it first to replace it)",
-                    profile.name
-                )),
+                (Ok(()), true) => refused.push(PageError::AlreadyEnrolled(profile.name.clone())),
                 (Ok(()), false) => added.push(profile),
             }
         }
@@ -511,7 +565,7 @@ pub async fn import(ui: Ui, file: web_sys::File) {
         let entries: Vec<_> = added.iter().map(|p| (p.name.clone(), p)).collect();
         store::put_all_json(store::PROFILES, &entries)
             .await
-            .map_err(|e| format!("Nothing was imported: {e}"))?;
+            .map_err(PageError::NothingImported)?;
         Ok((added, refused))
     }
     .await;
@@ -519,18 +573,19 @@ pub async fn import(ui: Ui, file: web_sys::File) {
         Ok((added, refused)) => {
             let mut text = format!("{} machine(s) imported.", added.len());
             if !refused.is_empty() {
-                text += &format!(" Refused: {}.", refused.join("; "));
+                text += &format!(" Refused: {}.", crate::error::list(&refused));
             }
             ui.profiles.update(|p| p.extend(added));
-            ui.enroll_message.set(Some(text));
+            en.message.set(Some(text));
         }
-        Err(e) => ui.enroll_message.set(Some(e)),
+        Err(e) => en.message.set(Some(e.to_string())),
     }
     ui.finished.update(|n| *n += 1);
 }
 
 /// The "New machine" section and the list of enrolled machines.
 pub fn panel(ui: Ui) -> impl IntoView {
+    let en = expect_context::<Enroll>();
     let idle = move || ui.busy.get().is_none() && ui.recording.get().is_none();
     view! {
         <section aria-label="Enroll a machine" class="card" id="enroll">
@@ -543,12 +598,12 @@ pub fn panel(ui: Ui) -> impl IntoView {
             <div class="row">
                 <label>"Name "
                     <input id="enroll-name" type="text" maxlength="60" placeholder="e.g. Pump 3, hall B"
-                        prop:value=move || ui.enroll_name.get()
-                        on:input=move |ev| ui.enroll_name.set(event_target_value(&ev)) />
+                        prop:value=move || en.name.get()
+                        on:input=move |ev| en.name.set(event_target_value(&ev)) />
                 </label>
                 <label>"Closest type "
-                    <select id="enroll-type" prop:value=move || ui.enroll_type.get()
-                        on:change=move |ev| ui.enroll_type.set(event_target_value(&ev))>
+                    <select id="enroll-type" prop:value=move || en.machine_type.get()
+                        on:change=move |ev| en.machine_type.set(event_target_value(&ev))>
                         {move || ui.entries.get().into_iter().map(|e| {
                             view! { <option value=e.dir.clone()>{e.manifest.machine_type.clone()}</option> }
                         }).collect_view()}
@@ -557,10 +612,10 @@ pub fn panel(ui: Ui) -> impl IntoView {
             </div>
             <div class="inputs">
                 {move || match ui.recording.get() {
-                    Some(state) => crate::view::recording_controls(state, "enroll-stop", "enroll-level").into_any(),
+                    Some(state) => crate::widgets::recording_controls(state, "enroll-stop", "enroll-level").into_any(),
                     None => view! {
                         <button id="enroll-record" prop:disabled=move || !idle()
-                            on:click=move |_| spawn_local(crate::record::record(ui, crate::record::Purpose::Enroll))>"Record a take"</button>
+                            on:click=move |_| spawn_local(record_take(ui, en))>"Record a take"</button>
                     }.into_any(),
                 }}
                 <label class="button secondary" for="enroll-files">"Add files"</label>
@@ -571,29 +626,29 @@ pub fn panel(ui: Ui) -> impl IntoView {
                         let files: Vec<web_sys::File> = input.files()
                             .map(|l| (0..l.length()).filter_map(|i| l.get(i)).collect())
                             .unwrap_or_default();
-                        spawn_local(add_files(ui, files));
+                        spawn_local(add_files(ui, en, files));
                         input.set_value("");
                     } />
             </div>
             <ol id="enroll-takes">
-                {move || ui.takes.get().into_iter().enumerate().map(|(i, t)| view! {
+                {move || en.takes.get().into_iter().enumerate().map(|(i, t)| view! {
                     <li>{format!("{} — {:.1} s, {:.0} dBFS ", t.label, t.seconds, t.dbfs)}
                         <button class="link" aria-label=format!("Remove take {}", i + 1)
-                            on:click=move |_| spawn_local(remove_take(ui, i))>"remove"</button>
+                            on:click=move |_| spawn_local(remove_take(en, i))>"remove"</button>
                     </li>
                 }).collect_view()}
             </ol>
             <label class="small"><input id="enroll-keep" type="checkbox"
-                prop:checked=move || ui.enroll_keep.get()
-                on:change=move |ev| ui.enroll_keep.set(event_target_checked(&ev)) />
+                prop:checked=move || en.keep.get()
+                on:change=move |ev| en.keep.set(event_target_checked(&ev)) />
                 " Keep the takes on this device (lets Mimimi rebuild the profile when its model is updated)"</label>
             <p>
-                <button id="enroll-build" prop:disabled=move || !idle() || ui.takes.get().len() < MIN_CLIPS
-                    on:click=move |_| spawn_local(build(ui))>
-                    {move || format!("Enroll from {} take(s)", ui.takes.get().len())}
+                <button id="enroll-build" prop:disabled=move || !idle() || en.takes.get().len() < MIN_CLIPS
+                    on:click=move |_| spawn_local(build(ui, en))>
+                    {move || format!("Enroll from {} take(s)", en.takes.get().len())}
                 </button>
             </p>
-            {move || ui.enroll_message.get().map(|m| view! { <p id="enroll-message" role="status">{m}</p> })}
+            {move || en.message.get().map(|m| view! { <p id="enroll-message" role="status">{m}</p> })}
             <h3>"Your machines"</h3>
             <ul id="profiles">
                 {move || ui.profiles.get().into_iter().map(|p| {
@@ -604,25 +659,25 @@ pub fn panel(ui: Ui) -> impl IntoView {
                             {format!("{} ({}, {} takes, {}) ", p.name, p.machine_type, p.takes, p.created.get(..10).unwrap_or(""))}
                             {(!current).then(|| view! {
                                 <span class="small">"made with another model: "
-                                    <button class="link rebuild" on:click=move |_| spawn_local(rebuild(ui, reb.clone()))>"rebuild from kept takes"</button>
+                                    <button class="link rebuild" on:click=move |_| spawn_local(rebuild(ui, en, reb.clone()))>"rebuild from kept takes"</button>
                                 " "</span>
                             })}
-                            {crate::view::confirm_button(None, "link profile-delete", "delete", "delete it and its takes? press again",
-                                move || spawn_local(delete(ui, del.clone())))}
+                            {crate::widgets::confirm_button(None, "link profile-delete", "delete", "delete it and its takes? press again",
+                                move || spawn_local(delete(ui, en, del.clone())))}
                         </li>
                     }
                 }).collect_view()}
-                {move || ui.outdated.get().into_iter().map(|o| {
+                {move || en.outdated.get().into_iter().map(|o| {
                     let (del, reb) = (o.name.clone(), o.name.clone());
                     view! {
                         <li class="outdated" data-name=o.name.clone()>
                             {format!("{} — cannot be used: {} ", o.name, o.reason)}
                             {o.machine_type.is_some().then(|| view! {
-                                <button class="link rebuild" on:click=move |_| spawn_local(rebuild(ui, reb.clone()))>"rebuild from kept takes"</button>
+                                <button class="link rebuild" on:click=move |_| spawn_local(rebuild(ui, en, reb.clone()))>"rebuild from kept takes"</button>
                                 " "
                             })}
-                            {crate::view::confirm_button(None, "link profile-delete", "delete", "delete it and its takes? press again",
-                                move || spawn_local(delete(ui, del.clone())))}
+                            {crate::widgets::confirm_button(None, "link profile-delete", "delete", "delete it and its takes? press again",
+                                move || spawn_local(delete(ui, en, del.clone())))}
                         </li>
                     }
                 }).collect_view()}
@@ -635,7 +690,7 @@ pub fn panel(ui: Ui) -> impl IntoView {
                     on:change=move |ev| {
                         let input: web_sys::HtmlInputElement = event_target(&ev);
                         if let Some(file) = input.files().and_then(|f| f.get(0)) {
-                            spawn_local(import(ui, file));
+                            spawn_local(import(ui, en, file));
                         }
                         input.set_value("");
                     } />
@@ -663,9 +718,9 @@ mod tests {
 
     #[test]
     fn names_the_page_keeps_are_refused() {
-        assert!(reserved_name("pending").is_some());
-        assert!(reserved_name("pending/x").is_some());
-        assert!(reserved_name("pending pump").is_none());
-        assert!(reserved_name("Hall B").is_none());
+        assert!(is_reserved("pending"));
+        assert!(is_reserved("pending/x"));
+        assert!(!is_reserved("pending pump"));
+        assert!(!is_reserved("Hall B"));
     }
 }

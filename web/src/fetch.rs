@@ -24,18 +24,53 @@ fn window() -> web_sys::Window {
     web_sys::window().expect("a window")
 }
 
+/// Why one of the page's own files could not be fetched.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FetchError {
+    /// No response (offline, blocked).
+    #[error("{url}: {reason} (is the network down?)")]
+    Network {
+        /// The file.
+        url: String,
+        /// The browser's reason.
+        reason: String,
+    },
+    /// The server answered with an error status.
+    #[error("{url}: HTTP {status}")]
+    Status {
+        /// The file.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The body stopped arriving.
+    #[error("{url}: download interrupted ({reason})")]
+    Interrupted {
+        /// The file.
+        url: String,
+        /// The browser's reason.
+        reason: String,
+    },
+}
+
 /// GET `url` (relative to the page); the body as bytes. `progress(loaded, total)` is called
 /// as chunks arrive (`total` from Content-Length when the server sends it).
 pub async fn fetch_bytes(
     url: &str,
     progress: &dyn Fn(u64, Option<u64>),
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, FetchError> {
     let response: Response = JsFuture::from(window().fetch_with_str(url))
         .await
-        .map_err(|e| format!("{url}: {} (is the network down?)", js_error(e)))?
+        .map_err(|e| FetchError::Network {
+            url: url.into(),
+            reason: js_error(e),
+        })?
         .unchecked_into();
     if !response.ok() {
-        return Err(format!("{url}: HTTP {}", response.status()));
+        return Err(FetchError::Status {
+            url: url.into(),
+            status: response.status(),
+        });
     }
     read_body(&response, url, progress).await
 }
@@ -44,7 +79,7 @@ async fn read_body(
     response: &Response,
     url: &str,
     progress: &dyn Fn(u64, Option<u64>),
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, FetchError> {
     let total = response
         .headers()
         .get("content-length")
@@ -59,7 +94,10 @@ async fn read_body(
     loop {
         let chunk = JsFuture::from(reader.read())
             .await
-            .map_err(|e| format!("{url}: download interrupted ({})", js_error(e)))?;
+            .map_err(|e| FetchError::Interrupted {
+                url: url.into(),
+                reason: js_error(e),
+            })?;
         let done = Reflect::get(&chunk, &"done".into())
             .ok()
             .and_then(|d| d.as_bool())

@@ -3,16 +3,48 @@
 //! a trend of scores over time against the threshold. Export as CSV; delete one check, one
 //! machine's checks, or everything.
 
+use crate::Ui;
 use crate::analyze::Analysis;
+use crate::enroll::Enroll;
 use crate::store;
-use crate::view::confirm_button;
-use crate::{Ui, runtime};
+use crate::widgets::confirm_button;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use mimimi_dsp::Audio;
 use mimimi_dsp::wav::{SampleFormat, encode_wav};
 use mimimi_model::Call;
 use serde::{Deserialize, Serialize};
+
+/// The history's state: the stored checks and what the section shows.
+#[derive(Clone, Copy)]
+pub struct History {
+    /// Stored checks (key, check), oldest first.
+    pub checks: RwSignal<Vec<(String, Check)>>,
+    /// The machine whose checks are shown.
+    pub machine: RwSignal<String>,
+    /// Keep each check's audio.
+    pub keep_audio: RwSignal<bool>,
+    /// The last message.
+    pub message: RwSignal<Option<String>>,
+    /// Keys of stored checks that could not be read (offered for deletion).
+    pub damaged: RwSignal<Vec<String>>,
+    /// Checks made since the page loaded (keeps history keys unique).
+    made: StoredValue<u32>,
+}
+
+impl History {
+    /// An empty history ([`load`] fills it).
+    pub fn new() -> Self {
+        Self {
+            checks: RwSignal::new(Vec::new()),
+            machine: RwSignal::new(String::new()),
+            keep_audio: RwSignal::new(false),
+            message: RwSignal::new(None),
+            damaged: RwSignal::new(Vec::new()),
+            made: StoredValue::new(0),
+        }
+    }
+}
 
 /// One check as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,15 +86,13 @@ impl Check {
 }
 
 /// Records a finished check (and its audio if the user opted in).
-pub async fn record(ui: Ui, analysis: &Analysis, source: &str, audio: &Audio) {
+pub async fn record(h: History, analysis: &Analysis, source: &str, audio: &Audio) {
     let time: String = js_sys::Date::new_0().to_iso_string().into();
-    let n = runtime(|r| {
-        r.checks_made += 1;
-        r.checks_made
-    });
+    let n = h.made.get_value() + 1;
+    h.made.set_value(n);
     // Time first so that keys sort chronologically; the counter keeps them unique.
     let key = format!("{time}#{n:04}");
-    let keep_audio = ui.keep_audio.get_untracked();
+    let keep_audio = h.keep_audio.get_untracked();
     let check = Check {
         time,
         machine: analysis.machine.clone(),
@@ -82,29 +112,29 @@ pub async fn record(ui: Ui, analysis: &Analysis, source: &str, audio: &Audio) {
     }
     match result {
         Ok(()) => {
-            ui.history.update(|h| h.push((key, check.clone())));
-            ui.history_machine.set(check.machine);
+            h.checks.update(|h| h.push((key, check.clone())));
+            h.machine.set(check.machine);
             if let Some(note) = store::ask_persistence().await {
-                ui.history_message.set(Some(note));
+                h.message.set(Some(note));
             }
         }
-        Err(e) => ui
-            .history_message
+        Err(e) => h
+            .message
             .set(Some(format!("This check was not saved: {e}"))),
     }
 }
 
 /// Loads the stored history at start-up.
-pub async fn load(ui: Ui) {
+pub async fn load(h: History) {
     match store::all_json::<Check>(store::HISTORY).await {
         Ok((checks, damaged)) => {
-            ui.history_damaged.set(damaged);
+            h.damaged.set(damaged);
             if let Some((_, last)) = checks.last() {
-                ui.history_machine.set(last.machine.clone());
+                h.machine.set(last.machine.clone());
             }
-            ui.history.set(checks);
+            h.checks.set(checks);
         }
-        Err(e) => ui.history_message.set(Some(e)),
+        Err(e) => h.message.set(Some(e.to_string())),
     }
 }
 
@@ -143,7 +173,7 @@ pub fn csv(checks: &[(String, Check)]) -> String {
 }
 
 /// Deletes the checks with these keys (and their audio).
-async fn delete_keys(ui: Ui, keys: Vec<String>) -> bool {
+async fn delete_keys(h: History, keys: Vec<String>) -> bool {
     for key in &keys {
         let result = async {
             store::delete(store::HISTORY, key).await?;
@@ -151,25 +181,24 @@ async fn delete_keys(ui: Ui, keys: Vec<String>) -> bool {
         }
         .await;
         if let Err(e) = result {
-            ui.history_message.set(Some(e));
+            h.message.set(Some(e.to_string()));
             return false;
         }
     }
-    ui.history.update(|h| h.retain(|(k, _)| !keys.contains(k)));
+    h.checks.update(|h| h.retain(|(k, _)| !keys.contains(k)));
     true
 }
 
 /// Deletes the stored checks that could not be read (and any audio kept with them).
-async fn delete_damaged(ui: Ui) {
-    let keys = ui.history_damaged.get_untracked();
-    if delete_keys(ui, keys.clone()).await {
-        ui.history_damaged
-            .update(|d| d.retain(|k| !keys.contains(k)));
+async fn delete_damaged(h: History) {
+    let keys = h.damaged.get_untracked();
+    if delete_keys(h, keys.clone()).await {
+        h.damaged.update(|d| d.retain(|k| !keys.contains(k)));
     }
 }
 
 /// Offers a kept clip as a WAV download.
-async fn save_audio(ui: Ui, key: String) {
+async fn save_audio(h: History, key: String) {
     match store::get_bytes(store::AUDIO, &key).await {
         Ok(Some(bytes)) => {
             let name = format!(
@@ -178,20 +207,18 @@ async fn save_audio(ui: Ui, key: String) {
             );
             store::download(&name, "audio/wav", &bytes);
         }
-        Ok(None) => ui
-            .history_message
-            .set(Some("That check's audio is gone.".into())),
-        Err(e) => ui.history_message.set(Some(e)),
+        Ok(None) => h.message.set(Some("That check's audio is gone.".into())),
+        Err(e) => h.message.set(Some(e.to_string())),
     }
 }
 
-/// Scores over time as a small SVG on the result view's scale ([`crate::view::scale_position`]),
+/// Scores over time as a small SVG on the result view's scale ([`crate::widgets::scale_position`]),
 /// the threshold as a dashed line, anomalous checks in red.
 fn trend(checks: &[(String, Check)]) -> impl IntoView + use<> {
     let (w, h) = (300.0, 80.0);
     let n = checks.len();
     let y = |c: &Check| {
-        h - 4.0 - crate::view::scale_position(c.score, c.threshold, c.spread) * (h - 8.0)
+        h - 4.0 - crate::widgets::scale_position(c.score, c.threshold, c.spread) * (h - 8.0)
     };
     let x = |i: usize| {
         if n <= 1 {
@@ -223,20 +250,17 @@ fn trend(checks: &[(String, Check)]) -> impl IntoView + use<> {
 
 /// The history section.
 pub fn panel(ui: Ui) -> impl IntoView {
+    let h = expect_context::<History>();
+    let enroll = expect_context::<Enroll>();
     let machines = move || {
-        let mut m: Vec<String> = ui
-            .history
-            .get()
-            .into_iter()
-            .map(|(_, c)| c.machine)
-            .collect();
+        let mut m: Vec<String> = h.checks.get().into_iter().map(|(_, c)| c.machine).collect();
         m.sort();
         m.dedup();
         m
     };
     let shown = move || {
-        let machine = ui.history_machine.get();
-        ui.history
+        let machine = h.machine.get();
+        h.checks
             .get()
             .into_iter()
             .filter(|(_, c)| c.machine == machine)
@@ -246,17 +270,17 @@ pub fn panel(ui: Ui) -> impl IntoView {
         <section aria-label="History" class="card" id="history">
             <h2>"History"</h2>
             <label class="small"><input id="history-keep-audio" type="checkbox"
-                prop:checked=move || ui.keep_audio.get()
-                on:change=move |ev| ui.keep_audio.set(event_target_checked(&ev)) />
+                prop:checked=move || h.keep_audio.get()
+                on:change=move |ev| h.keep_audio.set(event_target_checked(&ev)) />
                 " Also keep the audio of each check on this device"</label>
-            {move || if ui.history.get().is_empty() {
+            {move || if h.checks.get().is_empty() {
                 view! { <p class="small" id="history-empty">"No checks yet. Every check is kept here, on this device only."</p> }.into_any()
             } else {
                 view! {
                     <div class="row">
                         <label>"Machine "
-                            <select id="history-machine" prop:value=move || ui.history_machine.get()
-                                on:change=move |ev| ui.history_machine.set(event_target_value(&ev))>
+                            <select id="history-machine" prop:value=move || h.machine.get()
+                                on:change=move |ev| h.machine.set(event_target_value(&ev))>
                                 {machines().into_iter().map(|m| view! { <option value=m.clone()>{m.clone()}</option> }).collect_view()}
                             </select>
                         </label>
@@ -270,59 +294,58 @@ pub fn panel(ui: Ui) -> impl IntoView {
                                     {format!("{} · {} · {} · {} · {} ",
                                         c.time.get(..19).unwrap_or(&c.time).replace('T', " "),
                                         match c.verdict_word() { "anomalous" => "sounds wrong", w => w },
-                                        c.source, crate::view::distance_text(c.score, c.threshold, c.spread), c.backend)}
+                                        c.source, crate::widgets::distance_text(c.score, c.threshold, c.spread), c.backend)}
                                     {c.audio.then(|| view! {
-                                        <button class="link history-audio" on:click=move |_| spawn_local(save_audio(ui, audio_key.clone()))>"audio"</button>
+                                        <button class="link history-audio" on:click=move |_| spawn_local(save_audio(h, audio_key.clone()))>"audio"</button>
                                     })}
                                     {confirm_button(None, "link history-delete", "delete", "delete? press again",
-                                        move || { let keys = vec![del.clone()]; spawn_local(async move { delete_keys(ui, keys).await; }) })}
+                                        move || { let keys = vec![del.clone()]; spawn_local(async move { delete_keys(h, keys).await; }) })}
                                 </li>
                             }
                         }).collect_view()}
                     </ol>
                     <div class="inputs">
                         <button id="history-csv" class="secondary"
-                            on:click=move |_| store::download("mimimi-history.csv", "text/csv", csv(&ui.history.get_untracked()).as_bytes())>
+                            on:click=move |_| store::download("mimimi-history.csv", "text/csv", csv(&h.checks.get_untracked()).as_bytes())>
                             "Export CSV"</button>
                         {confirm_button(Some("history-delete-machine"), "secondary", "Delete this machine's checks",
                             "Really delete this machine's checks? Press again",
-                            move || { let keys = shown().into_iter().map(|(k, _)| k).collect(); spawn_local(async move { delete_keys(ui, keys).await; }) })}
+                            move || { let keys = shown().into_iter().map(|(k, _)| k).collect(); spawn_local(async move { delete_keys(h, keys).await; }) })}
                     </div>
                 }.into_any()
             }}
-            {move || ui.history_message.get().map(|m| view! { <p class="small" role="status">{m}</p> })}
-            {move || (!ui.history_damaged.get().is_empty()).then(|| view! {
+            {move || h.message.get().map(|m| view! { <p class="small" role="status">{m}</p> })}
+            {move || (!h.damaged.get().is_empty()).then(|| view! {
                 <p id="history-damaged" class="small" role="status">
-                    {format!("{} stored check(s) could not be read and were skipped. ", ui.history_damaged.get().len())}
+                    {format!("{} stored check(s) could not be read and were skipped. ", h.damaged.get().len())}
                     {confirm_button(Some("history-delete-damaged"), "link", "delete them",
                         "delete the unreadable checks? press again",
-                        move || spawn_local(delete_damaged(ui)))}
+                        move || spawn_local(delete_damaged(h)))}
                 </p>
             })}
             <h3>"Data on this device"</h3>
             <p class="small">"Enrolled machines, kept takes and the history stay in this browser until you delete them."</p>
             {confirm_button(Some("clear-data"), "stop", "Delete all data on this device",
-                "Really delete everything? Press again", move || spawn_local(clear_all(ui)))}
+                "Really delete everything? Press again", move || spawn_local(clear_all(ui, h, enroll)))}
         </section>
     }
 }
 
 /// Deletes every stored profile, kept take, check and audio.
-pub async fn clear_all(ui: Ui) {
+pub async fn clear_all(ui: Ui, h: History, enroll: Enroll) {
     for s in store::ALL {
         if let Err(e) = store::clear(s).await {
-            ui.history_message.set(Some(e));
+            h.message.set(Some(e.to_string()));
             return;
         }
     }
-    ui.history.set(Vec::new());
-    ui.history_damaged.set(Vec::new());
+    h.checks.set(Vec::new());
+    h.damaged.set(Vec::new());
     ui.profiles.set(Vec::new());
-    ui.takes.set(Vec::new());
-    runtime(|r| r.takes.clear());
+    enroll.forget();
     let dir = ui.machine_type.get_untracked();
     ui.select(&dir, None);
-    ui.history_message
+    h.message
         .set(Some("All data on this device was deleted.".into()));
     ui.finished.update(|n| *n += 1);
 }

@@ -21,39 +21,144 @@ fn is_wav(bytes: &[u8]) -> bool {
         && &bytes[8..12] == b"WAVE"
 }
 
+/// Why a file could not be read or decoded; the text is what the page shows.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FileError {
+    /// Nothing in it.
+    #[error("{name} is empty (0 bytes).")]
+    Empty {
+        /// The file's name.
+        name: String,
+    },
+    /// Larger than the page reads (refused unread).
+    #[error("{name} is {mb:.0} MB; the page reads such files up to {max_mb} MB.{}",
+        if *.recording { " Trim the recording to a minute or less." } else { "" })]
+    TooBig {
+        /// The file's name.
+        name: String,
+        /// Its size, MB.
+        mb: f64,
+        /// The cap, MB.
+        max_mb: u64,
+        /// It was read as a recording (which can be trimmed).
+        recording: bool,
+    },
+    /// The browser could not read the file's bytes.
+    #[error("{name} could not be read: {reason}")]
+    Unreadable {
+        /// The file's name.
+        name: String,
+        /// The browser's reason.
+        reason: String,
+    },
+    /// A readable recording the page will not take (too long, too many channels).
+    #[error("{name}: {error}.")]
+    Refused {
+        /// The file's name.
+        name: String,
+        /// The limit it passes.
+        error: WavError,
+    },
+    /// The same, found from the header of a compressed file before decoding.
+    #[error("{name}: {error} (from its header: nothing was decoded).")]
+    RefusedUndecoded {
+        /// The file's name.
+        name: String,
+        /// The limit it passes.
+        error: WavError,
+    },
+    /// A damaged or unsupported WAV file.
+    #[error("{name} is not a readable WAV file: {error}.")]
+    BadWav {
+        /// The file's name.
+        name: String,
+        /// What the decoder found.
+        error: WavError,
+    },
+    /// A compressed file whose length cannot be known before decoding all of it.
+    #[error(
+        "{name}: this browser cannot tell how long the recording is without decoding all of \
+             it, so it is not opened. Save it as WAV (or MP3, M4A, OGG) and try again."
+    )]
+    UnknownLength {
+        /// The file's name.
+        name: String,
+    },
+    /// The browser's decoder failed.
+    #[error("{name} could not be decoded as audio by this browser ({reason}).")]
+    Undecodable {
+        /// The file's name.
+        name: String,
+        /// The browser's reason.
+        reason: String,
+    },
+}
+
 /// Decodes a file: WAV by Mimimi's decoder (exact samples, clear errors), any other format by
 /// the browser. Only the first channel (the one checked) is kept; returns it as mono audio and
 /// how many channels the file has. `name` only words the error.
-pub async fn decode_file(name: &str, bytes: Vec<u8>) -> Result<(Audio, usize), String> {
+pub async fn decode_file(name: &str, bytes: Vec<u8>) -> Result<(Audio, usize), FileError> {
+    let name = name.to_string();
     if bytes.is_empty() {
-        return Err(format!("{name} is empty (0 bytes)."));
+        return Err(FileError::Empty { name });
     }
-    let looks_wav = name.to_ascii_lowercase().ends_with(".wav");
-    if is_wav(&bytes) || looks_wav {
+    if is_wav(&bytes) || name.to_ascii_lowercase().ends_with(".wav") {
         let decoded = decode_wav_channel(&bytes, 0, &DecodeLimits::default());
         return decoded
             .map(|(a, n)| (a, usize::from(n)))
-            .map_err(|e| match e {
+            .map_err(|error| match error {
                 // A readable file the page will not take: say why, not that it is damaged.
                 WavError::TooLong { .. } | WavError::TooManyChannels { .. } => {
-                    format!("{name}: {e}.")
+                    FileError::Refused { name, error }
                 }
-                _ => format!("{name} is not a readable WAV file: {e}."),
+                _ => FileError::BadWav { name, error },
             });
     }
     decode_with_browser(&bytes).await.map_err(|e| match e {
-        BrowserDecodeError::Refused(e) => format!("{name}: {e}."),
-        BrowserDecodeError::RefusedUndecoded(e) => {
-            format!("{name}: {e} (from its header: nothing was decoded).")
-        }
-        BrowserDecodeError::UnknownLength => format!(
-            "{name}: this browser cannot tell how long the recording is without decoding all of \
-             it, so it is not opened. Save it as WAV (or MP3, M4A, OGG) and try again."
-        ),
-        BrowserDecodeError::Failed(e) => {
-            format!("{name} could not be decoded as audio by this browser ({e}).")
-        }
+        BrowserDecodeError::Refused(error) => FileError::Refused { name, error },
+        BrowserDecodeError::RefusedUndecoded(error) => FileError::RefusedUndecoded { name, error },
+        BrowserDecodeError::UnknownLength => FileError::UnknownLength { name },
+        BrowserDecodeError::Failed(reason) => FileError::Undecodable { name, reason },
     })
+}
+
+/// The bytes of an uploaded file, refused unread above `max_bytes` (every file the page reads
+/// has a cap: a phone's memory is small).
+pub(crate) async fn read_bytes(file: &web_sys::File, max_bytes: u64) -> Result<Vec<u8>, FileError> {
+    if file.size() as u64 > max_bytes {
+        return Err(FileError::TooBig {
+            name: file.name(),
+            mb: file.size() / 1e6,
+            max_mb: max_bytes / 1_000_000,
+            recording: false,
+        });
+    }
+    JsFuture::from(file.array_buffer())
+        .await
+        .map(|buffer| js_sys::Uint8Array::new(&buffer).to_vec())
+        .map_err(|e| FileError::Unreadable {
+            name: file.name(),
+            reason: js_error(e),
+        })
+}
+
+/// Reads and decodes an uploaded file, refusing files too big to hold: its first channel, and
+/// how many channels it has.
+pub(crate) async fn read_file(file: &web_sys::File) -> Result<(Audio, usize), FileError> {
+    let bytes = read_bytes(file, MAX_FILE_BYTES)
+        .await
+        .map_err(|e| match e {
+            FileError::TooBig {
+                name, mb, max_mb, ..
+            } => FileError::TooBig {
+                name,
+                mb,
+                max_mb,
+                recording: true,
+            },
+            other => other,
+        })?;
+    decode_file(&file.name(), bytes).await
 }
 
 #[wasm_bindgen(module = "/src/media.js")]
@@ -120,24 +225,46 @@ async fn decode_with_browser(bytes: &[u8]) -> Result<(Audio, usize), BrowserDeco
     Ok((audio, decoded.number_of_channels() as usize))
 }
 
-/// Why the microphone could not be used, in words for the user.
-pub fn microphone_error(e: JsValue) -> String {
-    let name = e
-        .dyn_ref::<web_sys::DomException>()
-        .map(|d| d.name())
-        .unwrap_or_default();
-    match name.as_str() {
-        "NotAllowedError" | "SecurityError" => "Microphone access was denied. Allow the \
-            microphone for this page in the browser's site settings and try again, or upload a \
-            recording instead."
-            .into(),
-        "NotFoundError" | "OverconstrainedError" => {
-            "No microphone was found on this device. Upload a recording instead.".into()
+/// Why the microphone could not be used; the text is what the page shows.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MicrophoneError {
+    /// Not a secure page: the browser offers no microphone.
+    #[error(
+        "This page cannot use the microphone here: it needs a secure page (https or localhost)."
+    )]
+    Insecure,
+    /// The user or the browser's settings said no.
+    #[error(
+        "Microphone access was denied. Allow the microphone for this page in the browser's \
+             site settings and try again, or upload a recording instead."
+    )]
+    Denied,
+    /// No microphone.
+    #[error("No microphone was found on this device. Upload a recording instead.")]
+    NotFound,
+    /// Another app holds it.
+    #[error(
+        "The microphone is in use by another app or could not be started. Close the other \
+             app and try again."
+    )]
+    Busy,
+    /// Anything else, with the browser's reason.
+    #[error("The microphone could not be started: {0}.")]
+    Failed(String),
+}
+
+impl From<JsValue> for MicrophoneError {
+    fn from(e: JsValue) -> Self {
+        let name = e
+            .dyn_ref::<web_sys::DomException>()
+            .map(|d| d.name())
+            .unwrap_or_default();
+        match name.as_str() {
+            "NotAllowedError" | "SecurityError" => MicrophoneError::Denied,
+            "NotFoundError" | "OverconstrainedError" => MicrophoneError::NotFound,
+            "NotReadableError" | "AbortError" => MicrophoneError::Busy,
+            _ => MicrophoneError::Failed(js_error(e)),
         }
-        "NotReadableError" | "AbortError" => "The microphone is in use by another app or could \
-            not be started. Close the other app and try again."
-            .into(),
-        _ => format!("The microphone could not be started: {}.", js_error(e)),
     }
 }
 
@@ -154,39 +281,32 @@ pub struct Recorder {
 impl Recorder {
     /// Asks for the microphone (raw: no echo cancellation, noise suppression or automatic
     /// gain, which would change the machine's sound) and starts collecting samples.
-    pub async fn start() -> Result<Self, String> {
+    pub async fn start() -> Result<Self, MicrophoneError> {
         // The audio context first, while the user's tap still counts as a gesture: browsers
         // (Safari on iOS above all) keep a context made later suspended, and silent.
-        let context = AudioContext::new().map_err(js_error)?;
+        let context = AudioContext::new()?;
         let _ = context.resume();
-        let window = web_sys::window().ok_or("no window")?;
-        let devices = window.navigator().media_devices().map_err(|_| {
-            "This page cannot use the microphone here: it needs a secure page (https or \
-             localhost)."
-                .to_string()
-        })?;
+        let window =
+            web_sys::window().ok_or_else(|| MicrophoneError::Failed("no window".into()))?;
+        let devices = window
+            .navigator()
+            .media_devices()
+            .map_err(|_| MicrophoneError::Insecure)?;
         let constraints = web_sys::MediaStreamConstraints::new();
         let audio = js_sys::Object::new();
         for key in ["echoCancellation", "noiseSuppression", "autoGainControl"] {
             js_sys::Reflect::set(&audio, &key.into(), &false.into()).ok();
         }
         constraints.set_audio(&audio);
-        let stream: MediaStream = JsFuture::from(
-            devices
-                .get_user_media_with_constraints(&constraints)
-                .map_err(microphone_error)?,
-        )
-        .await
-        .map_err(microphone_error)?
-        .unchecked_into();
-        let source = context
-            .create_media_stream_source(&stream)
-            .map_err(js_error)?;
+        let stream: MediaStream =
+            JsFuture::from(devices.get_user_media_with_constraints(&constraints)?)
+                .await?
+                .unchecked_into();
+        let source = context.create_media_stream_source(&stream)?;
         let processor = context
             .create_script_processor_with_buffer_size_and_number_of_input_channels_and_number_of_output_channels(
                 4096, 1, 1,
-            )
-            .map_err(js_error)?;
+            )?;
         let samples = Rc::new(RefCell::new(Vec::new()));
         let level = Rc::new(RefCell::new(0.0f32));
         let on_audio = {
@@ -204,12 +324,8 @@ impl Recorder {
             })
         };
         processor.set_onaudioprocess(Some(on_audio.as_ref().unchecked_ref()));
-        source
-            .connect_with_audio_node(&processor)
-            .map_err(js_error)?;
-        processor
-            .connect_with_audio_node(&context.destination())
-            .map_err(js_error)?;
+        source.connect_with_audio_node(&processor)?;
+        processor.connect_with_audio_node(&context.destination())?;
         Ok(Self {
             context,
             stream,

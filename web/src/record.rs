@@ -1,44 +1,57 @@
-//! Recording from the microphone, for a check or an enrollment take.
+//! Recording from the microphone, for a check or an enrollment take: this module owns the
+//! recording in progress; what the audio is for is its caller's business.
 
-use crate::analyze::Clip;
-use crate::check::check;
+use crate::Ui;
 use crate::fetch::now_ms;
-use crate::{Ui, enroll, input, runtime};
+use crate::input::Recorder;
 use leptos::prelude::*;
+use mimimi_dsp::Audio;
+use std::cell::RefCell;
+
+/// The recording in progress, and whether the user pressed Stop.
+#[derive(Default)]
+struct Recording {
+    recorder: Option<Recorder>,
+    stop_requested: bool,
+}
+
+thread_local! {
+    static RECORDING: RefCell<Recording> = RefCell::new(Recording::default());
+}
+
+fn recording<R>(f: impl FnOnce(&mut Recording) -> R) -> R {
+    RECORDING.with(|r| f(&mut r.borrow_mut()))
+}
 
 /// Waits `ms` milliseconds without blocking the page.
 pub(crate) async fn sleep_ms(ms: u32) {
     gloo_timers::future::TimeoutFuture::new(ms).await;
 }
 
-/// What a recording is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Purpose {
-    /// Check it against the selected machine.
-    Check,
-    /// Add it to the enrollment takes.
-    Enroll,
+/// The user pressed Stop: [`record`] ends the recording at its next look.
+pub(crate) fn stop() {
+    recording(|r| r.stop_requested = true);
 }
 
-/// Records from the microphone for the chosen duration (or until stopped), then checks it or
-/// adds it to the enrollment.
-pub(crate) async fn record(ui: Ui, purpose: Purpose) {
+/// Records from the microphone for the chosen duration (or until stopped) and returns the
+/// audio; `None` when the microphone could not be opened (the error is shown).
+pub(crate) async fn record(ui: Ui) -> Option<Audio> {
     ui.error.set(None);
-    let recorder = match input::Recorder::start().await {
+    let recorder = match Recorder::start().await {
         Ok(r) => r,
         Err(e) => {
             ui.finish(Err(e.into()));
-            return;
+            return None;
         }
     };
     let target = ui.duration.get_untracked();
-    runtime(|r| {
+    recording(|r| {
         r.recorder = Some(recorder);
         r.stop_requested = false;
     });
     let start = now_ms();
     loop {
-        let state = runtime(|r| {
+        let state = recording(|r| {
             let rec = r.recorder.as_ref()?;
             Some((rec.seconds(), rec.level(), r.stop_requested))
         });
@@ -52,27 +65,5 @@ pub(crate) async fn record(ui: Ui, purpose: Purpose) {
         sleep_ms(100).await;
     }
     ui.recording.set(None);
-    let Some(recorder) = runtime(|r| r.recorder.take()) else {
-        return;
-    };
-    let audio = recorder.stop();
-    match purpose {
-        Purpose::Check => {
-            let source = "The recording".into();
-            check(
-                ui,
-                Clip {
-                    channels: audio.channels.len(),
-                    audio,
-                    source,
-                    decode_ms: 0.0,
-                },
-            )
-            .await
-        }
-        Purpose::Enroll => {
-            let n = ui.takes.get_untracked().len() + 1;
-            enroll::add_take(ui, audio, format!("Recorded take {n}")).await;
-        }
-    }
+    recording(|r| r.recorder.take()).map(Recorder::stop)
 }

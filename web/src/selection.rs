@@ -1,6 +1,6 @@
 //! What the machine menu has selected, as a type: a bundled model's machine ID or an enrolled
-//! machine. The menu's `<option>` values carry it as text; this is the one place that text is
-//! written and read.
+//! machine ([`crate::state::Ui::id`]). The menu's `<option>` values carry it as text; this is
+//! the one place that text is written and read.
 
 /// The selected machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,11 +29,6 @@ impl Selection {
             Selection::Id(id) => id.clone(),
             Selection::Enrolled(name) => format!("{ENROLLED}{name}"),
         }
-    }
-
-    /// The option value of the enrolled machine `name`.
-    pub fn enrolled(name: &str) -> String {
-        Selection::Enrolled(name.to_string()).value()
     }
 }
 

@@ -34,18 +34,26 @@ pub const AUDIO: &str = "audio";
 /// Every store.
 pub const ALL: [&str; 4] = [PROFILES, CLIPS, HISTORY, AUDIO];
 
-async fn wait(promise: js_sys::Promise) -> Result<JsValue, String> {
-    JsFuture::from(promise).await.map_err(|e| {
-        format!(
-            "the data on this device could not be read or written: {}",
-            js_error(e)
-        )
-    })
+/// Why the data on the device could not be read or written.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StoreError {
+    /// IndexedDB failed (storage full, private mode, blocked by the browser).
+    #[error("the data on this device could not be read or written: {0}")]
+    Storage(String),
+    /// A record could not be written as JSON.
+    #[error("a record could not be written: {0}")]
+    Encode(String),
+}
+
+async fn wait(promise: js_sys::Promise) -> Result<JsValue, StoreError> {
+    JsFuture::from(promise)
+        .await
+        .map_err(|e| StoreError::Storage(js_error(e)))
 }
 
 /// Stores `value` as JSON under `key`.
-pub async fn put_json<T: Serialize>(store: &str, key: &str, value: &T) -> Result<(), String> {
-    let json = serde_json::to_string(value).map_err(|e| e.to_string())?;
+pub async fn put_json<T: Serialize>(store: &str, key: &str, value: &T) -> Result<(), StoreError> {
+    let json = serde_json::to_string(value).map_err(|e| StoreError::Encode(e.to_string()))?;
     wait(idb_put(store, key, &JsValue::from_str(&json)))
         .await
         .map(|_| ())
@@ -55,10 +63,10 @@ pub async fn put_json<T: Serialize>(store: &str, key: &str, value: &T) -> Result
 pub async fn put_all_json<T: Serialize>(
     store: &str,
     entries: &[(String, &T)],
-) -> Result<(), String> {
+) -> Result<(), StoreError> {
     let mut values = Vec::with_capacity(entries.len());
     for (_, value) in entries {
-        let json = serde_json::to_string(value).map_err(|e| e.to_string())?;
+        let json = serde_json::to_string(value).map_err(|e| StoreError::Encode(e.to_string()))?;
         values.push(JsValue::from_str(&json));
     }
     let keys = entries.iter().map(|(k, _)| k.clone()).collect();
@@ -66,13 +74,13 @@ pub async fn put_all_json<T: Serialize>(
 }
 
 /// Stores bytes under `key`.
-pub async fn put_bytes(store: &str, key: &str, bytes: &[u8]) -> Result<(), String> {
+pub async fn put_bytes(store: &str, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
     let array = js_sys::Uint8Array::from(bytes);
     wait(idb_put(store, key, &array.into())).await.map(|_| ())
 }
 
 /// The bytes under `key`, if any.
-pub async fn get_bytes(store: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+pub async fn get_bytes(store: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
     let value = wait(idb_get(store, key)).await?;
     Ok((!value.is_undefined()).then(|| js_sys::Uint8Array::new(&value).to_vec()))
 }
@@ -81,7 +89,7 @@ pub async fn get_bytes(store: &str, key: &str) -> Result<Option<Vec<u8>>, String
 /// skipped and reported as the second list, so one damaged record loses nothing else.
 pub async fn all_json<T: DeserializeOwned>(
     store: &str,
-) -> Result<(Vec<(String, T)>, Vec<String>), String> {
+) -> Result<(Vec<(String, T)>, Vec<String>), StoreError> {
     let keys = js_sys::Array::from(&wait(idb_keys(store)).await?);
     let values = js_sys::Array::from(&wait(idb_values(store)).await?);
     let (mut good, mut bad) = (Vec::new(), Vec::new());
@@ -96,18 +104,18 @@ pub async fn all_json<T: DeserializeOwned>(
 }
 
 /// The keys of a store, in order.
-pub async fn keys(store: &str) -> Result<Vec<String>, String> {
+pub async fn keys(store: &str) -> Result<Vec<String>, StoreError> {
     let keys = js_sys::Array::from(&wait(idb_keys(store)).await?);
     Ok(keys.iter().filter_map(|k| k.as_string()).collect())
 }
 
 /// Deletes one record.
-pub async fn delete(store: &str, key: &str) -> Result<(), String> {
+pub async fn delete(store: &str, key: &str) -> Result<(), StoreError> {
     wait(idb_delete(store, key)).await.map(|_| ())
 }
 
 /// Deletes every record of a store.
-pub async fn clear(store: &str) -> Result<(), String> {
+pub async fn clear(store: &str) -> Result<(), StoreError> {
     wait(idb_clear(store)).await.map(|_| ())
 }
 

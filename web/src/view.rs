@@ -1,12 +1,14 @@
 //! The page's sections: machine choice, input, status, result, backend. Pure views over the
 //! [`Ui`] signals; the work they start lives in `main.rs`.
 
+use crate::Ui;
 use crate::analyze::{Analysis, Picture};
 use crate::backend::{Choice, selftest};
-use crate::check::{check_example, check_file};
-use crate::record::{Purpose, record};
+use crate::check::{check_example, check_file, check_recording};
+use crate::engine::forget_engine;
+use crate::history::History;
 use crate::selection::Selection;
-use crate::{Ui, runtime};
+use crate::widgets::{distance_text, recording_controls, scale_position};
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -29,8 +31,8 @@ pub fn machine_picker(ui: Ui) -> impl IntoView {
                     </select>
                 </label>
                 <label>"Machine ID "
-                    <select id="machine-id" prop:value=move || ui.id.get()
-                        on:change=move |ev| ui.id.set(event_target_value(&ev))>
+                    <select id="machine-id" prop:value=move || ui.id.get().value()
+                        on:change=move |ev| ui.id.set(Selection::parse(&event_target_value(&ev)))>
                         {move || {
                             let dir = ui.machine_type.get();
                             let entry = ui.entries.get().into_iter().find(|e| e.dir == dir);
@@ -41,7 +43,7 @@ pub fn machine_picker(ui: Ui) -> impl IntoView {
                             let enrolled = ui.profiles.get().into_iter()
                                 .filter(|p| p.machine_type == machine_type)
                                 .map(|p| view! {
-                                    <option value=Selection::enrolled(&p.name)>{format!("{} (enrolled)", p.name)}</option>
+                                    <option value=Selection::Enrolled(p.name.clone()).value()>{format!("{} (enrolled)", p.name)}</option>
                                 })
                                 .collect_view();
                             view! {
@@ -60,7 +62,7 @@ pub fn machine_picker(ui: Ui) -> impl IntoView {
                 </p>
             })}
             <p class="small" id="model-line">{move || ui.model_line.get()}</p>
-            <p class="small" id="machine-note">{move || if matches!(Selection::parse(&ui.id.get()), Selection::Enrolled(_)) {
+            <p class="small" id="machine-note">{move || if matches!(ui.id.get(), Selection::Enrolled(_)) {
                 "Judged against this machine's own normal sound, learnt from its enrollment takes."
             } else {
                 "The bundled IDs are Mimimi's synthetic test machines: a real machine needs to be enrolled first (New machine, below)."
@@ -69,25 +71,9 @@ pub fn machine_picker(ui: Ui) -> impl IntoView {
     }
 }
 
-/// Stop button with the time left and the level meter of a recording in progress (elapsed
-/// and target seconds, peak level); `stop_id` and `level_id` name the elements.
-pub fn recording_controls(
-    (elapsed, target, level): (f64, f64, f32),
-    stop_id: &'static str,
-    level_id: &'static str,
-) -> impl IntoView {
-    view! {
-        <button id=stop_id class="stop" on:click=move |_| {
-            // `record` ends the recording (and checks or keeps it) at its next look.
-            runtime(|r| r.stop_requested = true);
-        }>{format!("Stop ({:.0} s left)", (target - elapsed).max(0.0).ceil())}</button>
-        <meter id=level_id aria-label="Microphone level" min="0" max="1" low="0.05" high="0.9"
-            optimum="0.5" value={level as f64}></meter>
-    }
-}
-
 /// Upload, record, examples.
 pub fn input_panel(ui: Ui) -> impl IntoView {
+    let history = expect_context::<History>();
     let idle = move || ui.busy.get().is_none() && ui.recording.get().is_none();
     view! {
         <section aria-label="Sound" class="card">
@@ -100,14 +86,14 @@ pub fn input_panel(ui: Ui) -> impl IntoView {
                     on:change=move |ev| {
                         let input: web_sys::HtmlInputElement = event_target(&ev);
                         if let Some(file) = input.files().and_then(|f| f.get(0)) {
-                            spawn_local(check_file(ui, file));
+                            spawn_local(check_file(ui, history, file));
                         }
                         input.set_value("");
                     } />
                 {move || match ui.recording.get() {
                     None => view! {
                         <button id="record" prop:disabled=move || !idle()
-                            on:click=move |_| spawn_local(record(ui, Purpose::Check))>"Record"</button>
+                            on:click=move |_| spawn_local(check_recording(ui, history))>"Record"</button>
                     }.into_any(),
                     Some(state) => recording_controls(state, "stop", "level").into_any(),
                 }}
@@ -132,7 +118,7 @@ pub fn input_panel(ui: Ui) -> impl IntoView {
                                 let label = ex.label.clone();
                                 view! {
                                     <button class="example" prop:disabled=move || !idle()
-                                        on:click=move |_| spawn_local(check_example(ui, ex.clone()))>{label}</button>
+                                        on:click=move |_| spawn_local(check_example(ui, history, ex.clone()))>{label}</button>
                                 }
                             }).collect_view()}
                         </div>
@@ -192,34 +178,6 @@ fn with_sureness(margin: Option<f64>) -> String {
     match sureness(margin) {
         "" => String::new(),
         s => format!(", {s}"),
-    }
-}
-
-/// Normal spreads either side of the threshold that the page's scale shows.
-const SCALE_SPREADS: f64 = 6.0;
-
-/// Position 0..1 of `score` on the page's scale, the threshold in the middle: in normal
-/// spreads (±6) where the rule knows its spread (a combined score, which can be negative),
-/// else logarithmically in score ÷ threshold (±2 decades).
-pub fn scale_position(score: f64, threshold: f64, spread: Option<f64>) -> f64 {
-    match spread {
-        Some(s) if s > 0.0 => ((score - threshold) / s / SCALE_SPREADS / 2.0 + 0.5).clamp(0.0, 1.0),
-        _ => {
-            let ratio = (score.max(1e-12) / threshold.max(1e-12)).log10();
-            ((ratio + 2.0) / 4.0).clamp(0.0, 1.0)
-        }
-    }
-}
-
-/// How far a score lies from its threshold, in words.
-pub fn distance_text(score: f64, threshold: f64, spread: Option<f64>) -> String {
-    match spread {
-        Some(s) if s > 0.0 => {
-            let m = (score - threshold) / s;
-            let side = if m > 0.0 { "above" } else { "below" };
-            format!("{:.1} normal spreads {side} the threshold", m.abs())
-        }
-        _ => format!("{:.2}× the threshold", score / threshold),
     }
 }
 
@@ -348,7 +306,7 @@ pub fn backend_panel(ui: Ui) -> impl IntoView {
                     on:change=move |ev| {
                         ui.choice.set(Choice::parse(&event_target_value(&ev)));
                         // Chosen again before the next check.
-                        runtime(|r| r.engine = None);
+                        forget_engine();
                         ui.backend.set(None);
                     }>
                     <option value="auto">"Automatic (GPU if it works)"</option>
@@ -390,47 +348,5 @@ pub fn selftest_panel() -> impl IntoView {
                 }.into_any(),
             }}
         </section>
-    }
-}
-
-/// How long an armed destructive button waits for its second press.
-const CONFIRM_MS: u64 = 5_000;
-
-/// A button for a destructive action: the first press arms it (its label becomes `armed`,
-/// `data-armed="true"`), a second press within five seconds runs `action`; left alone, it
-/// disarms. Nothing is lost to one slip of a finger.
-pub fn confirm_button(
-    id: Option<&'static str>,
-    class: &'static str,
-    label: &'static str,
-    armed: &'static str,
-    action: impl Fn() + 'static,
-) -> impl IntoView {
-    // The press that armed it: a time-out only disarms its own arming.
-    let arming = RwSignal::new(None::<u32>);
-    let presses = StoredValue::new(0u32);
-    let on_click = move |_| {
-        if arming.get_untracked().is_some() {
-            arming.set(None);
-            action();
-            return;
-        }
-        let n = presses.get_value().wrapping_add(1);
-        presses.set_value(n);
-        arming.set(Some(n));
-        set_timeout(
-            move || {
-                // The button may be gone by then (its list was redrawn).
-                if arming.try_get_untracked() == Some(Some(n)) {
-                    arming.try_set(None);
-                }
-            },
-            std::time::Duration::from_millis(CONFIRM_MS),
-        );
-    };
-    view! {
-        <button id=id class=class data-armed=move || arming.get().is_some().to_string() on:click=on_click>
-            {move || if arming.get().is_some() { armed } else { label }}
-        </button>
     }
 }

@@ -244,7 +244,7 @@ fn parse_format(body: &[u8]) -> Result<Format, WavError> {
     let u16_at = |i: usize| u16::from_le_bytes([body[i], body[i + 1]]);
     let mut tag = u16_at(0);
     let channels = u16_at(2);
-    let sample_rate = u32::from_le_bytes(body[4..8].try_into().unwrap());
+    let sample_rate = u32::from_le_bytes([body[4], body[5], body[6], body[7]]);
     let block_align = u16_at(12);
     let bits = u16_at(14);
     if tag == FORMAT_EXTENSIBLE {
@@ -324,7 +324,7 @@ fn sample_to_f32(tag: u16, bits: u16, s: &[u8]) -> f32 {
             (f64::from(i32::from_le_bytes([s[0], s[1], s[2], s[3]])) / 2_147_483_648.0) as f32
         }
         (FORMAT_FLOAT, 32) => f32::from_le_bytes([s[0], s[1], s[2], s[3]]),
-        (FORMAT_FLOAT, 64) => f64::from_le_bytes(s.try_into().unwrap()) as f32,
+        (FORMAT_FLOAT, 64) => f64::from_le_bytes(std::array::from_fn(|i| s[i])) as f32,
         _ => unreachable!("checked in parse_format"),
     }
 }

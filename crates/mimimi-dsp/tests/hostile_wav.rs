@@ -10,6 +10,7 @@
 //! ```sh
 //! MIMIMI_FUZZ_CASES=500000 cargo test --release -p mimimi-dsp --test hostile_wav -- --nocapture
 //! ```
+#![allow(clippy::unwrap_used)] // a failed unwrap is the test failing
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;

@@ -71,20 +71,42 @@ impl ClipGaussians {
 
     /// The score of each window of a clip against machine ID `id` (their mean is the clip's
     /// score; module docs). Errors for an unknown ID or features of the wrong length.
-    pub fn window_scores(&self, id: &str, windows: &[Vec<f32>]) -> Result<Vec<f64>, String> {
+    pub fn window_scores(
+        &self,
+        id: &str,
+        windows: &[Vec<f32>],
+    ) -> Result<Vec<f64>, ClipGaussianError> {
         let g = self
             .ids
             .get(id)
-            .ok_or_else(|| format!("no clip Gaussian for machine ID {id:?}"))?;
-        let d = g.dim();
-        if let Some(w) = windows.iter().find(|w| w.len() != d) {
-            return Err(format!(
-                "the network gives {} features per window, the clip Gaussians expect {d}: the manifest does not belong to these weights",
-                w.len()
-            ));
+            .ok_or_else(|| ClipGaussianError::NoGaussianFor(id.to_string()))?;
+        let expected = g.dim();
+        if let Some(w) = windows.iter().find(|w| w.len() != expected) {
+            return Err(ClipGaussianError::Width {
+                got: w.len(),
+                expected,
+            });
         }
         Ok(clip_mean_distance(g, windows).1)
     }
+}
+
+/// Why a clip cannot be scored by the clip Gaussians.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ClipGaussianError {
+    /// No Gaussian is stored for the machine ID.
+    #[error("no clip Gaussian for machine ID {0:?}")]
+    NoGaussianFor(String),
+    /// The network's features have another length than the Gaussians.
+    #[error(
+        "the network gives {got} features per window, the clip Gaussians expect {expected}: the manifest does not belong to these weights"
+    )]
+    Width {
+        /// Features per window in the clip.
+        got: usize,
+        /// Features per window of the Gaussians.
+        expected: usize,
+    },
 }
 
 /// The stored form of the Gaussians: per ID, [`crate::gaussian::packed`].
@@ -173,9 +195,17 @@ mod tests {
     #[test]
     fn mismatches_are_errors_not_panics() {
         let g = fitted();
-        assert!(g.window_scores("04", &[vec![0.0; 3]]).is_err());
-        let e = g.window_scores("00", &[vec![0.0; 45]]).unwrap_err();
-        assert!(e.contains("expect 3"), "{e}");
+        assert_eq!(
+            g.window_scores("04", &[vec![0.0; 3]]),
+            Err(ClipGaussianError::NoGaussianFor("04".into()))
+        );
+        assert_eq!(
+            g.window_scores("00", &[vec![0.0; 45]]),
+            Err(ClipGaussianError::Width {
+                got: 45,
+                expected: 3
+            })
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@
 //! keeps its meaning.
 
 use crate::embedding::{Layer, UnknownLayer};
-use crate::gaussian::{Gaussian, packed};
+use crate::gaussian::{Gaussian, GaussianError, packed};
 use crate::threshold::ThresholdRule;
 use mimimi_dsp::Descriptor;
 use serde::{Deserialize, Serialize};
@@ -134,14 +134,36 @@ impl Spread {
         (value - self.mean) / self.std
     }
 
-    fn validate(&self, what: &str) -> Result<(), CombinedError> {
+    fn validate(&self, what: Quantity) -> Result<(), CombinedError> {
         if self.mean.is_finite() && self.std.is_finite() && self.std > 0.0 {
             Ok(())
         } else {
-            Err(CombinedError::Damaged(format!(
-                "{what}: mean {} and spread {} are not usable",
-                self.mean, self.std
-            )))
+            Err(CombinedError::DamagedSpread {
+                what,
+                mean: self.mean,
+                std: self.std,
+            })
+        }
+    }
+}
+
+/// What a spread describes, in an error.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Quantity {
+    /// One member's distance.
+    Member(Member),
+    /// The combined score.
+    Combined,
+    /// The spectral envelope's deviation.
+    Envelope,
+}
+
+impl std::fmt::Display for Quantity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Quantity::Member(m) => f.write_str(&m.name()),
+            Quantity::Combined => f.write_str("the combined score"),
+            Quantity::Envelope => f.write_str("the spectral envelope"),
         }
     }
 }
@@ -149,18 +171,64 @@ impl Spread {
 /// Why a combined score could not be fitted or used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CombinedError {
-    /// Too few clips to fit and to standardise.
-    #[error("{0}")]
-    TooFew(String),
-    /// A clip lacks a member's vectors, or they have the wrong length.
-    #[error("{0}")]
-    Mismatch(String),
-    /// Stored values that cannot be right (a damaged file).
-    #[error("{0}")]
-    Damaged(String),
-    /// The clips have no spread to learn from (identical clips, silence).
-    #[error("{0}")]
-    Degenerate(String),
+    /// Too few held-out normal clips to standardise the members.
+    #[error(
+        "standardising needs at least 3 normal clips the detectors were not fitted to, got {0}"
+    )]
+    TooFewReference(usize),
+    /// Too few enrollment takes.
+    #[error("enrollment needs at least 3 takes, got {0}")]
+    TooFewTakes(usize),
+    /// A clip lacks a member's vectors.
+    #[error("the clip has no {} values", .0.name())]
+    Missing(Member),
+    /// A member's vectors have the wrong length for the detector.
+    #[error("{} gives {got} values per window, the detector expects {expected}: it belongs to another model", .member.name())]
+    Width {
+        /// The member.
+        member: Member,
+        /// Values per window in the clip.
+        got: usize,
+        /// Values per window the detector was fitted to.
+        expected: usize,
+    },
+    /// The members describe different numbers of windows.
+    #[error("the members describe different numbers of windows")]
+    WindowCounts,
+    /// A combined score without members (a damaged file).
+    #[error("a combined score without members")]
+    NoMembers,
+    /// A member's Gaussian could not be fitted (identical clips, silence) or is damaged.
+    #[error("{}: {source}", .member.name())]
+    Gaussian {
+        /// The member.
+        member: Member,
+        /// What is wrong with its Gaussian.
+        source: GaussianError,
+    },
+    /// A stored descriptor Gaussian of the wrong size (a damaged file).
+    #[error("{}: {expected} values, it has {got}", .member.name())]
+    DescriptorWidth {
+        /// The member.
+        member: Member,
+        /// The descriptor's size.
+        expected: usize,
+        /// The stored Gaussian's size.
+        got: usize,
+    },
+    /// The normal clips give no usable spread of a quantity.
+    #[error("{0}: the normal clips give no usable spread")]
+    NoSpread(Quantity),
+    /// A stored spread that cannot be right (a damaged file).
+    #[error("{what}: mean {mean} and spread {std} are not usable")]
+    DamagedSpread {
+        /// What it describes.
+        what: Quantity,
+        /// Its stored mean.
+        mean: f64,
+        /// Its stored standard deviation.
+        std: f64,
+    },
 }
 
 /// One member fitted to a reference.
@@ -265,9 +333,10 @@ pub fn clip_mean(rows: &[Vec<f32>]) -> Vec<f64> {
 /// The rows of `member` of a clip, checked against `dim` (a multiple of it, for a member with
 /// several vectors per window).
 fn rows_of(clip: &ClipRows, member: Member, dim: usize) -> Result<&[Vec<f32>], CombinedError> {
-    let rows = clip.get(&member).filter(|r| !r.is_empty()).ok_or_else(|| {
-        CombinedError::Mismatch(format!("the clip has no {} values", member.name()))
-    })?;
+    let rows = clip
+        .get(&member)
+        .filter(|r| !r.is_empty())
+        .ok_or(CombinedError::Missing(member))?;
     let fits = |r: &Vec<f32>| {
         if member.per_part() {
             dim > 0 && !r.is_empty() && r.len().is_multiple_of(dim)
@@ -276,11 +345,11 @@ fn rows_of(clip: &ClipRows, member: Member, dim: usize) -> Result<&[Vec<f32>], C
         }
     };
     if let Some(r) = rows.iter().find(|r| !fits(r)) {
-        return Err(CombinedError::Mismatch(format!(
-            "{} gives {} values per window, the detector expects {dim}: it belongs to another model",
-            member.name(),
-            r.len()
-        )));
+        return Err(CombinedError::Width {
+            member,
+            got: r.len(),
+            expected: dim,
+        });
     }
     Ok(rows)
 }
@@ -317,7 +386,7 @@ fn fit_gaussian(
     }
     Gaussian::fit(&vectors)
         .map(Gaussian::rounded)
-        .map_err(|e| CombinedError::Degenerate(format!("{}: {e}", member.name())))
+        .map_err(|source| CombinedError::Gaussian { member, source })
 }
 
 /// The spectral envelope of a clip: its mean log-mel level per band with the overall level
@@ -348,10 +417,7 @@ impl Combined {
         fit_on: FitOn,
     ) -> Result<Self, CombinedError> {
         if reference.len() < 3 {
-            return Err(CombinedError::TooFew(format!(
-                "standardising needs at least 3 normal clips the detectors were not fitted to, got {}",
-                reference.len()
-            )));
+            return Err(CombinedError::TooFewReference(reference.len()));
         }
         let train: Vec<&ClipRows> = train.iter().collect();
         let gaussians = members
@@ -389,10 +455,7 @@ impl Combined {
     /// spreads that score it.
     pub fn enroll(members: &[Member], takes: &[ClipRows]) -> Result<Self, CombinedError> {
         if takes.len() < 3 {
-            return Err(CombinedError::TooFew(format!(
-                "enrollment needs at least 3 takes, got {}",
-                takes.len()
-            )));
+            return Err(CombinedError::TooFewTakes(takes.len()));
         }
         let all: Vec<&ClipRows> = takes.iter().collect();
         let gaussians = members
@@ -434,10 +497,8 @@ impl Combined {
         distances: &[Vec<f64>],
         envelopes: &[f64],
     ) -> Result<Self, CombinedError> {
-        let spread = |values: &[f64], what: &str| {
-            Spread::of(values).ok_or_else(|| {
-                CombinedError::Degenerate(format!("{what}: the normal clips give no usable spread"))
-            })
+        let spread = |values: &[f64], what: Quantity| {
+            Spread::of(values).ok_or(CombinedError::NoSpread(what))
         };
         let fitted = members
             .iter()
@@ -447,7 +508,7 @@ impl Combined {
                 Ok(Fitted {
                     member,
                     gaussian,
-                    normal: spread(d, &member.name())?,
+                    normal: spread(d, Quantity::Member(member))?,
                 })
             })
             .collect::<Result<Vec<_>, CombinedError>>()?;
@@ -456,14 +517,14 @@ impl Combined {
         let mut combined = Vec::with_capacity(n);
         for held in 0..n {
             let mut sum = 0.0;
-            for d in distances {
+            for (member, d) in members.iter().zip(distances) {
                 let others: Vec<f64> = d
                     .iter()
                     .enumerate()
                     .filter(|(i, _)| *i != held)
                     .map(|(_, v)| *v)
                     .collect();
-                sum += spread(&others, "a member")?.z(d[held]);
+                sum += spread(&others, Quantity::Member(*member))?.z(d[held]);
             }
             combined.push(sum / distances.len().max(1) as f64);
         }
@@ -474,7 +535,7 @@ impl Combined {
         };
         Ok(Self {
             members: fitted,
-            normal: spread(&combined, "the combined score")?,
+            normal: spread(&combined, Quantity::Combined)?,
             envelope,
         })
     }
@@ -493,15 +554,13 @@ impl Combined {
             let (_, shares) = distance(&fitted.gaussian, rows, fitted.member.per_part());
             let parts = parts.get_or_insert_with(|| vec![0.0; shares.len()]);
             if parts.len() != shares.len() {
-                return Err(CombinedError::Mismatch(
-                    "the members describe different numbers of windows".into(),
-                ));
+                return Err(CombinedError::WindowCounts);
             }
             for (p, s) in parts.iter_mut().zip(shares) {
                 *p += fitted.normal.z(s) / m;
             }
         }
-        parts.ok_or_else(|| CombinedError::Damaged("a combined score without members".into()))
+        parts.ok_or(CombinedError::NoMembers)
     }
 
     /// The threshold of this detector's score by `rule`: the rule's percentile of a normal
@@ -527,29 +586,29 @@ impl Combined {
     /// An error unless every stored value is usable (a file may be damaged).
     pub fn validate(&self) -> Result<(), CombinedError> {
         if self.members.is_empty() {
-            return Err(CombinedError::Damaged(
-                "a combined score without members".into(),
-            ));
+            return Err(CombinedError::NoMembers);
         }
         for f in &self.members {
             f.gaussian
                 .validate()
-                .map_err(|e| CombinedError::Damaged(format!("{}: {e}", f.member.name())))?;
+                .map_err(|source| CombinedError::Gaussian {
+                    member: f.member,
+                    source,
+                })?;
             if let Member::Descriptor(d) = f.member
                 && f.gaussian.dim() != d.dim()
             {
-                return Err(CombinedError::Damaged(format!(
-                    "{}: {} values, it has {}",
-                    f.member.name(),
-                    d.dim(),
-                    f.gaussian.dim()
-                )));
+                return Err(CombinedError::DescriptorWidth {
+                    member: f.member,
+                    expected: d.dim(),
+                    got: f.gaussian.dim(),
+                });
             }
-            f.normal.validate(&f.member.name())?;
+            f.normal.validate(Quantity::Member(f.member))?;
         }
-        self.normal.validate("the combined score")?;
+        self.normal.validate(Quantity::Combined)?;
         if let Some(e) = &self.envelope {
-            e.validate("the spectral envelope")?;
+            e.validate(Quantity::Envelope)?;
         }
         Ok(())
     }
@@ -699,27 +758,36 @@ mod tests {
         short.get_mut(&m[0]).unwrap()[0].pop();
         assert!(matches!(
             c.window_scores(&short),
-            Err(CombinedError::Mismatch(_))
+            Err(CombinedError::Width { member, .. }) if member == m[0]
         ));
         let mut missing = clip(&m, 0.0, 9, 5);
         missing.remove(&m[1]);
         assert!(matches!(
             c.window_scores(&missing),
-            Err(CombinedError::Mismatch(_))
+            Err(CombinedError::Missing(member)) if member == m[1]
         ));
         // Frame stacks that are not whole stacks.
         let mut torn = clip(&m, 0.0, 9, 5);
         torn.get_mut(&m[2]).unwrap()[1].truncate(170);
         assert!(matches!(
             c.window_scores(&torn),
-            Err(CombinedError::Mismatch(_))
+            Err(CombinedError::Width { member, .. }) if member == m[2]
         ));
         let mut damaged = c.clone();
         damaged.members[0].normal.std = 0.0;
-        assert!(damaged.validate().is_err());
+        assert!(matches!(
+            damaged.validate(),
+            Err(CombinedError::DamagedSpread { what: Quantity::Member(member), .. }) if member == m[0]
+        ));
         let mut damaged = c.clone();
         damaged.normal.mean = f64::NAN;
-        assert!(damaged.validate().is_err());
+        assert!(matches!(
+            damaged.validate(),
+            Err(CombinedError::DamagedSpread {
+                what: Quantity::Combined,
+                ..
+            })
+        ));
         let json = serde_json::to_string(&c).unwrap();
         let back: Combined = serde_json::from_str(&json).unwrap();
         assert_eq!(back, c);

@@ -191,23 +191,23 @@ impl Manifest {
     }
 
     /// The class index of machine ID `id`.
-    pub fn class_of(&self, id: &str) -> Result<usize, ModelError> {
+    pub fn class_of(&self, id: &str) -> Result<usize, IdError> {
         self.classes
             .iter()
             .position(|c| c == id)
-            .ok_or_else(|| ModelError::UnknownId {
+            .ok_or_else(|| IdError::Unknown {
                 id: id.into(),
                 known: self.classes.clone(),
             })
     }
 
     /// The decision threshold of machine ID `id`.
-    pub fn threshold_of(&self, id: &str) -> Result<f64, ModelError> {
+    pub fn threshold_of(&self, id: &str) -> Result<f64, IdError> {
         self.class_of(id)?;
         self.thresholds
             .get(id)
             .copied()
-            .ok_or_else(|| ModelError::NoThreshold(id.into()))
+            .ok_or_else(|| IdError::NoThreshold(id.into()))
     }
 }
 
@@ -246,9 +246,17 @@ pub enum ModelError {
     /// The weights do not fit the network the manifest describes.
     #[error("the weights do not fit the network described by the manifest: {0}")]
     Weights(String),
+    /// A machine ID the model cannot judge against.
+    #[error(transparent)]
+    Id(#[from] IdError),
+}
+
+/// Why the model cannot judge a clip against a machine ID.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum IdError {
     /// A machine ID the model does not know.
     #[error("machine ID {id:?} is not in this model (it knows {known:?})")]
-    UnknownId {
+    Unknown {
         /// The ID asked for.
         id: String,
         /// The model's IDs.

@@ -10,8 +10,9 @@
 //! is not the machine the model or the profile knows (another machine, a covered microphone),
 //! and calling it normal or anomalous would be a guess.
 
+use crate::clip_gaussian::ClipGaussianError;
 use crate::combined::{ClipRows, Combined, CombinedError, Member};
-use crate::file::{Manifest, ModelError};
+use crate::file::{IdError, Manifest};
 use crate::profile::{Profile, ProfileError};
 use crate::rule::{Needs, ScoreRule};
 use crate::score::ClipScore;
@@ -57,30 +58,27 @@ impl Evidence {
 /// Why a clip could not be judged.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum JudgeError {
-    /// The target does not belong to the model.
-    #[error("{0}")]
-    Target(String),
+    /// The machine ID does not belong to the model, or has no threshold.
+    #[error(transparent)]
+    Id(#[from] IdError),
     /// The profile was made with another model.
     #[error(transparent)]
     Profile(#[from] ProfileError),
-    /// The evidence does not fit the rule (another model's, or incomplete).
-    #[error("{0}")]
-    Evidence(String),
+    /// The clip's values do not fit the combined score (another model's, or incomplete).
+    #[error(transparent)]
+    Combined(#[from] CombinedError),
+    /// The clip's features do not fit the clip Gaussians.
+    #[error(transparent)]
+    ClipGaussians(#[from] ClipGaussianError),
+    /// The manifest has no combined score for a machine ID it knows.
+    #[error("the model has no combined score for machine ID {0:?}")]
+    NoScoreFor(String),
+    /// The evidence lacks what the rule scores by.
+    #[error("the clip has no {0} values")]
+    Missing(&'static str),
     /// The score is not a number: an error, never a verdict.
     #[error("the score is not a finite number ({0}): the model or the profile is damaged")]
     NotFinite(f64),
-}
-
-impl From<CombinedError> for JudgeError {
-    fn from(e: CombinedError) -> Self {
-        JudgeError::Evidence(e.to_string())
-    }
-}
-
-impl From<ModelError> for JudgeError {
-    fn from(e: ModelError) -> Self {
-        JudgeError::Target(e.to_string())
-    }
 }
 
 /// The call a verdict makes.
@@ -224,9 +222,8 @@ fn embedding_rows(
     let parts = layers
         .iter()
         .map(|&l| {
-            rows.get(&Member::Network(l)).ok_or_else(|| {
-                JudgeError::Evidence(format!("the clip has no network:{} values", l.name()))
-            })
+            rows.get(&Member::Network(l))
+                .ok_or(CombinedError::Missing(Member::Network(l)))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let windows = parts.first().map_or(0, |p| p.len());
@@ -265,18 +262,17 @@ fn scored(manifest: &Manifest, target: &Target, evidence: &Evidence) -> Result<S
             manifest.class_of(id)?;
             match &manifest.score_rule {
                 ScoreRule::CrossEntropy { .. } if evidence.cross_entropy.is_empty() => {
-                    Err(JudgeError::Evidence("no cross-entropy was computed".into()))
+                    Err(JudgeError::Missing("cross-entropy"))
                 }
                 ScoreRule::CrossEntropy { .. } => Ok(plain(evidence.cross_entropy.clone())),
                 ScoreRule::ClipGaussians(g) => {
                     let rows = embedding_rows(&evidence.rows, &g.embedding.layers)?;
-                    Ok(plain(
-                        g.window_scores(id, &rows).map_err(JudgeError::Evidence)?,
-                    ))
+                    Ok(plain(g.window_scores(id, &rows)?))
                 }
-                ScoreRule::Combined { ids } => combined(ids.get(id).ok_or_else(|| {
-                    JudgeError::Target(format!("no combined score for machine ID {id:?}"))
-                })?),
+                ScoreRule::Combined { ids } => combined(
+                    ids.get(id)
+                        .ok_or_else(|| JudgeError::NoScoreFor(id.clone()))?,
+                ),
             }
         }
     }

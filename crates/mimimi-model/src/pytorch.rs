@@ -235,11 +235,15 @@ impl<'a> Unpickler<'a> {
     fn u8(&mut self) -> Result<u8, Error> {
         Ok(self.take(1)?[0])
     }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], Error> {
+        let s = self.take(N)?;
+        Ok(std::array::from_fn(|i| s[i]))
+    }
     fn u16(&mut self) -> Result<u16, Error> {
-        Ok(u16::from_le_bytes(self.take(2)?.try_into().unwrap()))
+        Ok(u16::from_le_bytes(self.array()?))
     }
     fn u32(&mut self) -> Result<u32, Error> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap()))
+        Ok(u32::from_le_bytes(self.array()?))
     }
     fn line(&mut self) -> Result<String, Error> {
         let rest = &self.data[self.pos..];
@@ -321,7 +325,7 @@ impl<'a> Unpickler<'a> {
                     self.stack.push(s);
                 }
                 0x8d => {
-                    let n = u64::from_le_bytes(self.take(8)?.try_into().unwrap()) as usize;
+                    let n = u64::from_le_bytes(self.array()?) as usize;
                     let s = self.string(n)?;
                     self.stack.push(s);
                 }
@@ -329,13 +333,13 @@ impl<'a> Unpickler<'a> {
                     let n = match op {
                         b'C' => usize::from(self.u8()?),
                         b'B' => self.u32()? as usize,
-                        _ => u64::from_le_bytes(self.take(8)?.try_into().unwrap()) as usize,
+                        _ => u64::from_le_bytes(self.array()?) as usize,
                     };
                     self.take(n)?;
                     self.stack.push(obj(Value::Opaque));
                 }
                 b'J' => {
-                    let v = i32::from_le_bytes(self.take(4)?.try_into().unwrap());
+                    let v = i32::from_le_bytes(self.array()?);
                     self.stack.push(obj(Value::Int(i64::from(v))));
                 }
                 b'K' => {
@@ -359,7 +363,7 @@ impl<'a> Unpickler<'a> {
                     self.stack.push(obj(Value::Int(v)));
                 }
                 b'G' => {
-                    let v = f64::from_be_bytes(self.take(8)?.try_into().unwrap());
+                    let v = f64::from_be_bytes(self.array()?);
                     self.stack.push(obj(Value::Float(v)));
                 }
                 b'N' => self.stack.push(obj(Value::None)),
@@ -557,10 +561,13 @@ type ElementReader = (usize, fn(&[u8]) -> [f32; 2], bool);
 /// The reader for a storage type, if it holds floats.
 fn element(kind: &str) -> Option<ElementReader> {
     fn f32le(b: &[u8]) -> [f32; 2] {
-        [f32::from_le_bytes(b[..4].try_into().unwrap()), 0.0]
+        [f32::from_le_bytes([b[0], b[1], b[2], b[3]]), 0.0]
     }
     fn f64le(b: &[u8]) -> [f32; 2] {
-        [f64::from_le_bytes(b[..8].try_into().unwrap()) as f32, 0.0]
+        [
+            f64::from_le_bytes(std::array::from_fn(|i| b[i])) as f32,
+            0.0,
+        ]
     }
     fn f16le(b: &[u8]) -> [f32; 2] {
         [burn_f16(b), 0.0]
@@ -573,8 +580,8 @@ fn element(kind: &str) -> Option<ElementReader> {
     }
     fn c64le(b: &[u8]) -> [f32; 2] {
         [
-            f32::from_le_bytes(b[..4].try_into().unwrap()),
-            f32::from_le_bytes(b[4..8].try_into().unwrap()),
+            f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            f32::from_le_bytes([b[4], b[5], b[6], b[7]]),
         ]
     }
     fn c128le(b: &[u8]) -> [f32; 2] {

@@ -57,11 +57,11 @@ pub fn read_safetensors(bytes: &[u8]) -> Result<StateDict, ImportError> {
         let data: Vec<f32> = match view.dtype() {
             Dtype::F32 => raw
                 .chunks_exact(4)
-                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .collect(),
             Dtype::F64 => raw
                 .chunks_exact(8)
-                .map(|b| f64::from_le_bytes(b.try_into().unwrap()) as f32)
+                .map(|b| f64::from_le_bytes(std::array::from_fn(|i| b[i])) as f32)
                 .collect(),
             Dtype::F16 => raw
                 .chunks_exact(2)

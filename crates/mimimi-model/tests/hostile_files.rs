@@ -4,6 +4,7 @@
 //!
 //! Run natively by `cargo test` and as wasm32 under Node by `tests/run.sh` (the page reads
 //! manifests on wasm32, where a panic kills the module).
+#![allow(clippy::unwrap_used)] // a failed unwrap is the test failing
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;

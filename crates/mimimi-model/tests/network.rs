@@ -1,10 +1,11 @@
 //! Structure of the network and the model file format.
+#![allow(clippy::unwrap_used)] // a failed unwrap is the test failing
 
 use burn::tensor::{Device, Distribution, Tensor};
 use mimimi_dsp::ConfigError;
 use mimimi_dsp::{FrontEndConfig, Normalization};
 use mimimi_model::file::{
-    Manifest, ManifestError, ModelError, ModelFiles, Provenance, WeightsInfo,
+    IdError, Manifest, ManifestError, ModelError, ModelFiles, Provenance, WeightsInfo,
 };
 use mimimi_model::rule::RuleError;
 use mimimi_model::{Network, NetworkConfig, ScoreHeads, ScoreRule};
@@ -112,11 +113,11 @@ fn model_files_round_trip_bit_for_bit() {
     assert_eq!(loaded.manifest.threshold_of("00").unwrap(), 1.5);
     assert!(matches!(
         loaded.manifest.threshold_of("02"),
-        Err(ModelError::NoThreshold(_))
+        Err(IdError::NoThreshold(_))
     ));
     assert!(matches!(
         loaded.manifest.class_of("99"),
-        Err(ModelError::UnknownId { .. })
+        Err(IdError::Unknown { .. })
     ));
     std::fs::remove_dir_all(&dir).ok();
 }

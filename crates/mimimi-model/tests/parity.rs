@@ -5,6 +5,7 @@
 //!
 //! The fixtures are compiled in, so the same suite also runs as WebAssembly:
 //! `tests/run.sh` runs it with `wasm-bindgen-test-runner` (Node) on the CPU backend in wasm.
+#![allow(clippy::unwrap_used)] // a failed unwrap is the test failing
 
 use burn::tensor::{Device, Tensor, TensorData};
 use mimimi_dsp::{FrontEnd, FrontEndConfig, PadMode, StftConfig};

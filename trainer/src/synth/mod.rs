@@ -321,33 +321,39 @@ impl Default for SynthConfig {
 
 impl SynthConfig {
     /// An error naming the first setting out of range.
-    pub fn validate(&self) -> anyhow::Result<()> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if self.family >= FAMILIES {
-            return Err(anyhow::anyhow!(
-                "--family must be below {FAMILIES}, got {}",
-                self.family
-            ));
+            return Err(ConfigError::Family(self.family));
         }
         if !(self.anomaly_strength > 0.0 && self.anomaly_strength <= MAX_ANOMALY_STRENGTH) {
-            return Err(anyhow::anyhow!(
-                "--anomaly-strength must be in (0, {MAX_ANOMALY_STRENGTH}], got {}",
-                self.anomaly_strength
-            ));
+            return Err(ConfigError::Strength(self.anomaly_strength));
         }
         if !(self.seconds >= 1.0 && self.seconds <= 600.0) {
-            return Err(anyhow::anyhow!(
-                "--seconds must be in [1, 600], got {}",
-                self.seconds
-            ));
+            return Err(ConfigError::Seconds(self.seconds));
         }
         if !(self.snr_spread_db >= 0.0 && self.snr_db.is_finite() && self.snr_spread_db.is_finite())
         {
-            return Err(anyhow::anyhow!(
-                "the SNR and its spread must be finite, the spread not negative"
-            ));
+            return Err(ConfigError::Snr);
         }
         Ok(())
     }
+}
+
+/// A corpus that `synth` cannot write.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    /// No such family of sound models.
+    #[error("--family must be below {FAMILIES}, got {0}")]
+    Family(usize),
+    /// An anomaly strength out of range.
+    #[error("--anomaly-strength must be in (0, {MAX_ANOMALY_STRENGTH}], got {0}")]
+    Strength(f64),
+    /// A clip length out of range.
+    #[error("--seconds must be in [1, 600], got {0}")]
+    Seconds(f64),
+    /// A SNR or spread that is not a number, or a negative spread.
+    #[error("the SNR and its spread must be finite, the spread not negative")]
+    Snr,
 }
 
 /// One clip of unit `id` of `machine` (family `config.family`): its sound with `anomaly` (or
@@ -922,11 +928,9 @@ mod tests {
             family: FAMILIES,
             ..config
         };
-        assert!(
-            run(&out, &bad)
-                .unwrap_err()
-                .to_string()
-                .contains("--family")
+        assert_eq!(
+            run(&out, &bad).unwrap_err().downcast_ref::<ConfigError>(),
+            Some(&ConfigError::Family(FAMILIES))
         );
         std::fs::remove_dir_all(&out).ok();
     }

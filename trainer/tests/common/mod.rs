@@ -1,4 +1,5 @@
 //! Running the trainer binary from the command-line tests.
+#![allow(clippy::unwrap_used)] // a failed unwrap is the test failing
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,6 +1,6 @@
 //! A global allocator that counts this thread's live heap bytes and their peak (tests run on
 //! several threads), to assert memory bounds in the fuzz tests.
-
+#![allow(clippy::unwrap_used)] // a failed unwrap is the test failing
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};

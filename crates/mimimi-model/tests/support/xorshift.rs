@@ -1,5 +1,6 @@
 //! xorshift64*: a seeded stream of `u64`s for the fuzz tests, the same cases on every run and
 //! target.
+#![allow(clippy::unwrap_used)] // a failed unwrap is the test failing
 
 /// The stream that starts from `state`.
 pub fn xorshift(mut state: u64) -> impl FnMut() -> u64 {

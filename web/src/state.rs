@@ -1,0 +1,123 @@
+//! The page's shared state: what every section reads (the models, the selected machine, the
+//! enrolled machines, the check in progress and its outcome), as signals. Each feature's own
+//! state lives with the feature ([`crate::enroll::Enroll`], [`crate::history::History`],
+//! [`crate::engine`]'s models and networks, [`crate::record`]'s recording).
+
+use crate::analyze::Analysis;
+use crate::backend::Choice;
+use crate::catalog::{Entry, Example};
+use crate::error::PageError;
+use crate::selection::Selection;
+use leptos::prelude::*;
+use mimimi_model::Profile;
+
+/// A query parameter of the page's URL.
+pub fn query(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()?
+        .get(name)
+}
+
+/// The state every section shares, as signals (provided as context by the root).
+#[derive(Clone, Copy)]
+pub struct Ui {
+    /// The bundled models (one per machine type).
+    pub entries: RwSignal<Vec<Entry>>,
+    /// The built-in example clips.
+    pub examples: RwSignal<Vec<Example>>,
+    /// Model directory of the selected machine type.
+    pub machine_type: RwSignal<String>,
+    /// The selected machine: a model ID or an enrolled machine ([`Selection`]).
+    pub id: RwSignal<Selection>,
+    /// Model download: (loaded, total) bytes while loading.
+    pub download: RwSignal<Option<(u64, Option<u64>)>>,
+    /// A line about the model in use (source, size, cache).
+    pub model_line: RwSignal<String>,
+    /// The backend the user asked for.
+    pub choice: RwSignal<Choice>,
+    /// Backend label, detail and technical note.
+    pub backend: RwSignal<Option<(String, String, Option<String>)>>,
+    /// What the page is doing now, with progress 0..1.
+    pub busy: RwSignal<Option<(String, f64)>>,
+    /// The last check's error, as the user reads it.
+    pub error: RwSignal<Option<String>>,
+    /// The last check's result.
+    pub result: RwSignal<Option<Analysis>>,
+    /// Recording: elapsed and target seconds, peak level.
+    pub recording: RwSignal<Option<(f64, f64, f32)>>,
+    /// Length of a recording, seconds.
+    pub duration: RwSignal<f64>,
+    /// Checks finished (with a result or an error): lets tests and screen readers see that a
+    /// new outcome arrived even when it reads like the last one.
+    pub finished: RwSignal<u32>,
+    /// Enrolled machines (read by the picker, the checks, the enrollment and the history).
+    pub profiles: RwSignal<Vec<Profile>>,
+}
+
+impl Ui {
+    /// Nothing loaded yet; the backend choice from the URL (`?backend=cpu`).
+    pub fn new() -> Self {
+        Self {
+            entries: RwSignal::new(Vec::new()),
+            examples: RwSignal::new(Vec::new()),
+            machine_type: RwSignal::new(String::new()),
+            id: RwSignal::new(Selection::Id(String::new())),
+            download: RwSignal::new(None),
+            model_line: RwSignal::new(String::new()),
+            choice: RwSignal::new(Choice::parse(&query("backend").unwrap_or_default())),
+            backend: RwSignal::new(None),
+            busy: RwSignal::new(None),
+            error: RwSignal::new(None),
+            result: RwSignal::new(None),
+            recording: RwSignal::new(None),
+            duration: RwSignal::new(10.0),
+            finished: RwSignal::new(0),
+            profiles: RwSignal::new(Vec::new()),
+        }
+    }
+
+    /// Shows the outcome of a check (a result or an error) and ends the busy state.
+    pub fn finish(&self, outcome: Result<Analysis, PageError>) {
+        self.busy.set(None);
+        match outcome {
+            Ok(analysis) => {
+                self.error.set(None);
+                self.result.set(Some(analysis));
+            }
+            Err(e) => self.error.set(Some(e.to_string())),
+        }
+        self.finished.update(|n| *n += 1);
+    }
+
+    /// The model entry in directory `dir`.
+    pub fn entry_of(&self, dir: &str) -> Option<Entry> {
+        self.entries
+            .get_untracked()
+            .into_iter()
+            .find(|e| e.dir == dir)
+    }
+
+    /// Selects a machine type and `wanted` if the type has it (one of the model's classes, or
+    /// an enrolled machine of the type), else the type's first ID.
+    pub fn select(&self, dir: &str, wanted: Option<Selection>) {
+        self.machine_type.set(dir.to_string());
+        let (classes, machine_type) = self
+            .entry_of(dir)
+            .map(|e| (e.manifest.classes, e.manifest.machine_type))
+            .unwrap_or_default();
+        let known = |s: &Selection| match s {
+            Selection::Id(id) => classes.contains(id),
+            Selection::Enrolled(name) => self
+                .profiles
+                .get_untracked()
+                .iter()
+                .any(|p| &p.name == name && p.machine_type == machine_type),
+        };
+        let selection = wanted
+            .filter(known)
+            .or_else(|| classes.first().cloned().map(Selection::Id))
+            .unwrap_or(Selection::Id(String::new()));
+        self.id.set(selection);
+    }
+}
