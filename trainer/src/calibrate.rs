@@ -24,8 +24,6 @@ use mimimi_model::{ClipGaussians, Combined, EmbeddingSpec, Member, ModelFiles, S
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub use crate::args::DEFAULT_SEED;
-
 pub use mimimi_model::combined::DEFAULT_MEMBERS;
 
 /// The score rule to switch a model to before calibrating.
@@ -233,7 +231,7 @@ pub struct Args {
     #[arg(long)]
     pub data: std::path::PathBuf,
     /// Seed of the train/validation split.
-    #[arg(long, default_value_t = crate::calibrate::DEFAULT_SEED)]
+    #[arg(long, default_value_t = crate::args::DEFAULT_SEED)]
     pub seed: u64,
     /// Switch the model to the cross-entropy of these heads before calibrating
     /// (default: keep its own rule).

@@ -372,7 +372,7 @@ pub struct EvalArgs {
     #[arg(long, default_value = crate::calibrate::DEFAULT_MEMBERS, value_parser = crate::args::Members::parse)]
     pub members: crate::args::Members,
     /// Seed of the validation split.
-    #[arg(long, default_value_t = crate::calibrate::DEFAULT_SEED)]
+    #[arg(long, default_value_t = crate::args::DEFAULT_SEED)]
     pub seed: u64,
     /// Write every measurement as JSON.
     #[arg(long)]

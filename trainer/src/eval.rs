@@ -146,7 +146,7 @@ pub struct Args {
     #[arg(long)]
     pub report: Option<std::path::PathBuf>,
     /// Seed of the train/validation split (that of the training run).
-    #[arg(long, default_value_t = crate::calibrate::DEFAULT_SEED)]
+    #[arg(long, default_value_t = crate::args::DEFAULT_SEED)]
     pub seed: u64,
 }
 

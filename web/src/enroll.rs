@@ -286,8 +286,7 @@ async fn build(ui: Ui, en: Enroll) {
     ui.busy.set(None);
     match outcome {
         Ok(profile) => {
-            en.audio.update_value(Vec::clear);
-            en.takes.set(Vec::new());
+            en.forget();
             en.message.set(Some(format!(
                 "\"{}\" is enrolled from {} takes ({} windows). Its threshold ({:.3}) comes from its own takes. Checks against it are selected above.",
                 profile.name,

@@ -1,5 +1,6 @@
-//! The page's sections: machine choice, input, status, result, backend. Pure views over the
-//! [`Ui`] signals; the work they start lives in `main.rs`.
+//! The page's sections: machine choice, input, status, result (the verdict view), backend.
+//! Views over the [`Ui`] signals; the work they start lives in [`crate::check`] and
+//! [`crate::record`].
 
 use crate::Ui;
 use crate::analyze::{Analysis, Picture};
