@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the project, as CI runs it: formatting, lints, the native test suites (signal
 # path, network parity with the PyTorch reference, model files, trainer), the parity suite as
-# WebAssembly, the page build (the shared crates in wasm32 with both backends), and the page's
+# WebAssembly, the page build (the page's module, and the engine worker's with both of burn's
+# backends), and the page's
 # end-to-end tests in headless Chromium (WebGPU on SwiftShader, and the CPU fallback;
 # screenshots land in tests/e2e/screenshots/).
 #
@@ -24,14 +25,16 @@ cargo fmt --all --check
 step "no import circles between modules"
 python3 tests/module_cycles.py
 
+# The engine worker's code (feature `worker`) is linted, documented and tested with the rest;
+# its burn features are a subset of the trainer's, so burn is built once for all of them.
 step "cargo clippy --all-targets -- -D warnings"
-cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --workspace --all-targets --features mimimi-engine/worker -- -D warnings
 
 step "cargo doc -D warnings (missing docs, broken intra-doc links)"
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --features mimimi-engine/worker
 
 step "native tests"
-cargo test --workspace --no-fail-fast
+cargo test --workspace --features mimimi-engine/worker --no-fail-fast
 
 step "parity suite, hostile WAV files, manifests, profiles and checkpoints as WebAssembly (run by Node)"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
@@ -43,6 +46,9 @@ unset CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER
 
 step "page build (trunk)"
 trunk build
+
+step "first-visit download within its budget (3 MB gzipped)"
+python3 tests/first_load.py dist 3000000
 
 step "end-to-end tests in headless Chromium"
 (cd tests/e2e && node --test)

@@ -7,10 +7,10 @@
 use crate::backend::Backend;
 use crate::error::PageError;
 use crate::fetch::{now_ms, yield_now};
-use mimimi_dsp::{Audio, FrontEnd, Prepared, Spectrogram, Window};
-use mimimi_model::evidence::{self, Queued};
-use mimimi_model::{Device, Evidence, Judgement, Manifest, Needs, Network, Target, Verdict};
-use std::future::Future;
+use crate::worker::{self, Compute};
+use mimimi_dsp::{Audio, FrontEnd, Prepared, Spectrogram};
+use mimimi_model::evidence;
+use mimimi_model::{Evidence, Judgement, Manifest, Needs, Target, Verdict};
 
 /// Where the time went, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -72,49 +72,6 @@ pub struct Clip {
     pub decode_ms: f64,
 }
 
-/// Windows per batch: few on the CPU, where each batch blocks the page for a moment.
-fn batch_size(backend: Backend) -> usize {
-    match backend {
-        Backend::WebGpu => 16,
-        Backend::Cpu => 2,
-    }
-}
-
-/// Runs `f` over the windows a batch at a time, reporting progress and handing the page back
-/// to the browser between batches.
-async fn batched<T, F, Fut>(
-    windows: &[Window],
-    backend: Backend,
-    progress: &dyn Fn(usize, usize),
-    mut f: F,
-) -> Result<Vec<T>, PageError>
-where
-    F: FnMut(&[Window]) -> Fut,
-    Fut: Future<Output = Result<T, PageError>>,
-{
-    let total = windows.len();
-    let (mut out, mut done) = (Vec::new(), 0);
-    progress(0, total);
-    for batch in windows.chunks(batch_size(backend)) {
-        out.push(f(batch).await?);
-        done += batch.len();
-        progress(done, total);
-        yield_now().await;
-    }
-    Ok(out)
-}
-
-/// The network and where it runs, for the rules that read it.
-#[derive(Clone, Copy)]
-pub struct Compute<'a> {
-    /// The model's network on `device`.
-    pub network: &'a Network,
-    /// Where it runs.
-    pub device: &'a Device,
-    /// Which backend that is.
-    pub backend: Backend,
-}
-
 /// The front end on a clip.
 pub fn prepare(clip: &Clip, manifest: &Manifest) -> Result<Prepared, PageError> {
     FrontEnd::new(manifest.frontend)
@@ -125,10 +82,11 @@ pub fn prepare(clip: &Clip, manifest: &Manifest) -> Result<Prepared, PageError> 
         })
 }
 
-/// What `needs` asks of a prepared clip: the descriptors at once, the network (`compute`,
-/// required when `needs` reads it) a batch at a time (`class`: the machine ID a cross-entropy
-/// is against).
+/// What `needs` asks of `clip`, prepared: the descriptors at once, the network's part
+/// (`compute`, required when `needs` reads it) from the engine worker, which cuts the clip
+/// the same way (`class`: the machine ID a cross-entropy is against).
 pub async fn evidence(
+    clip: &Clip,
     prepared: &Prepared,
     frontend: &mimimi_dsp::FrontEndConfig,
     needs: &Needs,
@@ -141,24 +99,10 @@ pub async fn evidence(
         ..Evidence::default()
     };
     if needs.network() {
-        let Compute {
-            network,
-            device,
-            backend,
-        } = compute.ok_or(PageError::NoNetwork)?;
-        let batches = batched(&prepared.windows, backend, progress, |windows| {
-            // Queue the batch now (synchronously), read it back in the future.
-            let queued: Queued = evidence::queue(
-                network,
-                needs,
-                class,
-                &prepared.spectrogram,
-                windows,
-                device,
-            );
-            async { Ok(queued.read().await?) }
-        })
-        .await?;
+        let compute = compute.ok_or(PageError::NoNetwork)?;
+        progress(0, prepared.windows.len());
+        let batches =
+            worker::evidence(compute, needs, class, *frontend, &clip.audio, progress).await?;
         for batch in batches {
             evidence.push(needs, batch);
         }
@@ -202,6 +146,7 @@ pub async fn analyze(
     };
     let needs = target.needs(manifest);
     let evidence = evidence(
+        clip,
         &prepared,
         &manifest.frontend,
         &needs,

@@ -1,43 +1,30 @@
-//! Where the network runs: WebGPU through burn-wgpu when the browser yields an adapter and a
-//! device and the device computes what the CPU computes, else the CPU (burn's pure-Rust `flex`
-//! backend compiled to wasm). The user can force either (`?backend=cpu|webgpu` or the menu).
+//! Where the network runs (in the engine worker, [`crate::worker`]): WebGPU through
+//! burn-wgpu when the browser yields an adapter and a device and the device computes what the
+//! CPU computes, else the CPU (burn's pure-Rust `flex` backend compiled to wasm). The user can force either (`?backend=cpu|webgpu` or the menu).
 //!
 //! The GPU is checked, not trusted: some browsers fail shader validation silently and return
 //! zeros. Before the first check on WebGPU the page scores a short synthetic signal with the
 //! chosen model on both devices and keeps the GPU only if the scores agree. `?selftest` runs the
 //! heavier reference self-test (the PyTorch reference's weights and test clip) instead.
 
+use crate::catalog;
 use crate::error::PageError;
-use mimimi_dsp::{Audio, FrontEnd, decode_wav};
-use mimimi_model::evidence::queue;
+use crate::worker::{self, Compute};
+use mimimi_dsp::{Audio, decode_wav};
+use mimimi_engine::protocol::EngineError;
 use mimimi_model::score::ScoreHeads;
-use mimimi_model::{Device, ModelFiles, Needs, ScoreRule};
+use mimimi_model::{ModelFiles, Needs, ScoreRule};
+
+pub use mimimi_engine::protocol::Backend;
 
 /// Where the reference self-test files are served from (relative to the page).
 const SELFTEST_DIR: &str = "selftest";
+/// The engine's name for the self-test's model.
+const SELFTEST_KEY: &str = "selftest";
 /// Class the reference self-test clip is scored against (the reference fixtures use class 1).
 const SELFTEST_CLASS: usize = 1;
 /// Largest relative difference between the GPU and CPU scores that still trusts the GPU.
 pub const AGREEMENT: f64 = 1e-3;
-
-/// The compute backend the page runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Backend {
-    /// WebGPU through burn-wgpu.
-    WebGpu,
-    /// The CPU, burn's flex backend in wasm.
-    Cpu,
-}
-
-impl Backend {
-    /// Name shown on the page.
-    pub fn label(self) -> &'static str {
-        match self {
-            Backend::WebGpu => "WebGPU",
-            Backend::Cpu => "CPU (wasm)",
-        }
-    }
-}
 
 /// Where a check ran, as the page shows it: the network's backend, or the CPU alone when the
 /// score needed no network.
@@ -76,13 +63,11 @@ impl Choice {
     }
 }
 
-/// The device the page computes on, and why.
+/// Where the page's network runs, and why.
 #[derive(Debug, Clone)]
 pub struct Engine {
     /// Which backend.
     pub backend: Backend,
-    /// Its device.
-    pub device: Device,
     /// Why this backend, in words a technician can read.
     pub detail: String,
     /// The underlying error, for a developer (shown folded away).
@@ -94,7 +79,6 @@ impl Engine {
     pub fn cpu(detail: impl Into<String>, technical: Option<String>) -> Self {
         Self {
             backend: Backend::Cpu,
-            device: Device::flex(),
             detail: detail.into(),
             technical,
         }
@@ -119,28 +103,19 @@ fn probe_signal() -> Audio {
     Audio::mono(16_000, samples)
 }
 
-/// The network's cross-entropy of `audio` against `class` with `files` on `device` (the
-/// manifest's heads where it scores by cross-entropy, else the total head), averaged over
-/// the windows: what the GPU check and the self-test compare.
+/// The network's cross-entropy of `audio` against `class` with model `key` on `backend`
+/// (the manifest's heads where it scores by cross-entropy, else the total head), averaged
+/// over the windows: what the GPU check and the self-test compare.
 async fn score_on(
-    device: &Device,
+    backend: Backend,
+    key: &str,
     files: &ModelFiles,
     audio: &Audio,
     whole_clip: bool,
     class: usize,
-) -> Result<f64, PageError> {
-    let network = files.network(device).map_err(|source| PageError::Model {
-        url: files.manifest.weights.file.clone(),
-        source,
-    })?;
-    let mut config = files.manifest.frontend;
-    config.examples.whole_clip = whole_clip;
-    let prepared = FrontEnd::new(config)
-        .prepare(audio, 0)
-        .map_err(|source| PageError::Clip {
-            clip: "The check signal".into(),
-            source,
-        })?;
+) -> Result<f64, EngineError> {
+    let mut frontend = files.manifest.frontend;
+    frontend.examples.whole_clip = whole_clip;
     let heads = match files.manifest.score_rule {
         ScoreRule::CrossEntropy { heads } => heads,
         _ => ScoreHeads::Total,
@@ -149,29 +124,19 @@ async fn score_on(
         cross_entropy: Some(heads),
         ..Needs::default()
     };
-    let mut evidence = mimimi_model::Evidence::default();
-    for windows in prepared
-        .windows
-        .chunks(mimimi_model::evidence::WINDOWS_PER_BATCH)
-    {
-        let batch = queue(
-            &network,
-            &needs,
-            Some(class),
-            &prepared.spectrogram,
-            windows,
-            device,
-        )
-        .read()
-        .await?;
-        evidence.push(&needs, batch);
-    }
-    let n = evidence.cross_entropy.len().max(1) as f64;
-    Ok(evidence.cross_entropy.iter().sum::<f64>() / n)
+    let compute = Compute {
+        key,
+        files,
+        backend,
+    };
+    let batches =
+        worker::evidence(compute, &needs, Some(class), frontend, audio, &|_, _| {}).await?;
+    let scores: Vec<f64> = batches.into_iter().flat_map(|b| b.cross_entropy).collect();
+    Ok(scores.iter().sum::<f64>() / scores.len().max(1) as f64)
 }
 
-/// Chooses the engine for `choice`, checking a GPU against the CPU with `files`.
-pub async fn choose(choice: Choice, files: &ModelFiles) -> Engine {
+/// Chooses the engine for `choice`, checking a GPU against the CPU with model `key`.
+pub async fn choose(choice: Choice, key: &str, files: &ModelFiles) -> Engine {
     if choice == Choice::Cpu {
         return Engine::cpu("The CPU was chosen.", None);
     }
@@ -183,17 +148,15 @@ pub async fn choose(choice: Choice, files: &ModelFiles) -> Engine {
         };
         Engine::cpu(detail, Some(technical))
     };
-    let gpu = match Device::wgpu_options().init_async().await {
-        Ok(device) => device,
-        Err(e) => return fallback("this browser offers no WebGPU adapter", e.to_string()),
-    };
     let audio = probe_signal();
-    let cpu_score = score_on(&Device::flex(), files, &audio, false, 0).await;
-    let gpu_score = score_on(&gpu, files, &audio, false, 0).await;
+    let gpu_score = score_on(Backend::WebGpu, key, files, &audio, false, 0).await;
+    if let Err(EngineError::NoAdapter(e)) = gpu_score {
+        return fallback("this browser offers no WebGPU adapter", e);
+    }
+    let cpu_score = score_on(Backend::Cpu, key, files, &audio, false, 0).await;
     match (cpu_score, gpu_score) {
         (Ok(c), Ok(g)) if (g - c).abs() <= AGREEMENT * c.abs().max(1e-3) => Engine {
             backend: Backend::WebGpu,
-            device: gpu,
             detail: "WebGPU computes what the CPU computes: using the GPU.".into(),
             technical: Some(format!("check signal: WebGPU {g:.6e}, CPU {c:.6e}")),
         },
@@ -235,7 +198,9 @@ pub async fn selftest() -> SelfTest {
             .map_err(model_error("manifest.json"))?;
         let weights = fetch(&manifest.weights.file).await?;
         let file = manifest.weights.file.clone();
-        let files = ModelFiles::from_parts(manifest, weights).map_err(model_error(&file))?;
+        let files = catalog::verified(manifest, weights)
+            .await
+            .map_err(model_error(&file))?;
         let audio =
             decode_wav(&fetch("clip.wav").await?).map_err(|source| PageError::DamagedWav {
                 name: format!("{SELFTEST_DIR}/clip.wav"),
@@ -253,12 +218,27 @@ pub async fn selftest() -> SelfTest {
             };
         }
     };
-    let cpu = score_on(&Device::flex(), &files, &audio, true, SELFTEST_CLASS).await;
-    let gpu = match Device::wgpu_options().init_async().await {
-        Ok(device) => score_on(&device, &files, &audio, true, SELFTEST_CLASS)
-            .await
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(format!("no WebGPU adapter: {e}")),
+    let cpu = score_on(
+        Backend::Cpu,
+        SELFTEST_KEY,
+        &files,
+        &audio,
+        true,
+        SELFTEST_CLASS,
+    )
+    .await;
+    let gpu = match score_on(
+        Backend::WebGpu,
+        SELFTEST_KEY,
+        &files,
+        &audio,
+        true,
+        SELFTEST_CLASS,
+    )
+    .await
+    {
+        Err(EngineError::NoAdapter(e)) => Err(format!("no WebGPU adapter: {e}")),
+        other => other.map_err(|e| e.to_string()),
     };
     SelfTest {
         cpu: cpu.map_err(|e| e.to_string()),

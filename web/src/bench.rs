@@ -1,12 +1,13 @@
 //! `?bench[=N]`: the page's own timing of the first example on each backend.
 
 use crate::Ui;
-use crate::analyze::{Clip, Compute, analyze};
+use crate::analyze::{Clip, analyze};
 use crate::backend::{self, Backend, Choice};
 use crate::catalog;
-use crate::engine::{ensure_model, network_for};
+use crate::engine::ensure_model;
 use crate::error::PageError;
 use crate::selection::Selection;
+use crate::worker::Compute;
 use leptos::prelude::*;
 use mimimi_model::Target;
 
@@ -35,12 +36,11 @@ pub(crate) async fn bench(ui: Ui, shown: RwSignal<Vec<String>>, runs: usize) {
             example.label, entry.manifest.machine_type
         )];
         for choice in [Choice::Cpu, Choice::WebGpu] {
-            let engine = backend::choose(choice, &files).await;
+            let engine = backend::choose(choice, &entry.dir, &files).await;
             if choice == Choice::WebGpu && engine.backend != Backend::WebGpu {
                 lines.push(format!("WebGPU: unavailable ({})", engine.detail));
                 continue;
             }
-            let network = network_for(&entry.dir, &files, &engine)?;
             let target = Target::Id(example.id.clone());
             let (mut stft, mut infer) = (Vec::new(), Vec::new());
             for run in 0..=runs {
@@ -49,8 +49,8 @@ pub(crate) async fn bench(ui: Ui, shown: RwSignal<Vec<String>>, runs: usize) {
                     run as f64 / runs as f64,
                 )));
                 let compute = Compute {
-                    network: &network,
-                    device: &engine.device,
+                    key: &entry.dir,
+                    files: &files,
                     backend: engine.backend,
                 };
                 let a = analyze(&clip, &files.manifest, Some(compute), &target, &|_, _| {}).await?;

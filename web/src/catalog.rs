@@ -4,9 +4,9 @@
 //! checked against the manifest's sha256 and cached on the device.
 
 use crate::error::PageError;
-use crate::fetch::{cached, evict, fetch_bytes, store};
+use crate::fetch::{cached, evict, fetch_bytes, sha256_hex, store};
 use mimimi_dsp::{Audio, decode_wav};
-use mimimi_model::{Manifest, ModelFiles};
+use mimimi_model::{Manifest, ModelError, ModelFiles};
 use serde::Deserialize;
 
 /// Where the bundled models are served from, relative to the page.
@@ -84,16 +84,30 @@ pub async fn load_model(
     let url = entry.weights_url();
     let key = format!("{url}?sha256={}", entry.manifest.weights.sha256);
     if let Some(bytes) = cached(&key).await {
-        match ModelFiles::from_parts(entry.manifest.clone(), bytes) {
+        match verified(entry.manifest.clone(), bytes).await {
             Ok(files) => return Ok((files, true)),
             Err(_) => evict(&key).await,
         }
     }
     let bytes = fetch_bytes(&url, progress).await?;
-    let files = ModelFiles::from_parts(entry.manifest.clone(), bytes)
+    let files = verified(entry.manifest.clone(), bytes)
+        .await
         .map_err(|source| PageError::Model { url, source })?;
     store(&key, &files.weights).await;
     Ok((files, false))
+}
+
+/// A manifest and its weights, checked against the manifest's checksum as
+/// [`ModelFiles::from_parts`] checks them, hashed by the browser.
+pub async fn verified(manifest: Manifest, weights: Vec<u8>) -> Result<ModelFiles, ModelError> {
+    let found = sha256_hex(&weights).await;
+    if found != manifest.weights.sha256 {
+        return Err(ModelError::Checksum {
+            found,
+            expected: manifest.weights.sha256,
+        });
+    }
+    Ok(ModelFiles { manifest, weights })
 }
 
 /// The audio of a built-in example.

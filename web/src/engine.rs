@@ -1,23 +1,23 @@
-//! The engine's one home: the model's files (downloaded and verified once), the backend
-//! chosen on first use, the network built once per model and backend, and the GPU-to-CPU
-//! fallback when a GPU is lost. Every check, enrollment and benchmark reaches the network
-//! through [`with_compute`].
+//! The engine's one home on the page's side: the model's files (downloaded and verified
+//! once), the backend chosen on first use, and the GPU-to-CPU fallback when a GPU is lost.
+//! The network itself runs in the engine worker ([`crate::worker`]). Every check, enrollment
+//! and benchmark reaches the network through [`with_compute`].
 
 use crate::Ui;
-use crate::analyze::Compute;
 use crate::backend::{self, Backend, Engine};
 use crate::catalog::{self, Entry};
 use crate::error::PageError;
+use crate::worker::Compute;
 use leptos::prelude::*;
-use mimimi_model::{ModelFiles, Needs, Network};
+use mimimi_engine::protocol::EngineError;
+use mimimi_model::{ModelFiles, Needs};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-/// What the engine keeps between checks: loaded models, built networks, the chosen engine.
+/// What the engine keeps between checks: loaded models, the chosen engine.
 #[derive(Default)]
 struct State {
     models: HashMap<String, ModelFiles>,
-    networks: HashMap<(String, Backend), Network>,
     engine: Option<Engine>,
 }
 
@@ -64,14 +64,14 @@ pub(crate) async fn ensure_model(ui: Ui, dir: &str) -> Result<(Entry, ModelFiles
     Ok((entry, files))
 }
 
-/// The engine, chosen on first use with the given model.
-pub(crate) async fn ensure_engine(ui: Ui, files: &ModelFiles) -> Engine {
+/// The engine, chosen on first use with model `key`.
+pub(crate) async fn ensure_engine(ui: Ui, key: &str, files: &ModelFiles) -> Engine {
     if let Some(engine) = state(|r| r.engine.clone()) {
         return engine;
     }
     ui.busy
         .set(Some(("Checking the compute backend…".into(), 0.0)));
-    let engine = backend::choose(ui.choice.get_untracked(), files).await;
+    let engine = backend::choose(ui.choice.get_untracked(), key, files).await;
     set_engine(ui, engine.clone());
     engine
 }
@@ -85,39 +85,26 @@ pub(crate) fn set_engine(ui: Ui, engine: Engine) {
     state(|r| r.engine = Some(engine));
 }
 
-pub(crate) fn network_for(
-    dir: &str,
-    files: &ModelFiles,
-    engine: &Engine,
-) -> Result<Network, PageError> {
-    let key = (dir.to_string(), engine.backend);
-    if let Some(n) = state(|r| r.networks.get(&key).cloned()) {
-        return Ok(n);
-    }
-    let network = files
-        .network(&engine.device)
-        .map_err(|source| PageError::Model {
-            url: catalog::weights_url(dir, &files.manifest),
-            source,
-        })?;
-    state(|r| r.networks.insert(key, network.clone()));
-    Ok(network)
-}
-
-/// Runs `f` with the model's network on the current engine; a GPU that fails while reading
-/// results back (driver reset, tab in the background on a phone) hands the work, and later
-/// work, to the CPU.
+/// Runs `f` with model `key` on the current engine; a GPU that fails while reading results
+/// back (driver reset, tab in the background on a phone) hands the work, and later work, to
+/// the CPU.
 pub(crate) async fn on_engine<T>(
     ui: Ui,
-    dir: &str,
+    key: &str,
     files: &ModelFiles,
-    f: impl AsyncFn(&Network, &Engine) -> Result<T, PageError>,
+    f: impl AsyncFn(Compute<'_>) -> Result<T, PageError>,
 ) -> Result<T, PageError> {
-    let mut engine = ensure_engine(ui, files).await;
+    let mut engine = ensure_engine(ui, key, files).await;
     loop {
-        let network = network_for(dir, files, &engine)?;
-        match f(&network, &engine).await {
-            Err(PageError::ReadBack(e)) if engine.backend == Backend::WebGpu => {
+        let compute = Compute {
+            key,
+            files,
+            backend: engine.backend,
+        };
+        match f(compute).await {
+            Err(PageError::Engine(EngineError::ReadBack(e)))
+                if engine.backend == Backend::WebGpu =>
+            {
                 let reason = Some(e.to_string());
                 engine = Engine::cpu("The GPU device was lost: switched to the CPU.", reason);
                 set_engine(ui, engine.clone());
@@ -148,13 +135,8 @@ pub(crate) async fn with_compute<T>(
         return f(None).await;
     }
     let (entry, files) = ensure_model(ui, dir).await?;
-    on_engine(ui, &entry.dir, &files, async |network, engine| {
-        f(Some(Compute {
-            network,
-            device: &engine.device,
-            backend: engine.backend,
-        }))
-        .await
+    on_engine(ui, &entry.dir, &files, async |compute| {
+        f(Some(compute)).await
     })
     .await
 }

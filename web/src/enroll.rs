@@ -333,6 +333,7 @@ async fn enroll(ui: Ui, dir: &str, name: &str, takes: &[Audio]) -> Result<Profil
             };
             let prepared = prepare(&clip, manifest)?;
             evidence(
+                &clip,
                 &prepared,
                 &manifest.frontend,
                 &needs,

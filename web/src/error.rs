@@ -1,24 +1,25 @@
 //! The page's one error type: what went wrong, worded for the person using the page. Its
 //! `Display` is the text shown. Each kind of failure is a variant (the libraries' typed errors
 //! are kept as sources), so the page acts on a kind, never on the text: a GPU that failed
-//! while a result was read back ([`PageError::ReadBack`]) moves the work to the CPU.
+//! while a result was read back ([`EngineError::ReadBack`]) moves the work to the CPU.
 
 use crate::fetch::FetchError;
 use crate::input::{FileError, MicrophoneError};
 use crate::store::StoreError;
 use mimimi_dsp::quality::TakeProblem;
 use mimimi_dsp::{FrontEndError, WavError};
+use mimimi_engine::protocol::EngineError;
 use mimimi_model::ModelError;
 use mimimi_model::judge::JudgeError;
 use mimimi_model::profile::ProfileError;
-use mimimi_model::score::ReadError;
 
 /// Why a check, an enrollment, a model load or a stored record did not work out.
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
-    /// A result could not be read back from the device (a lost GPU): the work moves to the CPU.
+    /// The network engine could not answer (a lost GPU, a model that does not fit, a worker
+    /// that stopped).
     #[error(transparent)]
-    ReadBack(#[from] ReadError),
+    Engine(#[from] EngineError),
     /// One of the page's own files could not be fetched.
     #[error(transparent)]
     Fetch(#[from] FetchError),

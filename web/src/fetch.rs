@@ -159,3 +159,22 @@ pub async fn yield_now() {
 pub fn now_ms() -> f64 {
     window().performance().map_or(0.0, |p| p.now())
 }
+
+/// The SHA-256 of `bytes` in hex: by the browser's WebCrypto, which hashes off the page's
+/// thread (3.4 MB took 0.2 s here in wasm, a frozen page), or here where the browser offers
+/// none (a page not served over https or from localhost).
+pub async fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = async {
+        let subtle = window().crypto().ok()?.subtle();
+        let data = js_sys::Uint8Array::from(bytes);
+        let promise = subtle
+            .digest_with_str_and_js_u8_array("SHA-256", &data)
+            .ok()?;
+        let buffer = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+        Some(js_sys::Uint8Array::new(&buffer).to_vec())
+    };
+    match digest.await {
+        Some(hash) => hash.iter().map(|b| format!("{b:02x}")).collect(),
+        None => mimimi_model::file::sha256_hex(bytes),
+    }
+}

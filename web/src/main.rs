@@ -31,6 +31,7 @@ mod state;
 mod store;
 mod view;
 mod widgets;
+mod worker;
 
 use enroll::Enroll;
 use history::History;
@@ -98,24 +99,7 @@ fn App() -> impl IntoView {
     }
 }
 
-// Static constructors (the `inventory` registrations of burn's GPU compiler) run once, here.
-// Without an explicit call, wasm-ld links the page as a "command" and runs every constructor
-// again at the start of every call from JavaScript into the module (each event handler, each
-// timer, each promise a future waits on): tens of milliseconds per check.
-#[cfg(target_arch = "wasm32")]
-#[allow(unsafe_code)]
-unsafe extern "C" {
-    fn __wasm_call_ctors();
-}
-
 fn main() {
-    #[cfg(target_arch = "wasm32")]
-    #[allow(unsafe_code)]
-    // SAFETY: the linker's constructor function, called once, first, before any code that
-    // reads what the constructors register.
-    unsafe {
-        __wasm_call_ctors();
-    }
     console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(App);
 }

@@ -8,9 +8,13 @@
 //! - [`Layer::Fused`]: the attention input `Ft = cat(Fc, Fm)`, averaged over time, per channel
 //!   and frequency row (8 × 8 = 64 values).
 
+#[cfg(feature = "network")]
 use crate::input::batch_from_windows;
+#[cfg(feature = "network")]
 use crate::network::{Network, Trace};
+#[cfg(feature = "network")]
 use burn::tensor::{Device, Tensor};
+#[cfg(feature = "network")]
 use mimimi_dsp::{Spectrogram, Window};
 use serde::{Deserialize, Serialize};
 
@@ -86,6 +90,7 @@ impl EmbeddingSpec {
         Ok(Self { layers })
     }
 
+    #[cfg(feature = "network")]
     /// The embedding `[b, d]` of some windows of a spectrogram, queued on the device.
     pub fn embed_windows(
         &self,
@@ -98,6 +103,7 @@ impl EmbeddingSpec {
         self.embed_trace(&network.forward_trace(re, im))
     }
 
+    #[cfg(feature = "network")]
     /// The embedding `[b, d]` of a batch from its forward pass (so that a caller that also
     /// needs the heads runs the network once).
     pub fn embed_trace(&self, trace: &Trace) -> Tensor<2> {
@@ -126,7 +132,7 @@ impl EmbeddingSpec {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "network"))]
 mod tests {
     use super::*;
     use crate::NetworkConfig;

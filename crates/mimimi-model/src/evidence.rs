@@ -4,13 +4,20 @@
 //! asynchronously between yields to the browser; natively, [`evidence_blocking`] does all.
 
 use crate::combined::{ClipRows, Member};
+#[cfg(feature = "network")]
 use crate::input::batch_from_windows;
 use crate::judge::Evidence;
+#[cfg(feature = "network")]
 use crate::network::Network;
 use crate::rule::Needs;
+#[cfg(feature = "network")]
 use crate::score::ReadError;
+#[cfg(feature = "network")]
 use burn::tensor::{Device, Tensor, TensorData};
-use mimimi_dsp::{Describer, FrontEndConfig, Prepared, Spectrogram, Window};
+use mimimi_dsp::{Describer, FrontEndConfig, Prepared};
+#[cfg(feature = "network")]
+use mimimi_dsp::{Spectrogram, Window};
+use serde::{Deserialize, Serialize};
 
 /// Windows per batch natively: bounds memory for long clips (60 s = 57 windows).
 pub const WINDOWS_PER_BATCH: usize = 16;
@@ -37,6 +44,7 @@ pub fn descriptors(frontend: &FrontEndConfig, needs: &Needs, prepared: &Prepared
         .collect()
 }
 
+#[cfg(feature = "network")]
 /// One batch of windows through the network, queued on the device.
 pub struct Queued {
     /// The needed layers, concatenated `[b, d]`.
@@ -47,6 +55,7 @@ pub struct Queued {
     logit_sums: Option<Tensor<1>>,
 }
 
+#[cfg(feature = "network")]
 /// Queues `windows` of `spectrogram` through the network for what `needs` asks (`class`:
 /// the machine ID the cross-entropy is against). Nothing is read back yet.
 pub fn queue(
@@ -73,15 +82,19 @@ pub fn queue(
     }
 }
 
-/// A batch's values as read back: per window, the concatenated layers; per window, the
-/// cross-entropy.
-#[derive(Debug, Default)]
+/// What the network gave for some windows, as read back from the device: plain numbers, so
+/// they can also cross from the page's engine worker to the page.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Batch {
-    embedding: Vec<Vec<f32>>,
-    cross_entropy: Vec<f64>,
-    logit_sums: Vec<f64>,
+    /// Per window, the needed layers concatenated.
+    pub embedding: Vec<Vec<f32>>,
+    /// Per window, the cross-entropy against the class asked for.
+    pub cross_entropy: Vec<f64>,
+    /// The total head's logits summed over the windows.
+    pub logit_sums: Vec<f64>,
 }
 
+#[cfg(feature = "network")]
 fn values<E: std::fmt::Display>(data: Result<TensorData, E>) -> Result<Vec<f32>, ReadError> {
     data.map_err(|e| ReadError(e.to_string()))?
         .convert::<f32>()
@@ -89,10 +102,12 @@ fn values<E: std::fmt::Display>(data: Result<TensorData, E>) -> Result<Vec<f32>,
         .map_err(|e| ReadError(format!("{e:?}")))
 }
 
+#[cfg(feature = "network")]
 fn rows(values: Vec<f32>, width: usize) -> Vec<Vec<f32>> {
     values.chunks(width.max(1)).map(<[f32]>::to_vec).collect()
 }
 
+#[cfg(feature = "network")]
 impl Queued {
     /// Reads the batch back, blocking (native use).
     pub fn read_blocking(self) -> Result<Batch, ReadError> {
@@ -165,6 +180,7 @@ impl Evidence {
     }
 }
 
+#[cfg(feature = "network")]
 /// Everything `needs` asks of a prepared clip, read back blocking (native use).
 pub fn evidence_blocking(
     network: &Network,

@@ -4,11 +4,15 @@
 
 use crate::clip_gaussian::ClipGaussians;
 use crate::config::NetworkConfig;
+#[cfg(feature = "network")]
 use crate::network::Network;
 use crate::rule::{RuleError, ScoreRule};
 use crate::score::ScoreHeads;
+#[cfg(feature = "network")]
 use burn::module::Module;
+#[cfg(feature = "network")]
 use burn::store::ModuleRecord;
+#[cfg(feature = "network")]
 use burn::tensor::{Bytes, DType, Device, TensorData};
 use mimimi_dsp::FrontEndConfig;
 use serde::{Deserialize, Serialize};
@@ -328,6 +332,7 @@ pub struct ModelFiles {
 }
 
 impl ModelFiles {
+    #[cfg(feature = "network")]
     /// Packs a network with its description; fills in the weights' checksum and size.
     pub fn from_network(network: Network, mut manifest: Manifest) -> Result<Self, ModelError> {
         let bytes = network
@@ -407,6 +412,7 @@ impl ModelFiles {
         Ok(())
     }
 
+    #[cfg(feature = "network")]
     /// The same model with its weights stored as `dtype` (`f32` or `f16`): f16 halves the
     /// download; [`ModelFiles::network`] casts back to f32 on load, so the network computes
     /// in f32 either way and only the rounding of the weights differs.
@@ -454,6 +460,7 @@ impl ModelFiles {
         Ok(Self { manifest, weights })
     }
 
+    #[cfg(feature = "network")]
     /// Builds the network on `device` and loads the weights into it (cast to the network's
     /// f32 if they were stored as f16).
     pub fn network(&self, device: &Device) -> Result<Network, ModelError> {

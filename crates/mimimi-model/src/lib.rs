@@ -14,18 +14,22 @@
 
 pub mod clip_gaussian;
 pub mod combined;
+#[cfg(feature = "network")]
 pub mod complex;
 pub mod config;
 pub mod embedding;
 pub mod evidence;
 pub mod file;
 pub mod gaussian;
+#[cfg(feature = "network")]
 pub mod input;
 pub mod judge;
+#[cfg(feature = "network")]
 pub mod network;
 pub mod profile;
 #[cfg(feature = "pytorch")]
 pub mod pytorch;
+#[cfg(feature = "network")]
 pub mod reference;
 pub mod rule;
 pub mod score;
@@ -38,6 +42,7 @@ pub use embedding::EmbeddingSpec;
 pub use file::{Manifest, ModelError, ModelFiles};
 pub use gaussian::Gaussian;
 pub use judge::{Call, Evidence, Judgement, Target, Verdict, judge};
+#[cfg(feature = "network")]
 pub use network::{Network, Outputs, Trace};
 pub use profile::{Enrollment, Profile};
 pub use rule::{Needs, ScoreRule};
@@ -45,4 +50,5 @@ pub use score::{ClipScore, ScoreHeads};
 
 /// burn's tensor and device types, re-exported so that users of this crate need no direct burn
 /// dependency for the common path.
+#[cfg(feature = "network")]
 pub use burn::tensor::{Device, Tensor};

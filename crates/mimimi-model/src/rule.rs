@@ -32,7 +32,7 @@ pub enum ScoreRule {
 }
 
 /// What a rule needs computed from a clip before it can be judged.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Needs {
     /// Network layers whose per-window features are needed (in [`Layer::ALL`] order).
     pub layers: Vec<Layer>,

@@ -6,11 +6,15 @@
 //! the three heads ([`ScoreHeads`]): a clip the network cannot attribute to its own machine
 //! sounds unlike that machine's normal sound. A clip's score is the mean over its windows.
 
+#[cfg(feature = "network")]
 use crate::network::Outputs;
+#[cfg(feature = "network")]
 use burn::tensor::activation::log_softmax;
+#[cfg(feature = "network")]
 use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "network")]
 /// Cross-entropy of each row of `logits` `[B, N]` against `class`: `[B]`.
 pub fn cross_entropy_against(logits: Tensor<2>, class: usize) -> Tensor<1> {
     let [b, _] = logits.dims();
@@ -20,6 +24,7 @@ pub fn cross_entropy_against(logits: Tensor<2>, class: usize) -> Tensor<1> {
         .neg()
 }
 
+#[cfg(feature = "network")]
 /// Mean cross-entropy of `logits` `[B, N]` against per-row labels.
 pub fn cross_entropy(logits: Tensor<2>, labels: &[usize]) -> Tensor<1> {
     let [b, n] = logits.dims();
@@ -36,6 +41,7 @@ pub fn cross_entropy(logits: Tensor<2>, labels: &[usize]) -> Tensor<1> {
         .neg()
 }
 
+#[cfg(feature = "network")]
 /// The training objective: CE(magnitude) + CE(complex) + CE(total), each a batch mean.
 pub fn loss(outputs: &Outputs, labels: &[usize]) -> Tensor<1> {
     cross_entropy(outputs.magnitude.clone(), labels)
@@ -58,6 +64,7 @@ pub enum ScoreHeads {
     Sum,
 }
 
+#[cfg(feature = "network")]
 impl ScoreHeads {
     /// The score `[B]` of each example of `outputs` against `class`.
     pub fn score(self, outputs: Outputs, class: usize) -> Tensor<1> {
@@ -93,11 +100,11 @@ impl ClipScore {
 }
 
 /// A result could not be read back from the device (e.g. a lost GPU).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
 #[error("reading the result from the device failed: {0}")]
 pub struct ReadError(pub String);
 
-#[cfg(test)]
+#[cfg(all(test, feature = "network"))]
 mod tests {
     use super::*;
     use burn::tensor::Device;
