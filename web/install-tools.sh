@@ -2,7 +2,9 @@
 # Installs what building the page needs, skipping whatever is already there:
 #   - the wasm32-unknown-unknown Rust target
 #   - trunk 0.22.1 (it declares Rust 1.96.1; it builds and works with 1.95, hence
-#     --ignore-rust-version)
+#     --ignore-rust-version). A debug build without the update check: trunk only runs cargo
+#     and wasm-bindgen and copies files, so its own speed does not matter, and the debug build
+#     compiles in well under half the time (docs/building.md)
 #   - wasm-bindgen-cli at exactly the version in Cargo.lock (Trunk refuses any other and would
 #     try to download one; there is no internet here). Installed without --locked: its own lock
 #     file pins a crate version the registry no longer serves.
@@ -19,7 +21,8 @@ fi
 
 if [[ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]]; then
   echo "==> installing trunk $TRUNK_VERSION (takes a while on a small machine)"
-  cargo install --locked --ignore-rust-version trunk --version "$TRUNK_VERSION"
+  cargo install --locked --ignore-rust-version --debug --no-default-features --features rustls \
+    trunk --version "$TRUNK_VERSION"
 fi
 
 if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]]; then
