@@ -1,6 +1,7 @@
 //! Where the network runs (in the engine worker, [`crate::worker`]): WebGPU through
 //! burn-wgpu when the browser yields an adapter and a device and the device computes what the
-//! CPU computes, else the CPU (burn's pure-Rust `flex` backend compiled to wasm). The user can force either (`?backend=cpu|webgpu` or the menu).
+//! CPU computes, else the CPU (burn's pure-Rust `flex` backend compiled to wasm). The user can
+//! force either (`?backend=cpu|webgpu` or the menu).
 //!
 //! The GPU is checked, not trusted: some browsers fail shader validation silently and return
 //! zeros. Before the first check on WebGPU the page scores a short synthetic signal with the
@@ -12,7 +13,7 @@ use crate::error::PageError;
 use crate::worker::{self, Compute};
 use mimimi_dsp::{Audio, decode_wav};
 use mimimi_engine::protocol::EngineError;
-use mimimi_model::score::ScoreHeads;
+use mimimi_model::score::{ClipScore, ScoreHeads};
 use mimimi_model::{ModelFiles, Needs, ScoreRule};
 
 pub use mimimi_engine::protocol::Backend;
@@ -131,8 +132,8 @@ async fn score_on(
     };
     let batches =
         worker::evidence(compute, &needs, Some(class), frontend, audio, &|_, _| {}).await?;
-    let scores: Vec<f64> = batches.into_iter().flat_map(|b| b.cross_entropy).collect();
-    Ok(scores.iter().sum::<f64>() / scores.len().max(1) as f64)
+    let scores = batches.into_iter().flat_map(|b| b.cross_entropy).collect();
+    Ok(ClipScore::from_windows(scores).score)
 }
 
 /// Chooses the engine for `choice`, checking a GPU against the CPU with model `key`.

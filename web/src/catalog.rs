@@ -97,17 +97,11 @@ pub async fn load_model(
     Ok((files, false))
 }
 
-/// A manifest and its weights, checked against the manifest's checksum as
-/// [`ModelFiles::from_parts`] checks them, hashed by the browser.
+/// A manifest and its weights, checked against the manifest's checksum, hashed by the
+/// browser.
 pub async fn verified(manifest: Manifest, weights: Vec<u8>) -> Result<ModelFiles, ModelError> {
     let found = sha256_hex(&weights).await;
-    if found != manifest.weights.sha256 {
-        return Err(ModelError::Checksum {
-            found,
-            expected: manifest.weights.sha256,
-        });
-    }
-    Ok(ModelFiles { manifest, weights })
+    ModelFiles::from_hashed_parts(manifest, weights, found)
 }
 
 /// The audio of a built-in example.

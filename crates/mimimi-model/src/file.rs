@@ -370,6 +370,17 @@ impl ModelFiles {
     /// Checks the weights against the manifest's checksum.
     pub fn from_parts(manifest: Manifest, weights: Vec<u8>) -> Result<Self, ModelError> {
         let found = sha256_hex(&weights);
+        Self::from_hashed_parts(manifest, weights, found)
+    }
+
+    /// Checks the weights against the manifest's checksum, given their SHA-256 in hex
+    /// (`found`) as the caller computed it: the page hashes with the browser's WebCrypto,
+    /// off its thread.
+    pub fn from_hashed_parts(
+        manifest: Manifest,
+        weights: Vec<u8>,
+        found: String,
+    ) -> Result<Self, ModelError> {
         if found != manifest.weights.sha256 {
             return Err(ModelError::Checksum {
                 found,
