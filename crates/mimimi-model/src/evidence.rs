@@ -27,7 +27,7 @@ pub fn descriptors(frontend: &FrontEndConfig, needs: &Needs, prepared: &Prepared
     let spec = &prepared.spectrogram;
     let describer = Describer::new(
         frontend.sample_rate,
-        spec.bins,
+        &frontend.stft,
         frontend.normalization.magnitude_exponent(),
     );
     needs
