@@ -1,4 +1,4 @@
-//! Fans. Four families, each a different physical model:
+//! Fans. Five families, each a different physical model:
 //!
 //! - [`Family::Axial`]: a direct-driven axial fan: shaft rotation f_r ≈ 18.5–21.5 Hz with its
 //!   first harmonics, the blade-pass tone at `blades · f_r` (6 or 7 blades) and its
@@ -13,6 +13,11 @@
 //!   a faster shaft (f_r ≈ 33–47 Hz), 7–9 blades, the motor's torque ripple at
 //!   `6 · pole pairs · f_r` (2–4 pole pairs) locked to the shaft, its drive's constant
 //!   switching whine (2.5–4 kHz), and flow noise through a short, heavily damped duct.
+//! - [`Family::Gearbox`]: a cooling-tower fan behind a right-angle gearbox: a 4-pole motor
+//!   (≈ 24–25 Hz) turns a large, slow rotor (a 7–11:1 reduction: f_r ≈ 2.2–3.6 Hz) with 4–6
+//!   wide blades, so the blade pass is a low throb (9–22 Hz) that swells the broadband noise
+//!   of air and falling water; the gear mesh whines at `teeth · f_motor` (15–23 pinion
+//!   teeth: 350–580 Hz) with harmonics and with sidebands of the slow shaft.
 //!
 //! Every harmonic is phase-locked to its shaft with an offset of the unit's own (one shaft
 //! drives them all), so the waveform's shape is part of the unit.
@@ -40,15 +45,18 @@ pub enum Family {
     Belt,
     /// Inline duct fan, brushless motor.
     Inline,
+    /// Cooling-tower fan behind a right-angle gearbox.
+    Gearbox,
 }
 
 impl Family {
     /// Every family, in `--family` order.
-    pub const ALL: [Family; 4] = [
+    pub const ALL: [Family; 5] = [
         Family::Axial,
         Family::Centrifugal,
         Family::Belt,
         Family::Inline,
+        Family::Gearbox,
     ];
 }
 
@@ -112,6 +120,8 @@ pub struct Unit {
     /// Inline: the motor's pole pairs and the drive's switching whine (Hz).
     pole_pairs: f64,
     whine: f64,
+    /// Gearbox: the pinion's teeth (the mesh tone is `teeth · f_motor`).
+    teeth: f64,
 }
 
 impl Unit {
@@ -154,6 +164,19 @@ impl Unit {
                 rng.range(0.4, 0.7),
                 rng.range(0.3, 0.45),
             ),
+            Family::Gearbox => {
+                let motor = rng.range(24.0, 25.0);
+                let reduction = rng.range(7.0, 11.0);
+                (
+                    motor / reduction,
+                    reduction,
+                    rng.range(3.5, 6.5).round(),
+                    // Air and falling water: a broad hiss high in the spectrum.
+                    (rng.range(2_500.0, 4_500.0), 0.8),
+                    rng.range(0.5, 0.8),
+                    rng.range(0.3, 0.45),
+                )
+            }
         };
         Self {
             family,
@@ -174,6 +197,7 @@ impl Unit {
             // another family's draws would move every other family's rooms.
             pole_pairs: only(family == Family::Inline, || rng.range(1.5, 4.5).round()),
             whine: only(family == Family::Inline, || rng.range(2_500.0, 4_000.0)),
+            teeth: only(family == Family::Gearbox, || rng.range(14.5, 23.5).round()),
         }
     }
 }
@@ -212,23 +236,28 @@ pub fn render(
     // Added-energy anomalies scale with the unit's own flow noise: a loud blower's bearing
     // rings as loud against its noise as a quiet fan's does against its own.
     let loudness = unit.noise_gain / 0.3;
+    // A slow rotor's shaft and blade-pass tones lie below 70 Hz: felt more than heard.
+    let slow = if unit.family == Family::Gearbox {
+        0.1
+    } else {
+        1.0
+    };
     for i in 0..n {
         let load = op.load[i];
         let mut s = 0.0;
         for k in 0..3 {
             let h = (k + 1) as f64;
-            let a = unit.shaft_gains[k] * 0.25 / h;
+            let a = unit.shaft_gains[k] * 0.25 / h * slow;
             let a = if imbalance && k == 0 {
-                strength.lerp(a, a + 0.2)
+                strength.lerp(a, a + 0.2 * slow)
             } else {
                 a
             };
             s += a * (h * fan[i] + unit.shaft_phases[k]).sin();
             let pass = h * unit.blades * fan[i] + unit.pass_phases[k] + h * jitter[i];
-            let pass_gain = if unit.family == Family::Centrifugal {
-                0.2
-            } else {
-                0.5
+            let pass_gain = match unit.family {
+                Family::Centrifugal => 0.2,
+                _ => 0.5 * slow,
             };
             s += unit.pass_gains[k] * pass_gain / h * pass.sin();
         }
@@ -253,8 +282,24 @@ pub fn render(
                 s += 0.1 * ripple.sin() + 0.04 * (2.0 * ripple).sin();
                 s += 0.03 * (TAU * unit.whine * t(i)).sin();
             }
+            Family::Gearbox => {
+                // The mesh whine, its sidebands at the slow shaft (a gear's runout), and the
+                // motor's own hum.
+                let motor = unit.motor_ratio * fan[i];
+                let mesh = unit.teeth * motor + unit.hum_phase;
+                let runout = 1.0 + 0.3 * (fan[i] + unit.shaft_phases[1]).sin();
+                s += runout
+                    * (0.12 * mesh.sin() + 0.06 * (2.0 * mesh).sin() + 0.03 * (3.0 * mesh).sin());
+                s += 0.06 * (2.0 * motor).sin();
+            }
         }
-        let noise = unit.noise_gain * 4.0 * (x[i] + unit.casing.1 * casing[i]);
+        let throb = if unit.family == Family::Gearbox {
+            // Each wide blade sweeping past the fill pushes a pulse of air.
+            1.0 + 0.35 * (unit.blades * fan[i] + unit.pass_phases[0] + jitter[i]).sin()
+        } else {
+            1.0
+        };
+        let noise = throb * unit.noise_gain * 4.0 * (x[i] + unit.casing.1 * casing[i]);
         x[i] = shake * load * (unit.tone_gain * s + noise);
     }
     if unit.family == Family::Belt {

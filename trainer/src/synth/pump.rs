@@ -1,4 +1,4 @@
-//! Pumps. Four families, each a different physical model:
+//! Pumps. Five families, each a different physical model:
 //!
 //! - [`Family::Centrifugal`]: motor hum at 2·f_r (f_r ≈ 24.5–28.5 Hz) with harmonics, the
 //!   impeller's vane-pass tone at `vanes · f_r` (5 or 6 vanes), fluid noise through the pipe's
@@ -12,15 +12,20 @@
 //! - [`Family::Vane`]: a rotary vane pump: the motor's hum at 2·f_r (f_r ≈ 23–29 Hz) with
 //!   harmonics, and a short click each time a vane's tip passes the cam ring's discharge port
 //!   (6–10 vanes), every vane with its own strength, so the click train repeats once a turn.
+//! - [`Family::Hose`]: a peristaltic (hose) pump: a gear motor (≈ 24–29 Hz, a 9–16:1
+//!   reduction, its mesh whining at `13–21 teeth · f_motor`) turns a rotor at 1.6–3.2 Hz
+//!   whose 2 or 3 rollers squeeze a rubber hose: a rubbery squeak (2–3.5 kHz) while each
+//!   roller rolls on, and a soft pressure pulse (30–75 Hz) as it lets go. The fluid moves in
+//!   sealed pockets of hose: next to no flow noise.
 //!
 //! Harmonics are phase-locked to their shaft with offsets of the unit's own.
 //!
 //! Anomalies ([`Kind`]): cavitation (random broadband crackle above 2 kHz), leak (a steady
 //! hiss at 5–7 kHz), clogging (the pass tone 2 % lower and rougher: the motor slows under
 //! load), harmonic phase (the harmonics' phase offsets against the shaft move, and the piston
-//! pump's valve click moves within the stroke: the magnitude spectrum is unchanged, **phase
-//! and timing only**), and surge (the flow swells and ebbs at 0.3–1 Hz: the long-term
-//! spectrum is about the same, **timing only**).
+//! pump's valve click and the hose pump's release move within the stroke: the magnitude
+//! spectrum is unchanged, **phase and timing only**), and surge (the flow swells and ebbs at
+//! 0.3–1 Hz: the long-term spectrum is about the same, **timing only**).
 
 use super::signal::{RATE, add_ring, only, phase_track, resonant_noise, t};
 use super::{Operation, Strength};
@@ -38,15 +43,18 @@ pub enum Family {
     Gear,
     /// Rotary vane pump.
     Vane,
+    /// Peristaltic (hose) pump.
+    Hose,
 }
 
 impl Family {
     /// Every family, in `--family` order.
-    pub const ALL: [Family; 4] = [
+    pub const ALL: [Family; 5] = [
         Family::Centrifugal,
         Family::Piston,
         Family::Gear,
         Family::Vane,
+        Family::Hose,
     ];
 }
 
@@ -108,6 +116,10 @@ pub struct Unit {
     sideband: f64,
     /// Vane: each vane's click strength.
     vane_gains: [f64; 10],
+    /// Hose: motor turns per rotor turn, the motor pinion's teeth, the squeak's pitch (Hz).
+    reduction: f64,
+    teeth: f64,
+    squeak: f64,
 }
 
 impl Unit {
@@ -118,6 +130,7 @@ impl Unit {
             Family::Piston => (rng.range(4.0, 8.0), rng.range(0.5, 3.5).round()),
             Family::Gear => (rng.range(20.0, 30.0), rng.range(8.5, 15.5).round()),
             Family::Vane => (rng.range(23.0, 29.0), rng.range(5.5, 10.5).round()),
+            Family::Hose => (rng.range(1.6, 3.2), rng.range(1.5, 3.5).round()),
         };
         Self {
             family,
@@ -130,6 +143,7 @@ impl Unit {
             noise_gain: match family {
                 Family::Gear => rng.range(0.06, 0.12),
                 Family::Vane => rng.range(0.03, 0.06),
+                Family::Hose => rng.range(0.005, 0.01),
                 _ => rng.range(0.25, 0.4),
             },
             gains: std::array::from_fn(|_| rng.range(0.6, 1.4)),
@@ -141,6 +155,9 @@ impl Unit {
             vane_gains: std::array::from_fn(|_| {
                 only(family == Family::Vane, || rng.range(0.7, 1.3))
             }),
+            reduction: only(family == Family::Hose, || rng.range(9.0, 16.0)),
+            teeth: only(family == Family::Hose, || rng.range(12.5, 21.5).round()),
+            squeak: only(family == Family::Hose, || rng.range(2_000.0, 3_500.0)),
         }
     }
 }
@@ -238,6 +255,54 @@ pub fn render(
                 if at < n {
                     let gain = op.load[i] * surge[i] * unit.vane_gains[vane] * rough;
                     add_ring(&mut x, at, ring, 0.003, 0.8 * unit.tone_gain * gain);
+                }
+            }
+        }
+        Family::Hose => {
+            // The gear motor: its hum at 2·f_motor and its mesh whine with harmonics.
+            for (i, v) in x.iter_mut().enumerate() {
+                let motor = unit.reduction * shaft[i];
+                let mesh = unit.teeth * motor;
+                let mut s = 0.0;
+                for k in 0..3 {
+                    let h = (k + 1) as f64;
+                    s += unit.gains[k] * 0.2 / h * (h * 2.0 * motor + phases[k]).sin();
+                    s += unit.gains[3 + k] * 0.04 / (h * h) * (h * mesh + phases[3 + k]).sin();
+                }
+                *v += unit.tone_gain * op.load[i] * surge[i] * s;
+            }
+            // Each roller: a squeak while it rolls onto the hose (the first third of its
+            // passage), then the pulse as it lets go; a harmonic-phase fault moves the
+            // release within the passage.
+            let squeak = resonant_noise(n, unit.squeak, 3.0, rng);
+            let release_at = if kind == Some(Kind::HarmonicPhase) {
+                (unit.click_at + strength.lerp(0.0, 0.15)).min(0.95)
+            } else {
+                unit.click_at
+            };
+            for (i, _) in passes(&shaft, unit.count) {
+                let period = RATE / (unit.shaft * speed[i] * unit.count);
+                let gain = op.load[i]
+                    * surge[i]
+                    * if rough {
+                        rng.range(strength.lerp(1.0, 0.6), strength.lerp(1.0, 1.4))
+                    } else {
+                        1.0
+                    };
+                let on = (period / 3.0) as usize;
+                for k in 0..on.min(n - i) {
+                    let envelope = (PI * k as f64 / on as f64).sin();
+                    x[i + k] += 2.0 * unit.tone_gain * gain * envelope * squeak[i + k];
+                }
+                let release = i + (release_at * period) as usize;
+                if release < n {
+                    add_ring(
+                        &mut x,
+                        release,
+                        0.5 * unit.thump,
+                        0.05,
+                        0.7 * gain * unit.gains[3],
+                    );
                 }
             }
         }

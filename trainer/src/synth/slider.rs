@@ -1,4 +1,4 @@
-//! Sliders (linear motion stages). Four families, each a different physical model:
+//! Sliders (linear motion stages). Five families, each a different physical model:
 //!
 //! - [`Family::Belt`]: a belt-driven carriage: per cycle (0.5–1 Hz) a travel whose motor
 //!   whine rises and falls with a sinusoidal speed profile, then a click at the end stop.
@@ -11,6 +11,11 @@
 //!   drive's current whine (1–2 kHz) loudest while the carriage accelerates or brakes, the
 //!   cable chain's links clicking as they roll over (30–60 links a second at full speed),
 //!   and only a soft settling ring at the end: no end stop is hit.
+//! - [`Family::Rack`]: a rack and pinion: a gear motor drives a pinion along a toothed rack
+//!   with long ramps (a third of the travel each); the teeth strike with a buzz at the tooth
+//!   rate (150–350 Hz at full speed, its harmonics reaching kilohertz) and the gearbox whines 3.5–6 times
+//!   higher; the backlash knocks as each travel starts, and a spring-applied brake clacks
+//!   shut (4–6 kHz) when it ends.
 //!
 //! Anomalies ([`Kind`]): rail damage (rattling impacts during travel), dry rail (a squeal
 //! during travel), jerky drive (a strained, rougher drive sound and a second, bouncing end
@@ -34,15 +39,18 @@ pub enum Family {
     Pneumatic,
     /// Direct-drive linear motor.
     LinearMotor,
+    /// Rack and pinion.
+    Rack,
 }
 
 impl Family {
     /// Every family, in `--family` order.
-    pub const ALL: [Family; 4] = [
+    pub const ALL: [Family; 5] = [
         Family::Belt,
         Family::BallScrew,
         Family::Pneumatic,
         Family::LinearMotor,
+        Family::Rack,
     ];
 }
 
@@ -100,6 +108,8 @@ pub struct Unit {
     servo: f64,
     /// Linear motor: cable-chain links passing per second at full speed.
     links: f64,
+    /// Rack: the gearbox's whine over the tooth rate.
+    stage: f64,
 }
 
 impl Unit {
@@ -122,6 +132,11 @@ impl Unit {
                 rng.range(1_000.0, 2_000.0),
                 rng.range(1_500.0, 3_500.0),
             ),
+            Family::Rack => (
+                rng.range(0.3, 0.7),
+                rng.range(150.0, 350.0),
+                rng.range(4_000.0, 6_000.0),
+            ),
         };
         Self {
             family,
@@ -133,6 +148,7 @@ impl Unit {
             servo: rng.range(4_000.0, 6_000.0),
             // Drawn for the linear motor alone (see `only`).
             links: only(family == Family::LinearMotor, || rng.range(30.0, 60.0)),
+            stage: only(family == Family::Rack, || rng.range(3.5, 6.0)),
         }
     }
 
@@ -141,6 +157,7 @@ impl Unit {
         match self.family {
             Family::BallScrew => (phase / 0.2).min(1.0).min((1.0 - phase) / 0.2).max(0.0),
             Family::LinearMotor => (PI * phase).sin().powi(2),
+            Family::Rack => (phase / 0.33).min(1.0).min((1.0 - phase) / 0.33).max(0.0),
             _ => (PI * phase).sin(),
         }
     }
@@ -216,6 +233,24 @@ pub fn render(
                     };
                     0.8 * speed * rumble[i] * rough
                 }
+                Family::Rack => {
+                    // Tooth mesh: a buzz (a pulse train's first harmonics) at the tooth rate;
+                    // the gearbox's whine a stage higher. A jerky drive rattles both.
+                    let pitch = unit.pitch
+                        * (0.1 + 0.9 * speed)
+                        * if jerky {
+                            rng.range(strength.lerp(1.0, 0.8), strength.lerp(1.0, 1.2))
+                        } else {
+                            1.0
+                        };
+                    drive_phase += TAU * pitch / RATE;
+                    // Each tooth strikes: a pulse train, its harmonics reaching kilohertz.
+                    let buzz: f64 = (1..=16)
+                        .map(|h| (h as f64 * drive_phase).sin() / (h as f64).sqrt())
+                        .sum();
+                    let whine = (unit.stage * drive_phase).sin();
+                    0.3 * speed * (buzz + 0.5 * whine)
+                }
                 Family::LinearMotor => {
                     // The force, so the current and its whine, follows the acceleration.
                     let force = (TAU * phase).sin().abs();
@@ -241,6 +276,16 @@ pub fn render(
                         + 2.0 * squeal_noise[i]);
             }
             x[i] += unit.gain * load * s;
+        }
+        if unit.family == Family::Rack {
+            // The backlash closes as the pinion takes up the load.
+            add_ring(
+                &mut x,
+                start,
+                0.2 * unit.stop,
+                0.008,
+                0.4 * unit.gain * load,
+            );
         }
         if unit.family == Family::Pneumatic {
             add_burst(
@@ -273,6 +318,7 @@ pub fn render(
                 Family::BallScrew => (0.02, 0.6),
                 Family::Pneumatic => (0.01, 1.8),
                 Family::LinearMotor => (0.004, 0.3),
+                Family::Rack => (0.002, 0.6),
             };
             add_ring(&mut x, stop, unit.stop, decay, amp * unit.gain);
             if jerky && stop + 1_200 < n {

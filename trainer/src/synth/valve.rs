@@ -1,4 +1,4 @@
-//! Valves. Four families, each a different physical model:
+//! Valves. Five families, each a different physical model:
 //!
 //! - [`Family::Solenoid`]: a solenoid valve on a water line switching 0.6–1.5 times a second:
 //!   a ringing click when it opens and another when it closes, flow hiss (2.5–5 kHz) while
@@ -12,6 +12,11 @@
 //!   second): a faint pilot click, then the flow rises over 50–150 ms as the diaphragm
 //!   lifts; it closes fast, so the closing is a water hammer: a low thump (80–200 Hz, long
 //!   decay) and the pipe's ring. Broad flow noise (1–2.5 kHz) while open.
+//! - [`Family::Relief`]: a spring-loaded relief valve on a hydraulic power unit that cracks
+//!   open 0.5–1.2 times a second: a knock and the body's ring as it cracks, a screech
+//!   (1.2–2.8 kHz with its second harmonic, wavering with the flow) over the oil's broad flow
+//!   noise (0.6–1.4 kHz) while it relieves, and a low knock (150–400 Hz) as the poppet
+//!   reseats.
 //!
 //! Anomalies ([`Kind`]): chatter (rapid extra clicks after opening), leak (hiss while
 //! closed), sticking (a delayed, weaker opening), slow close (the valve stays open up to 30 %
@@ -34,15 +39,18 @@ pub enum Family {
     Motorized,
     /// Pilot-operated diaphragm valve.
     Diaphragm,
+    /// Spring-loaded relief valve.
+    Relief,
 }
 
 impl Family {
     /// Every family, in `--family` order.
-    pub const ALL: [Family; 4] = [
+    pub const ALL: [Family; 5] = [
         Family::Solenoid,
         Family::Pneumatic,
         Family::Motorized,
         Family::Diaphragm,
+        Family::Relief,
     ];
 }
 
@@ -102,6 +110,9 @@ pub struct Unit {
     /// Diaphragm: how long the flow takes to rise (s) and the water hammer's pitch (Hz).
     lift_s: f64,
     hammer: f64,
+    /// Relief: the screech's and the reseating knock's pitches (Hz).
+    whistle: f64,
+    seat: f64,
 }
 
 impl Unit {
@@ -110,6 +121,7 @@ impl Unit {
         let rate = match family {
             Family::Motorized => rng.range(0.3, 0.6),
             Family::Diaphragm => rng.range(0.4, 1.0),
+            Family::Relief => rng.range(0.5, 1.2),
             _ => rng.range(0.6, 1.5),
         };
         Self {
@@ -122,6 +134,7 @@ impl Unit {
                 Family::Pneumatic => (rng.range(4_000.0, 7_000.0), 1.5),
                 Family::Motorized => (rng.range(500.0, 1_500.0), 2.0),
                 Family::Diaphragm => (rng.range(1_000.0, 2_500.0), 1.0),
+                Family::Relief => (rng.range(600.0, 1_400.0), 1.5),
             },
             travel_s: rng.range(0.2, 0.5),
             motor: rng.range(300.0, 700.0),
@@ -129,6 +142,8 @@ impl Unit {
             // Drawn for the diaphragm valve alone (see `only`).
             lift_s: only(family == Family::Diaphragm, || rng.range(0.05, 0.15)),
             hammer: only(family == Family::Diaphragm, || rng.range(80.0, 200.0)),
+            whistle: only(family == Family::Relief, || rng.range(1_200.0, 2_800.0)),
+            seat: only(family == Family::Relief, || rng.range(150.0, 400.0)),
         }
     }
 }
@@ -152,6 +167,7 @@ pub fn render(
     };
     let mut start = (rng.uniform() * RATE / unit.rate) as usize;
     let mut motor_phase = 0.0;
+    let mut whistle_phase = 0.0;
     while start < n {
         let len = (RATE / (unit.rate * op.speed[start])
             * (1.0 + jitter * rng.normal().clamp(-2.0, 2.0))) as usize;
@@ -213,6 +229,37 @@ pub fn render(
                 if start + open < n {
                     add_ring(&mut x, start + open, unit.hammer, 0.08, 1.5 * g);
                     add_ring(&mut x, start + open, unit.resonance, 0.02, 0.4 * g);
+                }
+            }
+            Family::Relief => {
+                if start + delay < n {
+                    add_ring(
+                        &mut x,
+                        start + delay,
+                        unit.seat * 1.5,
+                        0.01,
+                        0.6 * click * g,
+                    );
+                    add_ring(
+                        &mut x,
+                        start + delay,
+                        unit.resonance,
+                        0.003,
+                        0.5 * click * g,
+                    );
+                }
+                // The screech, strongest as the valve cracks and fading as the pressure
+                // falls, its pitch wavering with the flow.
+                let blow = open.saturating_sub(delay);
+                for k in 0..blow.min(n.saturating_sub(start + delay)) {
+                    let fade = 1.0 - 0.6 * k as f64 / blow as f64;
+                    let waver = 1.0 + 0.01 * (TAU * 7.0 * k as f64 / RATE).sin();
+                    whistle_phase += TAU * unit.whistle * waver / RATE;
+                    let screech = whistle_phase.sin() + 0.4 * (2.0 * whistle_phase).sin();
+                    x[start + delay + k] += 0.25 * g * fade * screech;
+                }
+                if start + open < n {
+                    add_ring(&mut x, start + open, unit.seat, 0.015, 0.8 * g);
                 }
             }
         }
