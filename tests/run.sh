@@ -2,9 +2,8 @@
 # Every test of the project, as CI runs it: formatting, lints, the native test suites (signal
 # path, network parity with the PyTorch reference, model files, trainer), the parity suite as
 # WebAssembly, the page build (the page's module, and the engine worker's with both of burn's
-# backends), and the page's
-# end-to-end tests in headless Chromium (WebGPU on SwiftShader, and the CPU fallback;
-# screenshots land in tests/e2e/screenshots/).
+# backends), the page's end-to-end tests in headless Chromium (WebGPU on SwiftShader, and the
+# CPU fallback; screenshots land in tests/e2e/screenshots/), and the hosting build.
 #
 # Builds go to $CARGO_TARGET_DIR (default ~/.cache/mimimi/target, outside the clone) so that a
 # fresh clone on a machine that built before reuses the compiled dependencies.
@@ -52,5 +51,11 @@ python3 tests/first_load.py dist 3000000
 
 step "end-to-end tests in headless Chromium"
 (cd tests/e2e && node --test)
+
+# The hosting build: the page's module size-optimised (web-release profile, wasm-opt), within
+# the budget, and working: checks of the examples and the CPU self-test in the browser.
+step "hosting build (web/build-release.sh) within its budget, and working in the browser"
+web/build-release.sh dist-release
+(cd tests/e2e && MIMIMI_DIST=dist-release node --test longtask.test.mjs)
 
 step "all tests passed"

@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'n
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { homedir, tmpdir } from 'node:os';
-import { serveDist, launch, launchWithProfile, finished, sameScore, ROOT } from './harness.mjs';
+import { serveDist, launch, launchWithProfile, finished, sameScore, ROOT, DIST } from './harness.mjs';
 
 const TRAINER = join(process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache/mimimi/target'), 'debug/trainer');
 const MODEL = join(ROOT, 'web/assets/models/fan');
@@ -274,7 +274,7 @@ test('enroll and check through the (fake) microphone; offline after the first vi
     await page.waitForSelector('main[data-offline-ready="true"]', { timeout: 120_000 });
     const cacheNames = () => page.evaluate(() => caches.keys().then((k) => k.filter((n) => /^mimimi-[0-9a-f]/.test(n))));
     const [old] = await cacheNames();
-    const sw = readFileSync(join(ROOT, 'dist/sw.js'), 'utf8');
+    const sw = readFileSync(join(DIST, 'sw.js'), 'utf8');
     const version = sw.match(/const VERSION = '([0-9a-f]+)';/)[1];
     assert.equal(old, `mimimi-${version}`);
     own.overrides.set('/sw.js', sw.replace(`const VERSION = '${version}'`, `const VERSION = '${version}0'`));

@@ -8,14 +8,16 @@ import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const DIST = join(ROOT, 'dist');
+/** The built site under test: dist/, or the folder MIMIMI_DIST names (the hosting build,
+ * `MIMIMI_DIST=dist-release`). */
+export const DIST = join(ROOT, process.env.MIMIMI_DIST ?? 'dist');
 const TYPES = {
   '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm',
   '.json': 'application/json', '.wav': 'audio/wav', '.css': 'text/css',
   '.webmanifest': 'application/manifest+json', '.png': 'image/png',
 };
 
-/** Serves dist/ (or `dir`) on a free port of 127.0.0.1. Resolves to { url, close, overrides }:
+/** Serves DIST (or `dir`) on a free port of 127.0.0.1. Resolves to { url, close, overrides }:
  * a Map from a path such as `/sw.js` to the body served instead of the file (a new
  * deployment). */
 export async function serveDist(dir = DIST) {

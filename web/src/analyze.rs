@@ -1,8 +1,8 @@
 //! One check: samples → STFT → windows → evidence → verdict, timed, with the pictures the
 //! result view draws. The evidence is what the target's rule needs: descriptors of the
-//! spectrogram (computed at once), and the network only for rules that read it, a few windows
-//! at a time, handing control back to the browser in between so the page stays responsive and
-//! shows progress.
+//! spectrogram, and the network only for rules that read it, a few windows at a time; both
+//! hand control back to the browser in between so the page stays responsive and shows
+//! progress.
 
 use crate::backend::Backend;
 use crate::error::PageError;
@@ -82,9 +82,10 @@ pub fn prepare(clip: &Clip, manifest: &Manifest) -> Result<Prepared, PageError> 
         })
 }
 
-/// What `needs` asks of `clip`, prepared: the descriptors at once, the network's part
-/// (`compute`, required when `needs` reads it) from the engine worker, which cuts the clip
-/// the same way (`class`: the machine ID a cross-entropy is against).
+/// What `needs` asks of `clip`, prepared: the descriptors a window at a time, yielding to the
+/// browser in between, the network's part (`compute`, required when `needs` reads it) from the
+/// engine worker, which cuts the clip the same way (`class`: the machine ID a cross-entropy is
+/// against).
 pub async fn evidence(
     clip: &Clip,
     prepared: &Prepared,
@@ -94,8 +95,12 @@ pub async fn evidence(
     compute: Option<Compute<'_>>,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Evidence, PageError> {
+    let mut describing = evidence::Describing::new(frontend, needs, prepared);
+    while describing.step() {
+        yield_now().await;
+    }
     let mut evidence = Evidence {
-        rows: evidence::descriptors(frontend, needs, prepared),
+        rows: describing.finish(),
         ..Evidence::default()
     };
     if needs.network() {

@@ -24,24 +24,65 @@ pub const WINDOWS_PER_BATCH: usize = 16;
 
 /// The descriptors `needs` names, of every window of a prepared clip.
 pub fn descriptors(frontend: &FrontEndConfig, needs: &Needs, prepared: &Prepared) -> ClipRows {
-    let spec = &prepared.spectrogram;
-    let describer = Describer::new(
-        frontend.sample_rate,
-        &frontend.stft,
-        frontend.normalization.magnitude_exponent(),
-    );
-    needs
-        .descriptors
-        .iter()
-        .map(|&d| {
-            let rows = prepared
-                .windows
-                .iter()
-                .map(|w| describer.describe(d, spec, w))
-                .collect();
-            (Member::Descriptor(d), rows)
-        })
-        .collect()
+    let mut describing = Describing::new(frontend, needs, prepared);
+    while describing.step() {}
+    describing.finish()
+}
+
+/// The descriptors of a prepared clip, one window at a time, so that a caller can pause in
+/// between (the page hands control back to the browser after each window).
+pub struct Describing<'a> {
+    describer: Describer,
+    needs: &'a Needs,
+    prepared: &'a Prepared,
+    /// The next window to describe.
+    next: usize,
+    rows: ClipRows,
+}
+
+impl<'a> Describing<'a> {
+    /// Nothing described yet.
+    pub fn new(frontend: &FrontEndConfig, needs: &'a Needs, prepared: &'a Prepared) -> Self {
+        let describer = Describer::new(
+            frontend.sample_rate,
+            &frontend.stft,
+            frontend.normalization.magnitude_exponent(),
+        );
+        let rows = needs
+            .descriptors
+            .iter()
+            .map(|&d| (Member::Descriptor(d), Vec::new()))
+            .collect();
+        Self {
+            describer,
+            needs,
+            prepared,
+            next: 0,
+            rows,
+        }
+    }
+
+    /// Describes the next window; false once every window is described.
+    pub fn step(&mut self) -> bool {
+        let Some(window) = self.prepared.windows.get(self.next) else {
+            return false;
+        };
+        let spec = &self.prepared.spectrogram;
+        for &d in &self.needs.descriptors {
+            let row = self.describer.describe(d, spec, window);
+            self.rows
+                .entry(Member::Descriptor(d))
+                .or_default()
+                .push(row);
+        }
+        self.next += 1;
+        true
+    }
+
+    /// The rows described so far (all of them after `step` returned false).
+    pub fn finish(self) -> ClipRows {
+        self.rows
+    }
 }
 
 #[cfg(feature = "network")]
