@@ -465,20 +465,25 @@ mod tests {
         assert!(worst < 1e-3, "{worst} dB");
     }
 
-    #[test]
-    fn a_pulsing_noise_lights_its_modulation_frequency() {
-        // Noise whose loudness pulses at 4 Hz: over 64 frames (2.048 s) that is bin 8.
-        let mut state = 1u64;
+    /// 3 s of noise whose loudness pulses at `hz` with `depth` (drawn from `seed`).
+    fn pulsing_noise(hz: f64, depth: f64, seed: u64) -> Vec<f32> {
+        let mut state = seed;
         let mut noise = move || {
             state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
             (state >> 33) as f64 / (1u64 << 31) as f64 - 0.5
         };
-        let x: Vec<f32> = (0..48_000)
+        (0..48_000)
             .map(|n| {
                 let t = n as f64 / 16_000.0;
-                ((1.0 + 0.9 * (std::f64::consts::TAU * 4.0 * t).sin()) * noise()) as f32
+                ((1.0 + depth * (std::f64::consts::TAU * hz * t).sin()) * noise()) as f32
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn a_pulsing_noise_lights_its_modulation_frequency() {
+        // Noise whose loudness pulses at 4 Hz: over 64 frames (2.048 s) that is bin 8.
+        let x = pulsing_noise(4.0, 0.9, 1);
         let v = describe(Descriptor::Modulation, &x, 1.0);
         // Band 4 (mid frequencies): its 8 modulation bins; bin 8 (index 7) is the loudest.
         let band = &v[4 * 8..5 * 8];
@@ -490,17 +495,7 @@ mod tests {
     fn a_noise_pulsing_at_a_shaft_rate_lights_its_band_of_the_envelope_spectrum() {
         // Noise whose loudness pulses at 40 Hz (a 2,400 rpm shaft), far above the frame rate:
         // every band pulses at 40 Hz, in modulation band 4 (30–53 Hz).
-        let mut state = 3u64;
-        let mut noise = move || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
-            (state >> 33) as f64 / (1u64 << 31) as f64 - 0.5
-        };
-        let x: Vec<f32> = (0..48_000)
-            .map(|n| {
-                let t = n as f64 / 16_000.0;
-                ((1.0 + 0.8 * (std::f64::consts::TAU * 40.0 * t).sin()) * noise()) as f32
-            })
-            .collect();
+        let x = pulsing_noise(40.0, 0.8, 3);
         let steady = signal(|_| 0.0);
         for exponent in [1.0, 0.3] {
             let pulsing = describe(Descriptor::Envelope, &x, exponent);

@@ -275,20 +275,10 @@ pub fn render(
             // passage), then the pulse as it lets go; a harmonic-phase fault moves the
             // release within the passage.
             let squeak = resonant_noise(n, unit.squeak, 3.0, rng);
-            let release_at = if kind == Some(Kind::HarmonicPhase) {
-                (unit.click_at + strength.lerp(0.0, 0.15)).min(0.95)
-            } else {
-                unit.click_at
-            };
+            let release_at = stroke_point(unit.click_at, kind, strength, 0.15);
             for (i, _) in passes(&shaft, unit.count) {
                 let period = RATE / (unit.shaft * speed[i] * unit.count);
-                let gain = op.load[i]
-                    * surge[i]
-                    * if rough {
-                        rng.range(strength.lerp(1.0, 0.6), strength.lerp(1.0, 1.4))
-                    } else {
-                        1.0
-                    };
+                let gain = op.load[i] * surge[i] * roughness(rough, strength, rng);
                 let on = (period / 3.0) as usize;
                 for k in 0..on.min(n - i) {
                     let envelope = (PI * k as f64 / on as f64).sin();
@@ -315,20 +305,10 @@ pub fn render(
                     * ((motor + phases[0]).sin() + 0.4 * (2.0 * motor + phases[1]).sin())
                     + 0.06 * (TAU * 100.0 * t(i) + phases[2]).sin();
             }
-            let click_at = if kind == Some(Kind::HarmonicPhase) {
-                (unit.click_at + strength.lerp(0.0, 0.12)).min(0.95)
-            } else {
-                unit.click_at
-            };
+            let click_at = stroke_point(unit.click_at, kind, strength, 0.12);
             for (i, _) in passes(&shaft, unit.count) {
                 let period = RATE / (unit.shaft * speed[i] * unit.count);
-                let gain = op.load[i]
-                    * surge[i]
-                    * if rough {
-                        rng.range(strength.lerp(1.0, 0.6), strength.lerp(1.0, 1.4))
-                    } else {
-                        1.0
-                    };
+                let gain = op.load[i] * surge[i] * roughness(rough, strength, rng);
                 add_ring(&mut x, i, unit.thump, 0.04, 0.8 * gain * unit.gains[3]);
                 let click = i + (click_at * period) as usize;
                 if click < n {
@@ -366,6 +346,25 @@ pub fn render(
         _ => {}
     }
     x
+}
+
+/// Where in its stroke an event falls (0..1): `at`, moved later by up to `by` when a
+/// harmonic-phase fault moves the stroke's timing.
+fn stroke_point(at: f64, kind: Option<Kind>, strength: Strength, by: f64) -> f64 {
+    if kind == Some(Kind::HarmonicPhase) {
+        (at + strength.lerp(0.0, by)).min(0.95)
+    } else {
+        at
+    }
+}
+
+/// A stroke's strength: 1, or drawn ±40 % at full strength when clogging makes it rough.
+fn roughness(rough: bool, strength: Strength, rng: &mut Rng) -> f64 {
+    if rough {
+        rng.range(strength.lerp(1.0, 0.6), strength.lerp(1.0, 1.4))
+    } else {
+        1.0
+    }
 }
 
 /// The samples at which the shaft starts each of its `per_turn` events a turn (strokes of a
