@@ -25,6 +25,7 @@ mod fetch;
 mod history;
 mod input;
 mod offline;
+mod params;
 mod record;
 mod selection;
 mod state;
@@ -37,7 +38,8 @@ use enroll::Enroll;
 use history::History;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use state::{Ui, query};
+use params::query;
+use state::Ui;
 
 /// The page's root component: creates the shared state and each feature's, loads what is
 /// stored and the catalog, and lays out the sections.

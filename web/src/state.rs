@@ -7,17 +7,10 @@ use crate::analyze::Analysis;
 use crate::backend::Choice;
 use crate::catalog::{Entry, Example};
 use crate::error::PageError;
+use crate::params::query;
 use crate::selection::Selection;
 use leptos::prelude::*;
 use mimimi_model::Profile;
-
-/// A query parameter of the page's URL.
-pub fn query(name: &str) -> Option<String> {
-    let search = web_sys::window()?.location().search().ok()?;
-    web_sys::UrlSearchParams::new_with_str(&search)
-        .ok()?
-        .get(name)
-}
 
 /// The state every section shares, as signals (provided as context by the root).
 #[derive(Clone, Copy)]

@@ -1,20 +1,29 @@
-//! The connection to the engine worker (`web/engine`), where the network runs: started on
-//! first use, sent each model once, asked for a clip's network evidence. Replies come back
-//! by request number; a worker that fails to start or stops on a bug fails every open request
-//! with [`EngineError::Stopped`] and is started afresh by the next one.
+//! The connection to the engine workers (`web/engine`), where the network runs: started on
+//! first use, sent each model once, asked for a clip's network evidence. On the CPU a clip's
+//! windows are spread over several workers, one per core the browser reports (at most
+//! [`MAX_CPU_WORKERS`]); WebGPU runs in the first. Replies come back by request number; a
+//! worker that fails to start or stops on a bug fails every open request of its own with
+//! [`EngineError::Stopped`] and is started afresh by the next one.
 
+use crate::params::query;
 use futures::StreamExt;
 use futures::channel::mpsc::{UnboundedSender, unbounded};
+use futures::future::try_join_all;
 use mimimi_dsp::{Audio, FrontEndConfig};
 use mimimi_engine::protocol::{
-    Backend, EngineError, Reply, Request, WORKER_ID, bytes_payload, pack, samples_payload, unpack,
+    Backend, EngineError, Reply, Request, Share, WORKER_ID, bytes_payload, pack, samples_payload,
+    unpack,
 };
 use mimimi_model::evidence::Batch;
 use mimimi_model::{ModelFiles, Needs};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use wasm_bindgen::prelude::*;
 use web_sys::{ErrorEvent, MessageEvent, Worker};
+
+/// The most CPU workers a clip is spread over. Each holds its own copy of the engine's module
+/// and a model's network: the memory this costs is measured by `?bench` (docs/speed.md).
+pub const MAX_CPU_WORKERS: usize = 4;
 
 /// The worker's script, written by Trunk's loader shim (index.html).
 const SCRIPT: &str = "./mimimi-engine_loader.js";
@@ -44,13 +53,35 @@ struct Connection {
 }
 
 thread_local! {
-    static CONNECTION: RefCell<Option<Connection>> = const { RefCell::new(None) };
+    /// The workers by slot (`None`: not started, or stopped).
+    static POOL: RefCell<Vec<Option<Connection>>> = const { RefCell::new(Vec::new()) };
+    /// How many CPU workers a clip is spread over, once known.
+    static CPU_WORKERS: Cell<Option<usize>> = const { Cell::new(None) };
 }
 
-/// Ends the connection: every open request fails with `why`; the next request starts a new
-/// worker.
-fn stop(why: String) {
-    let Some(connection) = CONNECTION.with(|c| c.borrow_mut().take()) else {
+/// Runs `f` on the connection in `slot`, if there is one.
+fn with_connection<R>(slot: usize, f: impl FnOnce(&mut Connection) -> R) -> Option<R> {
+    POOL.with(|p| p.borrow_mut().get_mut(slot).and_then(Option::as_mut).map(f))
+}
+
+/// How many workers a clip's windows are spread over on the CPU: `?workers=N` if given (for
+/// measuring), else one per core the browser reports, within 1..=[`MAX_CPU_WORKERS`].
+pub fn cpu_workers() -> usize {
+    if let Some(n) = CPU_WORKERS.get() {
+        return n;
+    }
+    let cores = web_sys::window().map_or(1.0, |w| w.navigator().hardware_concurrency());
+    let asked = query("workers").and_then(|v| v.parse::<usize>().ok());
+    let n = asked.unwrap_or(cores as usize).clamp(1, MAX_CPU_WORKERS);
+    CPU_WORKERS.set(Some(n));
+    n
+}
+
+/// Ends the connection in `slot`: every open request fails with `why`; the next request
+/// starts a new worker there.
+fn stop(slot: usize, why: String) {
+    let Some(connection) = POOL.with(|p| p.borrow_mut().get_mut(slot).and_then(Option::take))
+    else {
         return;
     };
     connection.worker.terminate();
@@ -59,25 +90,25 @@ fn stop(why: String) {
     }
 }
 
-fn received(event: MessageEvent) {
+fn received(slot: usize, event: MessageEvent) {
     let (envelope, _) = match unpack::<Reply>(&event.data()) {
         Ok(v) => v,
-        Err(e) => return stop(e.to_string()),
+        Err(e) => return stop(slot, e.to_string()),
     };
     match (envelope.id, envelope.body) {
-        (WORKER_ID, Reply::Started) => CONNECTION.with(|c| {
-            if let Some(c) = c.borrow_mut().as_mut() {
+        (WORKER_ID, Reply::Started) => {
+            with_connection(slot, |c| {
                 c.started = true;
                 for (message, transfer) in c.held.drain(..) {
                     // A worker that cannot take a message has stopped: its error event says so.
                     let _ = c.worker.post_message_with_transfer(&message, &transfer);
                 }
-            }
-        }),
-        (WORKER_ID, Reply::Crashed(why)) => stop(why),
-        (WORKER_ID, Reply::Failed(e)) => stop(e.to_string()),
-        (id, reply) => CONNECTION.with(|c| {
-            if let Some(c) = c.borrow_mut().as_mut() {
+            });
+        }
+        (WORKER_ID, Reply::Crashed(why)) => stop(slot, why),
+        (WORKER_ID, Reply::Failed(e)) => stop(slot, e.to_string()),
+        (id, reply) => {
+            with_connection(slot, |c| {
                 let last = !matches!(reply, Reply::Progress { .. });
                 if let Some(sender) = c.pending.get(&id) {
                     let _ = sender.unbounded_send(reply);
@@ -85,55 +116,62 @@ fn received(event: MessageEvent) {
                 if last {
                     c.pending.remove(&id);
                 }
-            }
-        }),
+            });
+        }
     }
 }
 
-fn connect() -> Result<(), EngineError> {
-    if CONNECTION.with(|c| c.borrow().is_some()) {
+fn connect(slot: usize) -> Result<(), EngineError> {
+    if with_connection(slot, |_| ()).is_some() {
         return Ok(());
     }
     let worker = Worker::new(SCRIPT)
         .map_err(|e| EngineError::Stopped(format!("the worker could not be created: {e:?}")))?;
     // The handlers live as long as the page: a worker is started again only after a failure.
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(received);
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event| received(slot, event));
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
-    let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(|event: ErrorEvent| {
+    let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
         let message = event.message();
-        stop(if message.is_empty() {
-            "its script could not be loaded".into()
-        } else {
-            message
-        });
+        stop(
+            slot,
+            if message.is_empty() {
+                "its script could not be loaded".into()
+            } else {
+                message
+            },
+        );
     });
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     on_error.forget();
-    CONNECTION.with(|c| {
-        *c.borrow_mut() = Some(Connection {
-            worker,
-            started: false,
-            held: Vec::new(),
-            next: WORKER_ID + 1,
-            pending: HashMap::new(),
-            models: HashSet::new(),
-        })
+    let connection = Connection {
+        worker,
+        started: false,
+        held: Vec::new(),
+        next: WORKER_ID + 1,
+        pending: HashMap::new(),
+        models: HashSet::new(),
+    };
+    POOL.with(|p| {
+        let mut pool = p.borrow_mut();
+        if pool.len() <= slot {
+            pool.resize_with(slot + 1, || None);
+        }
+        pool[slot] = Some(connection);
     });
     Ok(())
 }
 
-/// Sends `request` and waits for its answer, passing progress on.
+/// Sends `request` to the worker in `slot` and waits for its answer, passing progress on.
 async fn request(
+    slot: usize,
     request: &Request,
     payload: Option<JsValue>,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Reply, EngineError> {
-    connect()?;
+    connect(slot)?;
     let (sender, mut replies) = unbounded();
-    CONNECTION.with(|c| {
-        let mut c = c.borrow_mut();
-        let c = c.as_mut().expect("connected above");
+    with_connection(slot, |c| {
         let id = c.next;
         c.next += 1;
         c.pending.insert(id, sender);
@@ -158,23 +196,25 @@ fn unexpected(reply: &Reply) -> EngineError {
     EngineError::Message(format!("unexpected answer {reply:?}"))
 }
 
-/// Sends the model to the worker unless it holds it.
-async fn send_model(key: &str, files: &ModelFiles) -> Result<(), EngineError> {
-    let held = CONNECTION.with(|c| c.borrow().as_ref().is_some_and(|c| c.models.contains(key)));
-    if held {
+/// Sends the model to the worker in `slot` unless it holds it.
+async fn send_model(slot: usize, key: &str, files: &ModelFiles) -> Result<(), EngineError> {
+    if with_connection(slot, |c| c.models.contains(key)) == Some(true) {
         return Ok(());
     }
     let model = Request::Model {
         key: key.to_string(),
         manifest: Box::new(files.manifest.clone()),
     };
-    match request(&model, Some(bytes_payload(&files.weights)), &|_, _| {}).await? {
+    match request(
+        slot,
+        &model,
+        Some(bytes_payload(&files.weights)),
+        &|_, _| {},
+    )
+    .await?
+    {
         Reply::Stored => {
-            CONNECTION.with(|c| {
-                if let Some(c) = c.borrow_mut().as_mut() {
-                    c.models.insert(key.to_string());
-                }
-            });
+            with_connection(slot, |c| c.models.insert(key.to_string()));
             Ok(())
         }
         other => Err(unexpected(&other)),
@@ -182,7 +222,9 @@ async fn send_model(key: &str, files: &ModelFiles) -> Result<(), EngineError> {
 }
 
 /// What `needs` asks of the network for the first channel of `audio`, cut into windows as
-/// `frontend` cuts it; `progress(done, total)` counts windows.
+/// `frontend` cuts it; `progress(done, total)` counts windows. On the CPU the windows are
+/// spread over [`cpu_workers`] workers, each computing its [`Share`]; the batches come back
+/// in time order whatever the number.
 pub async fn evidence(
     compute: Compute<'_>,
     needs: &Needs,
@@ -191,18 +233,58 @@ pub async fn evidence(
     audio: &Audio,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Vec<Batch>, EngineError> {
-    send_model(compute.key, compute.files).await?;
-    let samples = audio.channels.first().map_or(&[][..], Vec::as_slice);
-    let ask = Request::Evidence {
-        key: compute.key.to_string(),
-        backend: compute.backend,
-        needs: needs.clone(),
-        class,
-        frontend,
-        sample_rate: audio.sample_rate,
+    let of = match compute.backend {
+        Backend::Cpu => cpu_workers(),
+        Backend::WebGpu => 1,
     };
-    match request(&ask, Some(samples_payload(samples)), progress).await? {
-        Reply::Evidence(batches) => Ok(batches),
-        other => Err(unexpected(&other)),
+    let samples = audio.channels.first().map_or(&[][..], Vec::as_slice);
+    // (done, total) of each share, as last reported.
+    let counts = RefCell::new(vec![(0, 0); of]);
+    let report = |index: usize, done: usize, total: usize| {
+        let (done, total) = {
+            let mut counts = counts.borrow_mut();
+            counts[index] = (done, total);
+            counts
+                .iter()
+                .fold((0, 0), |(d, t), &(done, total)| (d + done, t + total))
+        };
+        progress(done, total);
+    };
+    let shares = (0..of).map(|index| {
+        let ask = Request::Evidence {
+            key: compute.key.to_string(),
+            backend: compute.backend,
+            needs: needs.clone(),
+            class,
+            frontend,
+            sample_rate: audio.sample_rate,
+            share: Share { index, of },
+        };
+        let report = &report;
+        async move {
+            send_model(index, compute.key, compute.files).await?;
+            let progress = move |done, total| report(index, done, total);
+            match request(index, &ask, Some(samples_payload(samples)), &progress).await? {
+                Reply::Evidence(batches) => Ok(batches),
+                other => Err(unexpected(&other)),
+            }
+        }
+    });
+    Ok(try_join_all(shares).await?.into_iter().flatten().collect())
+}
+
+/// The linear memory of each started worker, in bytes (for `?bench`).
+pub async fn memory() -> Result<Vec<u64>, EngineError> {
+    let started: Vec<usize> = POOL.with(|p| {
+        let pool = p.borrow();
+        (0..pool.len()).filter(|&s| pool[s].is_some()).collect()
+    });
+    let mut bytes = Vec::new();
+    for slot in started {
+        match request(slot, &Request::Memory, None, &|_, _| {}).await? {
+            Reply::Memory(b) => bytes.push(b),
+            other => return Err(unexpected(&other)),
+        }
     }
+    Ok(bytes)
 }

@@ -68,7 +68,35 @@ pub enum Request {
         frontend: FrontEndConfig,
         /// The samples' rate.
         sample_rate: u32,
+        /// Which of the clip's windows this worker computes (the page spreads a clip's
+        /// windows over several CPU workers).
+        share: Share,
     },
+    /// How much memory the worker's module holds ([`Reply::Memory`]).
+    Memory,
+}
+
+/// Part `index` of `of` near-equal runs of a clip's windows, in time order: what one of
+/// several workers computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Share {
+    /// Which part (from 0).
+    pub index: usize,
+    /// How many parts.
+    pub of: usize,
+}
+
+impl Share {
+    /// The whole clip.
+    pub const ALL: Share = Share { index: 0, of: 1 };
+
+    /// The windows of a clip of `total` this share covers. The shares `0..of` cover
+    /// `0..total` in order, each window once; an index past the last part covers none.
+    pub fn range(self, total: usize) -> std::ops::Range<usize> {
+        let of = self.of.max(1);
+        let at = |part: usize| (total * part.min(of)) / of;
+        at(self.index)..at(self.index + 1)
+    }
 }
 
 /// What the worker answers.
@@ -80,13 +108,15 @@ pub enum Reply {
     Stored,
     /// Windows done so far (then more replies follow).
     Progress {
-        /// Windows done.
+        /// Windows of this worker's [`Share`] done.
         done: usize,
-        /// Windows in the clip.
+        /// Windows in this worker's share.
         total: usize,
     },
     /// The evidence, one batch of windows after the other, in time order.
     Evidence(Vec<Batch>),
+    /// The bytes of the worker module's linear memory (which never shrinks: its peak).
+    Memory(u64),
     /// The request failed.
     Failed(EngineError),
     /// The worker stopped on a bug (sent with [`WORKER_ID`]); every open request is lost.
@@ -206,7 +236,9 @@ mod tests {
             class: Some(3),
             frontend: FrontEndConfig::default(),
             sample_rate: 48_000,
+            share: Share { index: 1, of: 3 },
         });
+        round_trip(Request::Memory);
         // Numbers the network gives come back to the bit (f32 rows, f64 scores).
         let batch = Batch {
             embedding: vec![vec![0.1, -1.0e-7, f32::MAX, 3.402_823_5e-38]],
@@ -222,12 +254,39 @@ mod tests {
             Reply::Started,
             Reply::Stored,
             Reply::Progress { done: 2, total: 9 },
+            Reply::Memory(3 << 30),
             Reply::Failed(EngineError::ReadBack(ReadError("lost".into()))),
             Reply::Failed(EngineError::NoAdapter("none".into())),
             Reply::Crashed("bug".into()),
         ] {
             round_trip(reply);
         }
+    }
+
+    #[test]
+    fn shares_cover_every_window_once_in_order() {
+        for total in [0, 1, 2, 8, 9, 10, 313] {
+            for of in 1..=6 {
+                let ranges: Vec<_> = (0..of)
+                    .map(|index| Share { index, of }.range(total))
+                    .collect();
+                assert_eq!(ranges[0].start, 0, "{total} windows in {of}");
+                assert_eq!(ranges[of - 1].end, total, "{total} windows in {of}");
+                for pair in ranges.windows(2) {
+                    assert_eq!(pair[0].end, pair[1].start, "{total} windows in {of}");
+                }
+                let (shortest, longest) = ranges
+                    .iter()
+                    .map(ExactSizeIterator::len)
+                    .fold((usize::MAX, 0), |(lo, hi), n| (lo.min(n), hi.max(n)));
+                assert!(
+                    longest - shortest <= 1,
+                    "{total} windows in {of}: {ranges:?}"
+                );
+                assert!(Share { index: of, of }.range(total).is_empty());
+            }
+        }
+        assert_eq!(Share::ALL.range(9), 0..9);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! no request waits forever.
 
 use crate::protocol::{
-    Backend, EngineError, Reply, Request, WORKER_ID, pack, payload_bytes, payload_samples, unpack,
+    Backend, EngineError, Reply, Request, Share, WORKER_ID, pack, payload_bytes, payload_samples,
+    unpack,
 };
 use mimimi_dsp::{Audio, FrontEnd, FrontEndConfig};
 use mimimi_model::evidence::{Batch, queue};
@@ -96,15 +97,18 @@ async fn handle(data: JsValue) {
             class,
             frontend,
             sample_rate,
+            share,
         } => {
             let clip = Clip {
                 frontend,
                 sample_rate,
+                share,
             };
             evidence(id, &key, backend, &needs, class, clip, &payload)
                 .await
                 .map(Reply::Evidence)
         }
+        Request::Memory => Ok(Reply::Memory(memory())),
     };
     post(id, &reply.unwrap_or_else(Reply::Failed));
 }
@@ -207,10 +211,21 @@ fn network(key: &str, backend: Backend, device: &Device) -> Result<Network, Engi
     Ok(network)
 }
 
-/// How a clip's samples are to be read.
+/// The bytes of this module's linear memory.
+fn memory() -> u64 {
+    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+    memory
+        .buffer()
+        .unchecked_into::<js_sys::ArrayBuffer>()
+        .byte_length()
+        .into()
+}
+
+/// How a clip's samples are to be read, and which of its windows to compute.
 struct Clip {
     frontend: FrontEndConfig,
     sample_rate: u32,
+    share: Share,
 }
 
 /// Windows per batch: on the CPU few, so that progress moves; on a GPU many, so that the
@@ -237,10 +252,12 @@ async fn evidence(
         .map_err(|e| EngineError::Clip(e.to_string()))?;
     let device = device(backend).await?;
     let network = network(key, backend, &device)?;
-    let total = prepared.windows.len();
+    let mine = &prepared.windows[clip.share.range(prepared.windows.len())];
+    let total = mine.len();
     let mut batches = Vec::new();
     let mut done = 0;
-    for windows in prepared.windows.chunks(batch_size(backend)) {
+    post(id, &Reply::Progress { done, total });
+    for windows in mine.chunks(batch_size(backend)) {
         let batch = queue(
             &network,
             needs,
