@@ -35,12 +35,16 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --features mimimi-eng
 step "native tests"
 cargo test --workspace --features mimimi-engine/worker --no-fail-fast
 
+# The suites that need the network are built with the engine worker's features (naming the
+# engine makes them the same), so that burn, compiled here for wasm32, is reused by the page
+# build below; the WAV and checkpoint readers need no burn.
 step "parity suite, hostile WAV files, manifests, profiles and checkpoints as WebAssembly (run by Node)"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
-cargo test -p mimimi-model --test parity --target wasm32-unknown-unknown
-cargo test -p mimimi-dsp --test hostile_wav --target wasm32-unknown-unknown
-cargo test -p mimimi-model --test hostile_files --target wasm32-unknown-unknown
-cargo test -p mimimi-model --features pytorch --test hostile_checkpoints --target wasm32-unknown-unknown
+cargo test --target wasm32-unknown-unknown -p mimimi-model -p mimimi-engine \
+  --features mimimi-engine/worker --test parity --test hostile_files
+cargo test --target wasm32-unknown-unknown -p mimimi-dsp --test hostile_wav
+cargo test --target wasm32-unknown-unknown -p mimimi-model --no-default-features \
+  --features pytorch --test hostile_checkpoints
 unset CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER
 
 step "page build (trunk)"

@@ -6,7 +6,7 @@
 use mimimi_dsp::Audio;
 use mimimi_dsp::wav::{SampleFormat, encode_wav};
 use mimimi_model::ModelFiles;
-use mimimi_model::reference::read_safetensors;
+use mimimi_model::state_dict::read_safetensors;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -4,7 +4,7 @@
 
 use mimimi_dsp::{FrontEnd, decode_wav};
 use mimimi_model::evidence::evidence_blocking;
-use mimimi_model::reference::read_safetensors;
+use mimimi_model::state_dict::read_safetensors;
 use mimimi_model::{ClipScore, Device, ModelFiles, Needs, ScoreRule};
 use std::path::PathBuf;
 

@@ -33,6 +33,8 @@ pub mod pytorch;
 pub mod reference;
 pub mod rule;
 pub mod score;
+#[cfg(feature = "state-dict")]
+pub mod state_dict;
 pub mod threshold;
 
 pub use clip_gaussian::ClipGaussians;

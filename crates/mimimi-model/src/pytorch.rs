@@ -12,7 +12,7 @@
 //! elements than its storage, the archive may not inflate past `MAX_INFLATION`× its size, and
 //! a deeply nested object is dropped without recursion.
 
-use crate::reference::{HostTensor, StateDict, read_safetensors};
+use crate::state_dict::{HostTensor, StateDict, read_safetensors};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{Cursor, Read};
@@ -599,7 +599,7 @@ fn element(kind: &str) -> Option<ElementReader> {
 }
 
 fn burn_f16(b: &[u8]) -> f32 {
-    crate::reference::f16_to_f32(u16::from_le_bytes([b[0], b[1]]))
+    crate::state_dict::f16_to_f32(u16::from_le_bytes([b[0], b[1]]))
 }
 
 /// Gathers a (possibly strided) tensor from its storage bytes. Complex tensors come out with a
