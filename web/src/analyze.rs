@@ -72,6 +72,19 @@ pub struct Clip {
     pub decode_ms: f64,
 }
 
+impl Clip {
+    /// A clip of `audio` from `source`, decoded in `decode_ms`, with as many channels as the
+    /// audio holds.
+    pub fn new(audio: Audio, source: impl Into<String>, decode_ms: f64) -> Self {
+        Self {
+            channels: audio.channels.len(),
+            audio,
+            source: source.into(),
+            decode_ms,
+        }
+    }
+}
+
 /// The front end on a clip.
 pub fn prepare(clip: &Clip, manifest: &Manifest) -> Result<Prepared, PageError> {
     FrontEnd::new(manifest.frontend)

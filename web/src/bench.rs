@@ -35,12 +35,7 @@ pub(crate) async fn bench(ui: Ui, shown: RwSignal<Vec<String>>, runs: usize) {
     let lines = async {
         let (entry, files) = ensure_model(ui, &example.machine_type).await?;
         let audio = catalog::load_example(&example).await?;
-        let clip = Clip {
-            channels: audio.channels.len(),
-            audio,
-            source: example.label.clone(),
-            decode_ms: 0.0,
-        };
+        let clip = Clip::new(audio, example.label.clone(), 0.0);
         let mut lines = vec![format!(
             "bench: {} ×{runs}, {}",
             example.label, entry.manifest.machine_type

@@ -67,18 +67,10 @@ pub(crate) async fn check_file(ui: Ui, history: History, file: web_sys::File) {
     let start = now_ms();
     match input::read_file(&file).await {
         Ok((audio, channels)) => {
-            let decode_ms = now_ms() - start;
-            check(
-                ui,
-                history,
-                Clip {
-                    audio,
-                    channels,
-                    source: name,
-                    decode_ms,
-                },
-            )
-            .await;
+            // The decoder keeps the first channel; the clip says how many the file had.
+            let mut clip = Clip::new(audio, name, now_ms() - start);
+            clip.channels = channels;
+            check(ui, history, clip).await;
         }
         Err(e) => ui.finish(Err(e.into())),
     }
@@ -95,18 +87,8 @@ pub(crate) async fn check_example(ui: Ui, history: History, example: Example) {
     let start = now_ms();
     match catalog::load_example(&example).await {
         Ok(audio) => {
-            let decode_ms = now_ms() - start;
-            check(
-                ui,
-                history,
-                Clip {
-                    channels: audio.channels.len(),
-                    audio,
-                    source: example.label,
-                    decode_ms,
-                },
-            )
-            .await;
+            let clip = Clip::new(audio, example.label, now_ms() - start);
+            check(ui, history, clip).await;
         }
         Err(e) => ui.finish(Err(e)),
     }
@@ -115,12 +97,6 @@ pub(crate) async fn check_example(ui: Ui, history: History, example: Example) {
 /// Records from the microphone and checks the recording.
 pub(crate) async fn check_recording(ui: Ui, history: History) {
     if let Some(audio) = record::record(ui).await {
-        let clip = Clip {
-            channels: audio.channels.len(),
-            audio,
-            source: "The recording".into(),
-            decode_ms: 0.0,
-        };
-        check(ui, history, clip).await;
+        check(ui, history, Clip::new(audio, "The recording", 0.0)).await;
     }
 }

@@ -319,12 +319,7 @@ async fn enroll(ui: Ui, dir: &str, name: &str, takes: &[Audio]) -> Result<Profil
     let mut rows = Vec::with_capacity(takes.len());
     let n = takes.len();
     for (i, audio) in takes.iter().enumerate() {
-        let clip = Clip {
-            channels: audio.channels.len(),
-            audio: audio.clone(),
-            source: format!("Take {}", i + 1),
-            decode_ms: 0.0,
-        };
+        let clip = Clip::new(audio.clone(), format!("Take {}", i + 1), 0.0);
         let take_rows = with_compute(ui, dir, &needs, async |compute| {
             let progress = move |done: usize, total: usize| {
                 let f = (i as f64 + done as f64 / total.max(1) as f64) / n as f64;
