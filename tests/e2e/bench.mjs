@@ -4,6 +4,7 @@
 // with one per core; WebGPU, which is SwiftShader here), and the engine workers' memory.
 // Run after `trunk build` (or `web/build-release.sh`, with MIMIMI_DIST=dist-release):
 // `node tests/e2e/bench.mjs [runs]`. The last line is the numbers as JSON (for tests/bench.py).
+import { availableParallelism } from 'node:os';
 import { serveDist, launch } from './harness.mjs';
 
 const runs = Number(process.argv[2] ?? 5);
@@ -47,9 +48,10 @@ try {
     if (webgpu) {
       await bench(page, '');
     } else {
-      // The CPU alone, with one engine worker and then with one per core.
+      // The CPU alone, with one engine worker and then with one per core (the page's default
+      // leaves one core to its own thread).
       await bench(page, '&backend=cpu&workers=1');
-      await bench(await browser.newPage(), '&backend=cpu');
+      await bench(await browser.newPage(), `&backend=cpu&workers=${availableParallelism()}`);
     }
     await browser.close();
   }

@@ -1,7 +1,7 @@
 //! The connection to the engine workers (`web/engine`), where the network runs: started on
 //! first use, sent each model once, asked for a clip's network evidence. On the CPU a clip's
-//! windows are spread over several workers, one per core the browser reports (at most
-//! [`MAX_CPU_WORKERS`]); WebGPU runs in the first. Replies come back by request number; a
+//! windows are spread over several workers, one per core the browser reports but the page's
+//! own (at most [`MAX_CPU_WORKERS`]); WebGPU runs in the first. Replies come back by request number; a
 //! worker that fails to start or stops on a bug fails every open request of its own with
 //! [`EngineError::Stopped`] and is started afresh by the next one.
 
@@ -65,14 +65,17 @@ fn with_connection<R>(slot: usize, f: impl FnOnce(&mut Connection) -> R) -> Opti
 }
 
 /// How many workers a clip's windows are spread over on the CPU: `?workers=N` if given (for
-/// measuring), else one per core the browser reports, within 1..=[`MAX_CPU_WORKERS`].
+/// measuring), else one per core the browser reports but one, which the page's own thread
+/// keeps so that it stays responsive (docs/page.md), within 1..=[`MAX_CPU_WORKERS`].
 pub fn cpu_workers() -> usize {
     if let Some(n) = CPU_WORKERS.get() {
         return n;
     }
     let cores = web_sys::window().map_or(1.0, |w| w.navigator().hardware_concurrency());
     let asked = query("workers").and_then(|v| v.parse::<usize>().ok());
-    let n = asked.unwrap_or(cores as usize).clamp(1, MAX_CPU_WORKERS);
+    let n = asked
+        .unwrap_or((cores as usize).saturating_sub(1))
+        .clamp(1, MAX_CPU_WORKERS);
     CPU_WORKERS.set(Some(n));
     n
 }
