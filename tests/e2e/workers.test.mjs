@@ -1,6 +1,7 @@
 // The network on the CPU spread over several engine workers (`web/src/worker.rs`): the page's
 // `?bench` runs the network over the first example's windows with one worker and with four;
-// each worker computes its own run of windows, and the joined answer is the same.
+// each worker computes its own run of windows, and the joined answer is the same; a clip of
+// fewer windows than allowed workers starts no more workers than it has windows.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { serveDist, launch } from './harness.mjs';
@@ -35,6 +36,22 @@ test('a clip spread over four CPU workers gives what one worker gives', { timeou
     assert.ok(one.windows >= 4, `the example has ${one.windows} windows`);
     assert.ok(Number.isFinite(one.mean) && one.mean > 0, `mean cross-entropy ${one.mean}`);
     assert.equal(four.mean, one.mean, 'the same numbers, whichever worker computed each window');
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
+
+test('a clip of one window starts one worker, however many are allowed', { timeout: 600_000 }, async () => {
+  const server = await serveDist();
+  const browser = await launch({ webgpu: false });
+  try {
+    const page = await browser.newPage();
+    // The self-test scores its clip whole: one window.
+    await page.goto(`${server.url}?selftest&backend=cpu&workers=4`);
+    await page.waitForSelector('#selftest-cpu', { timeout: 300_000 });
+    assert.ok(Number.isFinite(Number((await page.textContent('#selftest-cpu')).trim())), 'the CPU self-test gave a score');
+    assert.equal(page.workers().length, 1, `${page.workers().length} engine workers started`);
   } finally {
     await browser.close();
     await server.close();

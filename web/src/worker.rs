@@ -237,7 +237,7 @@ pub async fn evidence(
     progress: &dyn Fn(usize, usize),
 ) -> Result<Vec<Batch>, EngineError> {
     let of = match compute.backend {
-        Backend::Cpu => cpu_workers(),
+        Backend::Cpu => cpu_workers().min(windows_about(&frontend, audio).max(1)),
         Backend::WebGpu => 1,
     };
     let samples = audio.channels.first().map_or(&[][..], Vec::as_slice);
@@ -274,6 +274,20 @@ pub async fn evidence(
         }
     });
     Ok(try_join_all(shares).await?.into_iter().flatten().collect())
+}
+
+/// About how many windows the front end cuts `audio` into (its length brought to the model's
+/// rate, not resampled; at most the longest clip the front end takes): bounds the workers a
+/// clip is spread over, so that a clip of one window starts one. Only the number of workers
+/// depends on it; the shares cover every window whatever it is.
+fn windows_about(frontend: &FrontEndConfig, audio: &Audio) -> usize {
+    let rate = f64::from(frontend.sample_rate);
+    let length = audio.channels.first().map_or(0, Vec::len) as f64 * rate
+        / f64::from(audio.sample_rate.max(1));
+    let frames = frontend
+        .stft
+        .frames(length.min(frontend.max_seconds * rate) as usize);
+    frontend.examples.windows(frames).len()
 }
 
 /// The linear memory of each started worker, in bytes (for `?bench`).
