@@ -10,7 +10,7 @@ use crate::engine::ensure_model;
 use crate::error::PageError;
 use crate::fetch::now_ms;
 use crate::selection::Selection;
-use crate::worker::{self, Compute, cpu_workers};
+use crate::worker::{self, Compute};
 use leptos::prelude::*;
 use mimimi_model::{Needs, ScoreHeads, Target};
 
@@ -102,10 +102,7 @@ pub(crate) async fn bench(ui: Ui, shown: RwSignal<Vec<String>>, runs: usize) {
                 }
                 scores = batches.into_iter().flat_map(|b| b.cross_entropy).collect();
             }
-            let workers = match device {
-                Backend::Cpu => cpu_workers(),
-                Backend::WebGpu => 1,
-            };
+            let workers = worker::workers(device, &frontend, &clip.audio);
             let (clip_ms, windows) = (median(times), scores.len());
             // What was computed, to compare runs with different workers.
             let mean = scores.iter().sum::<f64>() / windows.max(1) as f64;

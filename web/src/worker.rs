@@ -1,9 +1,9 @@
 //! The connection to the engine workers (`web/engine`), where the network runs: started on
 //! first use, sent each model once, asked for a clip's network evidence. On the CPU a clip's
 //! windows are spread over several workers, one per core the browser reports but the page's
-//! own (at most [`MAX_CPU_WORKERS`]); WebGPU runs in the first. Replies come back by request number; a
-//! worker that fails to start or stops on a bug fails every open request of its own with
-//! [`EngineError::Stopped`] and is started afresh by the next one.
+//! own (at most [`MAX_CPU_WORKERS`]); WebGPU runs in the first. Replies come back by request
+//! number; a worker that fails to start or stops on a bug fails every open request of its own
+//! with [`EngineError::Stopped`] and is started afresh by the next one.
 
 use crate::params::query;
 use futures::StreamExt;
@@ -16,7 +16,7 @@ use mimimi_engine::protocol::{
 };
 use mimimi_model::evidence::Batch;
 use mimimi_model::{ModelFiles, Needs};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use wasm_bindgen::prelude::*;
 use web_sys::{ErrorEvent, MessageEvent, Worker};
@@ -55,8 +55,6 @@ struct Connection {
 thread_local! {
     /// The workers by slot (`None`: not started, or stopped).
     static POOL: RefCell<Vec<Option<Connection>>> = const { RefCell::new(Vec::new()) };
-    /// How many CPU workers a clip is spread over, once known.
-    static CPU_WORKERS: Cell<Option<usize>> = const { Cell::new(None) };
 }
 
 /// Runs `f` on the connection in `slot`, if there is one.
@@ -67,17 +65,21 @@ fn with_connection<R>(slot: usize, f: impl FnOnce(&mut Connection) -> R) -> Opti
 /// How many workers a clip's windows are spread over on the CPU: `?workers=N` if given (for
 /// measuring), else one per core the browser reports but one, which the page's own thread
 /// keeps so that it stays responsive (docs/page.md), within 1..=[`MAX_CPU_WORKERS`].
-pub fn cpu_workers() -> usize {
-    if let Some(n) = CPU_WORKERS.get() {
-        return n;
-    }
+fn cpu_workers() -> usize {
     let cores = web_sys::window().map_or(1.0, |w| w.navigator().hardware_concurrency());
     let asked = query("workers").and_then(|v| v.parse::<usize>().ok());
-    let n = asked
+    asked
         .unwrap_or((cores as usize).saturating_sub(1))
-        .clamp(1, MAX_CPU_WORKERS);
-    CPU_WORKERS.set(Some(n));
-    n
+        .clamp(1, MAX_CPU_WORKERS)
+}
+
+/// How many workers `audio`'s windows are spread over on `backend`: on the CPU
+/// [`cpu_workers`], but never more than the clip has windows; WebGPU runs in one.
+pub fn workers(backend: Backend, frontend: &FrontEndConfig, audio: &Audio) -> usize {
+    match backend {
+        Backend::Cpu => cpu_workers().min(windows_about(frontend, audio).max(1)),
+        Backend::WebGpu => 1,
+    }
 }
 
 /// Ends the connection in `slot`: every open request fails with `why`; the next request
@@ -236,10 +238,7 @@ pub async fn evidence(
     audio: &Audio,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Vec<Batch>, EngineError> {
-    let of = match compute.backend {
-        Backend::Cpu => cpu_workers().min(windows_about(&frontend, audio).max(1)),
-        Backend::WebGpu => 1,
-    };
+    let of = workers(compute.backend, &frontend, audio);
     let samples = audio.channels.first().map_or(&[][..], Vec::as_slice);
     // (done, total) of each share, as last reported.
     let counts = RefCell::new(vec![(0, 0); of]);
