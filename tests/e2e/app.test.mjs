@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { homedir, tmpdir } from 'node:os';
-import { serveDist, launch, finished, sameScore, ROOT } from './harness.mjs';
+import { serveDist, launch, finished, sameScore, ROOT, noError } from './harness.mjs';
 import { writeWav, tone } from './wav.mjs';
 
 // The clips the page must score as the native trainer does, and the trainer's own numbers for
@@ -96,7 +96,7 @@ async function scoreAndCompare(page, label) {
   for (const e of expected.files) {
     await select(page, e.machine_type, e.id);
     await upload(page, join(ROOT, e.path));
-    assert.equal(await page.locator('#error').count(), 0, await page.locator('#error').textContent().catch(() => ''));
+    await noError(page);
     const score = Number(await page.textContent('#score'));
     close(score, e.score, `${label} ${e.path}`);
     assert.equal(await page.getAttribute('#verdict', 'data-anomalous'), String(e.anomalous));

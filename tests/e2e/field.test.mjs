@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'n
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { homedir, tmpdir } from 'node:os';
-import { serveDist, launch, launchWithProfile, finished, sameScore, ROOT, DIST } from './harness.mjs';
+import { serveDist, launch, launchWithProfile, finished, sameScore, ROOT, DIST, noError } from './harness.mjs';
 
 const TRAINER = join(process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache/mimimi/target'), 'debug/trainer');
 const MODEL = join(ROOT, 'web/assets/models/fan');
@@ -75,7 +75,7 @@ async function checkClips(page, label, compareScores = true) {
   const got = [];
   for (const c of clips) {
     await finished(page, () => page.setInputFiles('#file-input', c.path));
-    assert.equal(await page.locator('#error').count(), 0, `${label}: ${await page.locator('#error').textContent().catch(() => '')}`);
+    await noError(page, label);
     const score = Number(await page.textContent('#score'));
     const anomalous = await page.getAttribute('#verdict', 'data-anomalous');
     assert.equal(anomalous, String(c.anomalous), `${label} ${c.kind}: page says anomalous=${anomalous} (score ${score}), trainer ${c.anomalous} (${c.score})`);
@@ -262,7 +262,7 @@ test('enroll and check through the (fake) microphone; offline after the first vi
       await page.fill('#duration', '6');
       await page.dispatchEvent('#duration', 'change');
       await finished(page, () => page.click('#record'));
-      assert.equal(await page.locator('#error').count(), 0, await page.locator('#error').textContent().catch(() => ''));
+      await noError(page);
       const anomalous = await page.getAttribute('#verdict', 'data-anomalous');
       assert.equal(anomalous, String(c.anomalous),
         `recorded ${c.kind}: page score ${await page.textContent('#score')} / ${await page.textContent('#threshold')}, trainer ${c.score}`);

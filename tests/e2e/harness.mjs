@@ -5,6 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -91,6 +92,14 @@ export async function finished(page, action, timeout = 240_000) {
   await page.waitForFunction(
     (n) => Number(document.querySelector('main').dataset.finished) > n, done, { timeout },
   );
+}
+
+/** Asserts that the page shows no error, with the error's text in the message if it does.
+ * (Reads the text without waiting: a locator's `textContent()` would wait 30 s for an
+ * `#error` that is rightly absent.) */
+export async function noError(page, label = '') {
+  const errors = await page.locator('#error').allTextContents();
+  assert.deepEqual(errors, [], `${label}${label ? ': ' : ''}${errors.join(' | ')}`);
 }
 
 /** Whether the page's `got` equals the trainer's `want`: within 1e-3 of it, and at least 1e-4

@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { homedir, tmpdir } from 'node:os';
-import { serveDist, launch, finished, ROOT } from './harness.mjs';
+import { serveDist, launch, finished, ROOT, noError } from './harness.mjs';
 import { writeWav, tone } from './wav.mjs';
 
 const TRAINER = join(process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache/mimimi/target'), 'debug/trainer');
@@ -36,7 +36,7 @@ after(async () => { await server.close(); });
 
 async function check(page, file) {
   await finished(page, () => page.setInputFiles('#file-input', file));
-  assert.equal(await page.locator('#error').count(), 0, await page.locator('#error').textContent().catch(() => ''));
+  await noError(page);
   const confidence = page.locator('#confidence');
   return {
     call: await page.getAttribute('#verdict', 'data-call'),
