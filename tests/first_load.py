@@ -3,8 +3,9 @@
 build).
 
 A first visit downloads what the service worker precaches (dist/sw.js's PRECACHE, written by
-web/pwa.sh): the page, its module, the model manifests, icons. The network engine, the
-weights, the examples and the self-test's files come only when used. Sizes are gzipped (what
+web/pwa.sh): the page, its module, the list of models, icons; and the manifest of the type
+that is checked (counted here as the largest of them). The other manifests, the network
+engine, the weights, the examples and the self-test's files come only when used. Sizes are gzipped (what
 a server sends compressed), measured per file. Prints the list, largest first.
 
 Usage: tests/first_load.py [dist] [budget in bytes]
@@ -24,6 +25,12 @@ if not listing:
     sys.exit(f"{dist}/sw.js has no PRECACHE list")
 files = [u for u in re.findall(r"'\./([^']*)'", listing.group(1)) if u]
 files.append("sw.js")
+manifests = [os.path.join("models", d, "manifest.json") for d in os.listdir(os.path.join(dist, "models"))
+             if os.path.isfile(os.path.join(dist, "models", d, "manifest.json"))]
+if any(m in files for m in manifests):
+    sys.exit("a model manifest is precached: a first visit would download every type's")
+if manifests:
+    files.append(max(manifests, key=lambda m: os.path.getsize(os.path.join(dist, m))))
 sizes = []
 for name in files:
     with open(os.path.join(dist, name), "rb") as f:

@@ -127,6 +127,9 @@ test('CPU: upload gives trainer score\'s numbers; bad inputs get clear messages;
     assert.match(await page.textContent('#timings'), /on CPU \(wasm; no network\)$/);
     assert.match(await page.textContent('#model-line'), /weights are not needed/);
     assert.deepEqual(requests.filter((r) => /weights/.test(r.url)), [], 'a check with the default score fetches no weights');
+    // Only the manifests of the types checked (fan, pump) are read, not every type's.
+    const manifests = [...new Set(requests.map((r) => r.url.match(/models\/(\w+)\/manifest\.json/)?.[1]).filter(Boolean))];
+    assert.deepEqual(manifests.sort(), ['fan', 'pump'], `manifests fetched: ${manifests}`);
     await page.screenshot({ path: join(SHOTS, 'phone-360x740.png'), fullPage: true });
 
     const bad = [

@@ -287,6 +287,9 @@ test('enroll and check through the (fake) microphone; offline after the first vi
 
     // Offline: the service worker has cached the app; stop the server and cut the network.
     await page.waitForSelector('main[data-offline-ready="true"]', { timeout: 120_000 });
+    // What the service worker kept at run time goes too: the fan's manifest must then come
+    // from the page's own copy (as after a first visit whose fetches the worker never saw).
+    assert.ok(await page.evaluate(() => caches.delete('mimimi-runtime')), 'the runtime cache existed');
     await own.close();
     await context.setOffline(true);
     await page.reload();

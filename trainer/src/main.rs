@@ -1,5 +1,5 @@
 //! `trainer`: the native side of Mimimi. Data (`synth`, `download`) → `train` → `eval` /
-//! `calibrate` → `export` → `score` (the reference the web page must agree with); `import`
+//! `calibrate` → `export` (and `index`, the list of a folder of models) → `score` (the reference the web page must agree with); `import`
 //! brings a checkpoint of the PyTorch reference; `enroll` and `enroll-eval` learn and measure
 //! profiles of machines the network never heard.
 //!
@@ -15,6 +15,7 @@ mod enroll;
 mod eval;
 mod export;
 mod import;
+mod index;
 mod metrics;
 mod model;
 mod out;
@@ -54,6 +55,7 @@ enum Command {
     Calibrate(calibrate::Args),
     Protocol(protocol::Args),
     Export(export::Args),
+    Index(index::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Calibrate(a) => a.run(),
         Command::Protocol(a) => a.run(),
         Command::Export(a) => a.run(),
+        Command::Index(a) => a.run(),
     };
     finish(result)
 }

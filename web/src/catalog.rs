@@ -1,23 +1,24 @@
-//! The bundled models and example clips: `models/index.json` names the model directories
-//! (`models/<type>/manifest.json` + weights), `examples/index.json` the example clips. The
-//! manifests load first (a few kB); a type's weights only when it is chosen, with progress,
-//! checked against the manifest's sha256 and cached on the device.
+//! The bundled models and example clips: `models/index.json` lists the model directories
+//! (what the machine picker shows), each `models/<type>/` holds a manifest and weights;
+//! `examples/index.json` names the example clips. The index loads at start; a type's manifest
+//! only when a check or an enrollment needs it (and is kept on the device for offline use);
+//! its weights only when a score reads the network, with progress, checked against the
+//! manifest's sha256 and cached on the device.
 
 use crate::error::PageError;
 use crate::fetch::{cached, evict, fetch_bytes, sha256_hex, store};
 use mimimi_dsp::{Audio, decode_wav};
-use mimimi_model::{Manifest, ModelError, ModelFiles};
+use mimimi_model::file::MANIFEST_FILE;
+use mimimi_model::index::INDEX_FILE;
+use mimimi_model::{Listed, Manifest, ModelError, ModelFiles, ModelIndex};
 use serde::Deserialize;
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 /// Where the bundled models are served from, relative to the page.
 pub const MODELS_DIR: &str = "models";
 /// Where the example clips are served from, relative to the page.
 pub const EXAMPLES_DIR: &str = "examples";
-
-#[derive(Deserialize)]
-struct ModelIndex {
-    models: Vec<String>,
-}
 
 /// A model whose manifest is loaded and whose weights may not be yet.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,27 +53,48 @@ pub struct Example {
     pub label: String,
 }
 
-/// Reads the model index and every manifest. A damaged manifest is reported by name, and the
-/// other models stay usable.
-pub async fn load_manifests() -> Result<(Vec<Entry>, Vec<PageError>), PageError> {
-    let url = format!("{MODELS_DIR}/index.json");
-    let index = fetch_bytes(&url, &|_, _| {}).await?;
-    let index: ModelIndex =
-        serde_json::from_slice(&index).map_err(|source| PageError::DamagedIndex { url, source })?;
-    let (mut entries, mut problems) = (Vec::new(), Vec::new());
-    for dir in index.models {
-        let url = format!("{MODELS_DIR}/{dir}/manifest.json");
-        let manifest = match fetch_bytes(&url, &|_, _| {}).await {
-            Ok(bytes) => ModelFiles::parse_manifest(&bytes)
-                .map_err(|source| PageError::Model { url, source }),
-            Err(e) => Err(e.into()),
-        };
-        match manifest {
-            Ok(manifest) => entries.push(Entry { dir, manifest }),
-            Err(e) => problems.push(e),
-        }
+/// The bundled models, as the index lists them.
+pub async fn load_index() -> Result<Vec<Listed>, PageError> {
+    let url = format!("{MODELS_DIR}/{INDEX_FILE}");
+    let bytes = fetch_bytes(&url, &|_, _| {}).await?;
+    let index =
+        ModelIndex::parse(&bytes).map_err(|source| PageError::DamagedIndex { url, source })?;
+    Ok(index.models)
+}
+
+thread_local! {
+    /// Manifests read so far, by directory: each is fetched and parsed once per visit.
+    static MANIFESTS: RefCell<HashMap<String, Manifest>> = RefCell::new(HashMap::new());
+}
+
+/// The model `listed` names, its manifest read: from this visit's copy, else from the
+/// server (and kept on the device), else, offline, from the device's copy. A manifest that
+/// is not the model the index lists is refused.
+pub async fn open(listed: &Listed) -> Result<Entry, PageError> {
+    let entry = |manifest| Entry {
+        dir: listed.dir.clone(),
+        manifest,
+    };
+    if let Some(manifest) = MANIFESTS.with(|m| m.borrow().get(&listed.dir).cloned()) {
+        return Ok(entry(manifest));
     }
-    Ok((entries, problems))
+    let url = format!("{MODELS_DIR}/{}/{MANIFEST_FILE}", listed.dir);
+    let (bytes, fresh) = match fetch_bytes(&url, &|_, _| {}).await {
+        Ok(bytes) => (bytes, true),
+        Err(e) => (cached(&url).await.ok_or(e)?, false),
+    };
+    let manifest = ModelFiles::parse_manifest(&bytes).map_err(|source| PageError::Model {
+        url: url.clone(),
+        source,
+    })?;
+    if !listed.matches(&manifest) {
+        return Err(PageError::StaleManifest { url });
+    }
+    if fresh {
+        store(&url, &bytes).await;
+    }
+    MANIFESTS.with(|m| m.borrow_mut().insert(listed.dir.clone(), manifest.clone()));
+    Ok(entry(manifest))
 }
 
 /// The weights of `entry`: from the device's cache when a verified copy is there, else

@@ -3,7 +3,7 @@
 
 use crate::analyze::{Clip, analyze};
 use crate::catalog::{self, Example};
-use crate::engine::with_compute;
+use crate::engine::{open_entry, with_compute};
 use crate::error::PageError;
 use crate::fetch::now_ms;
 use crate::history::History;
@@ -33,7 +33,7 @@ pub(crate) async fn check(ui: Ui, history: History, clip: Clip) {
     let outcome = async {
         let target = target(ui)?;
         let dir = ui.machine_type.get_untracked();
-        let entry = ui.entry_of(&dir).ok_or(PageError::NoModel)?;
+        let entry = open_entry(ui, &dir).await?;
         let needs = target.needs(&entry.manifest);
         with_compute(ui, &dir, &needs, async |compute| {
             ui.busy.set(Some((

@@ -34,9 +34,14 @@ pub(crate) fn forget_engine() {
     state(|s| s.engine = None);
 }
 
+/// The bundled model in `dir`, its manifest read ([`catalog::open`]).
+pub(crate) async fn open_entry(ui: Ui, dir: &str) -> Result<Entry, PageError> {
+    catalog::open(&ui.entry_of(dir).ok_or(PageError::NoModel)?).await
+}
+
 /// The files of the model in `dir`, downloading (with progress) and verifying them if needed.
 pub(crate) async fn ensure_model(ui: Ui, dir: &str) -> Result<(Entry, ModelFiles), PageError> {
-    let entry = ui.entry_of(dir).ok_or(PageError::NoModel)?;
+    let entry = open_entry(ui, dir).await?;
     if let Some(files) = state(|r| r.models.get(&entry.dir).cloned()) {
         return Ok((entry, files));
     }
@@ -129,7 +134,7 @@ pub(crate) async fn with_compute<T>(
         {
             ui.model_line.set(format!(
                 "{} model: its score reads the spectrogram alone; the network's weights are not needed.",
-                entry.manifest.machine_type
+                entry.machine_type
             ));
         }
         return f(None).await;

@@ -7,8 +7,7 @@
 
 use crate::Ui;
 use crate::analyze::{Clip, evidence, prepare};
-use crate::catalog::Entry;
-use crate::engine::with_compute;
+use crate::engine::{open_entry, with_compute};
 use crate::error::PageError;
 use crate::record::record;
 use crate::selection::Selection;
@@ -21,7 +20,7 @@ use mimimi_dsp::{Audio, decode_wav};
 use mimimi_model::combined::default_members;
 use mimimi_model::profile::MIN_CLIPS;
 use mimimi_model::threshold::ThresholdRule;
-use mimimi_model::{Enrollment, Needs, Profile};
+use mimimi_model::{Enrollment, Listed, Needs, Profile};
 use serde::{Deserialize, Serialize};
 
 /// The enrollment's state: the machine being enrolled, its takes, and stored profiles this
@@ -312,7 +311,7 @@ async fn enroll(ui: Ui, dir: &str, name: &str, takes: &[Audio]) -> Result<Profil
             suggested: SUGGESTED_TAKES,
         });
     }
-    let entry = ui.entry_of(dir).ok_or(PageError::NoModel)?;
+    let entry = open_entry(ui, dir).await?;
     let manifest = &entry.manifest;
     let members = default_members();
     let needs = Needs::of_members(&members);
@@ -387,17 +386,17 @@ pub async fn load(ui: Ui, en: Enroll) {
 }
 
 /// The page's model of `machine_type`, whatever model made a profile of it.
-fn model_of_type(ui: Ui, machine_type: &str) -> Option<Entry> {
+fn model_of_type(ui: Ui, machine_type: &str) -> Option<Listed> {
     ui.entries
         .get_untracked()
         .into_iter()
-        .find(|e| e.manifest.machine_type == machine_type)
+        .find(|e| e.machine_type == machine_type)
 }
 
 /// Whether `profile` works with the model the page has for its type.
 pub fn is_current(ui: Ui, profile: &Profile) -> bool {
     model_of_type(ui, &profile.machine_type)
-        .is_some_and(|e| e.manifest.weights.sha256 == profile.model_sha256)
+        .is_some_and(|e| e.weights_sha256 == profile.model_sha256)
 }
 
 /// Deletes an enrolled machine, its kept clips and its selection.
@@ -536,7 +535,7 @@ async fn import(ui: Ui, en: Enroll, file: web_sys::File) {
                     machine_type: profile.machine_type.clone(),
                 }),
                 Some(entry) => profile
-                    .usable_with(&entry.manifest.weights.sha256)
+                    .usable_with(&entry.weights_sha256)
                     .map_err(PageError::from),
             };
             // Taken here, or earlier in the same file: one machine per name.
@@ -600,7 +599,7 @@ pub fn panel(ui: Ui) -> impl IntoView {
                     <select id="enroll-type" prop:value=move || en.machine_type.get()
                         on:change=move |ev| en.machine_type.set(event_target_value(&ev))>
                         {move || ui.entries.get().into_iter().map(|e| {
-                            view! { <option value=e.dir.clone()>{e.manifest.machine_type.clone()}</option> }
+                            view! { <option value=e.dir.clone()>{e.machine_type.clone()}</option> }
                         }).collect_view()}
                     </select>
                 </label>

@@ -10,6 +10,7 @@ use mimimi_dsp::quality::TakeProblem;
 use mimimi_dsp::{FrontEndError, WavError};
 use mimimi_engine::protocol::EngineError;
 use mimimi_model::ModelError;
+use mimimi_model::index::IndexError;
 use mimimi_model::judge::JudgeError;
 use mimimi_model::profile::ProfileError;
 
@@ -45,8 +46,15 @@ pub enum PageError {
     DamagedIndex {
         /// The file.
         url: String,
-        /// What the JSON reader found.
-        source: serde_json::Error,
+        /// What is wrong with it.
+        source: IndexError,
+    },
+    /// A model's manifest is not the one the list of models describes (a stale copy kept
+    /// for offline use, or a deployment half updated).
+    #[error("{url} is not the model the list of models names (reload the page while online)")]
+    StaleManifest {
+        /// The manifest.
+        url: String,
     },
     /// A machine type's model could not be loaded.
     #[error("The {machine_type} model could not be loaded: {source}")]

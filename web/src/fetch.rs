@@ -1,13 +1,14 @@
 //! Fetching the page's own static files: with a progress callback, and through the Cache API
-//! for files that never change under their checksum (model weights), so that a second visit
-//! loads them from the device.
+//! for model files (weights, under their checksum; the manifests last read), so that a second
+//! visit, or one offline, loads them from the device.
 
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, Response};
 
-/// Name of the cache that holds verified model weights.
+/// Name of the cache that holds verified model weights and the manifests last read (its
+/// name predates the manifests: renaming it would orphan what phones keep).
 const CACHE_NAME: &str = "mimimi-weights-v1";
 
 /// A JS error as text.
@@ -75,6 +76,9 @@ pub async fn fetch_bytes(
     read_body(&response, url, progress).await
 }
 
+/// Bytes from which a chunk of a body is copied in a task of its own ([`read_body`]).
+const BIG_CHUNK: u32 = 256 * 1024;
+
 async fn read_body(
     response: &Response,
     url: &str,
@@ -106,10 +110,18 @@ async fn read_body(
             break;
         }
         if let Ok(value) = Reflect::get(&chunk, &"value".into()) {
-            bytes.extend(value.unchecked_into::<Uint8Array>().to_vec());
+            let value: Uint8Array = value.unchecked_into();
+            // A big chunk is data the browser buffered at once (a fast network, a cache), in a
+            // task already busy receiving it: copying it there made tasks of over 50 ms.
+            if value.length() >= BIG_CHUNK {
+                yield_now().await;
+            }
+            bytes.extend(value.to_vec());
         }
         progress(bytes.len() as u64, total);
     }
+    // What the caller does with the whole body (parse, hash) starts in a task of its own.
+    yield_now().await;
     Ok(bytes)
 }
 

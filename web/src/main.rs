@@ -58,12 +58,8 @@ fn App() -> impl IntoView {
     spawn_local(async move {
         enroll::load(ui, enroll).await;
         history::load(history).await;
-        match catalog::load_manifests().await {
-            Ok((entries, problems)) => {
-                if !problems.is_empty() {
-                    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-                    ui.error.set(Some(text.join(" ")));
-                }
+        match catalog::load_index().await {
+            Ok(entries) => {
                 let first = entries.first().map(|e| e.dir.clone());
                 ui.entries.set(entries);
                 if let Some(dir) = first {

@@ -1,5 +1,6 @@
 //! Offline and installable: the page registers the service worker that `web/pwa.sh` writes at
-//! build time (it precaches the app shell, the wasm and every model), and offers a reload when
+//! build time (it precaches the app shell, the wasm and the list of models; a model's files are kept
+//! on the device when first used), and offers a reload when
 //! a new deployment has been downloaded in the background.
 
 use leptos::prelude::*;

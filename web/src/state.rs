@@ -5,18 +5,18 @@
 
 use crate::analyze::Analysis;
 use crate::backend::Choice;
-use crate::catalog::{Entry, Example};
+use crate::catalog::Example;
 use crate::error::PageError;
 use crate::params::query;
 use crate::selection::Selection;
 use leptos::prelude::*;
-use mimimi_model::Profile;
+use mimimi_model::{Listed, Profile};
 
 /// The state every section shares, as signals (provided as context by the root).
 #[derive(Clone, Copy)]
 pub struct Ui {
-    /// The bundled models (one per machine type).
-    pub entries: RwSignal<Vec<Entry>>,
+    /// The bundled models (one per machine type), as their index lists them.
+    pub entries: RwSignal<Vec<Listed>>,
     /// The built-in example clips.
     pub examples: RwSignal<Vec<Example>>,
     /// Model directory of the selected machine type.
@@ -83,8 +83,8 @@ impl Ui {
         self.finished.update(|n| *n += 1);
     }
 
-    /// The model entry in directory `dir`.
-    pub fn entry_of(&self, dir: &str) -> Option<Entry> {
+    /// The bundled model in directory `dir`.
+    pub fn entry_of(&self, dir: &str) -> Option<Listed> {
         self.entries
             .get_untracked()
             .into_iter()
@@ -97,7 +97,7 @@ impl Ui {
         self.machine_type.set(dir.to_string());
         let (classes, machine_type) = self
             .entry_of(dir)
-            .map(|e| (e.manifest.classes, e.manifest.machine_type))
+            .map(|e| (e.classes, e.machine_type))
             .unwrap_or_default();
         let known = |s: &Selection| match s {
             Selection::Id(id) => classes.contains(id),

@@ -27,7 +27,7 @@ pub fn machine_picker(ui: Ui) -> impl IntoView {
                         on:change=move |ev| ui.select(&event_target_value(&ev), None)>
                         {move || ui.entries.get().into_iter().map(|e| {
                             let dir = e.dir.clone();
-                            view! { <option value=dir>{e.manifest.machine_type.clone()}</option> }
+                            view! { <option value=dir>{e.machine_type.clone()}</option> }
                         }).collect_view()}
                     </select>
                 </label>
@@ -37,8 +37,8 @@ pub fn machine_picker(ui: Ui) -> impl IntoView {
                         {move || {
                             let dir = ui.machine_type.get();
                             let entry = ui.entries.get().into_iter().find(|e| e.dir == dir);
-                            let machine_type = entry.as_ref().map(|e| e.manifest.machine_type.clone()).unwrap_or_default();
-                            let ids = entry.map(|e| e.manifest.classes).unwrap_or_default()
+                            let machine_type = entry.as_ref().map(|e| e.machine_type.clone()).unwrap_or_default();
+                            let ids = entry.map(|e| e.classes).unwrap_or_default()
                                 .into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> })
                                 .collect_view();
                             let enrolled = ui.profiles.get().into_iter()

@@ -21,6 +21,7 @@ pub mod embedding;
 pub mod evidence;
 pub mod file;
 pub mod gaussian;
+pub mod index;
 #[cfg(feature = "network")]
 pub mod input;
 pub mod judge;
@@ -43,6 +44,7 @@ pub use config::{AttentionGate, BnVariance, NetworkConfig};
 pub use embedding::EmbeddingSpec;
 pub use file::{Manifest, ModelError, ModelFiles};
 pub use gaussian::Gaussian;
+pub use index::{Listed, ModelIndex};
 pub use judge::{Call, Evidence, Judgement, Target, Verdict, judge};
 #[cfg(feature = "network")]
 pub use network::{Network, Outputs, Trace};

@@ -1,6 +1,7 @@
 //! Damaged and hostile manifests and profiles: every manifest is refused with a `BadManifest`
 //! (or parse) error before anything divides by its numbers or indexes with them; a mutated
-//! profile loads and judges on finite numbers or is an error; none panics.
+//! profile loads and judges on finite numbers or is an error; a mutated index of models is
+//! read or refused; none panics.
 //!
 //! Run natively by `cargo test` and as wasm32 under Node by `tests/run.sh` (the page reads
 //! manifests on wasm32, where a panic kills the module).
@@ -10,7 +11,9 @@
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use mimimi_dsp::Descriptor;
-use mimimi_model::{Enrollment, Evidence, Member, ModelError, ModelFiles, Profile, Target, judge};
+use mimimi_model::{
+    Enrollment, Evidence, Member, ModelError, ModelFiles, ModelIndex, Profile, Target, judge,
+};
 use serde_json::{Value, json};
 
 #[path = "support/xorshift.rs"]
@@ -111,6 +114,36 @@ fn mutated_manifests_parse_or_fail_cleanly() {
         refused > 0 && ok + refused == 200,
         "{ok} parsed, {refused} refused"
     );
+}
+
+/// The page's list of the bundled models.
+const INDEX: &[u8] = include_bytes!("../../../web/assets/models/index.json");
+
+#[test]
+fn mutated_indexes_parse_or_fail_cleanly() {
+    assert_eq!(ModelIndex::parse(INDEX).unwrap().models.len(), 4);
+    let mut next = xorshift(0x1DE5);
+    let (mut ok, mut refused) = (0, 0);
+    for _ in 0..500 {
+        let mut bytes = INDEX.to_vec();
+        for _ in 0..1 + next() % 3 {
+            let i = (next() % bytes.len() as u64) as usize;
+            bytes[i] = b"0123456789-.e,:\"{}[]/ "[(next() % 22) as usize];
+        }
+        match ModelIndex::parse(&bytes) {
+            // What is read can be used to build a URL: one plain path segment per model.
+            Ok(index) => {
+                for listed in index.models {
+                    assert!(
+                        !listed.dir.is_empty() && !listed.dir.contains('/') && listed.dir != ".."
+                    );
+                }
+                ok += 1;
+            }
+            Err(_) => refused += 1,
+        }
+    }
+    assert!(refused > 0 && ok > 0, "{ok} parsed, {refused} refused");
 }
 
 /// One take's window rows of the log-mel and modulation descriptors, around `centre`.
