@@ -1,7 +1,7 @@
 //! One check, from a file, an example or a recording to the verdict on the page and in the
-//! history.
+//! history: the page's [`Checks`] action.
 
-use crate::analyze::{Clip, analyze};
+use crate::analyze::{Analysis, Clip, analyze};
 use crate::catalog::{self, Example};
 use crate::engine::{open_entry, with_compute};
 use crate::error::PageError;
@@ -26,77 +26,94 @@ pub(crate) fn target(ui: Ui) -> Result<Target, PageError> {
     }
 }
 
-/// Runs one check of `clip` against the selected machine, shows the result or the error, and
-/// keeps it in the history.
-pub(crate) async fn check(ui: Ui, history: History, clip: Clip) {
-    ui.error.set(None);
-    let outcome = async {
-        let target = target(ui)?;
-        let dir = ui.machine_type.get_untracked();
-        let entry = open_entry(ui, &dir).await?;
-        let needs = target.needs(&entry.manifest);
-        with_compute(ui, &dir, &needs, async |compute| {
-            ui.busy.set(Some((
-                format!(
-                    "Checking on {}…",
-                    backend::ran_on(compute.map(|c| c.backend))
-                ),
-                0.0,
-            )));
-            let progress = move |done: usize, total: usize| {
-                let label = format!("Scoring window {done} of {total}…");
-                ui.busy
-                    .set(Some((label, done as f64 / total.max(1) as f64)));
-            };
-            analyze(&clip, &entry.manifest, compute, &target, &progress).await
-        })
-        .await
-    }
-    .await;
-    if let Ok(analysis) = &outcome {
-        history::record(history, analysis, &clip.source, &clip.audio).await;
-    }
-    ui.finish(outcome);
+/// What a check is of.
+#[derive(Clone)]
+pub(crate) enum Source {
+    /// A file the user chose.
+    File(web_sys::File),
+    /// A recording from the microphone, of the chosen length (or until Stop).
+    Microphone,
+    /// A built-in example (its machine is selected first).
+    Example(Example),
 }
 
-/// Reads an uploaded file and checks it.
-pub(crate) async fn check_file(ui: Ui, history: History, file: web_sys::File) {
-    let name = file.name();
-    ui.error.set(None);
-    ui.busy.set(Some((format!("Reading {name}…"), 0.0)));
+/// The last check's outcome: its analysis, or why there is none.
+pub(crate) type Outcome = Result<Analysis, PageError>;
+
+/// The page's checks, one Leptos action (the root provides it as context): the input panel
+/// dispatches a [`Source`]; `pending` is true while a check runs (the inputs wait), `value`
+/// is the last outcome, which the status and result views show, and `version` counts the
+/// checks done. Progress goes to [`Ui::busy`] while it runs.
+pub(crate) type Checks = Action<Source, Outcome>;
+
+/// The checks action: each source read, checked against the selected machine, and kept in
+/// the history.
+pub(crate) fn checks(ui: Ui, history: History) -> Checks {
+    Action::new_local(move |source: &Source| {
+        let source = source.clone();
+        async move {
+            ui.error.set(None);
+            let outcome = clip_of(ui, source).await;
+            let outcome = match outcome {
+                Ok(clip) => check(ui, history, clip).await,
+                Err(e) => Err(e),
+            };
+            ui.busy.set(None);
+            outcome
+        }
+    })
+}
+
+/// The clip a source gives: a file read and decoded, an example fetched (its machine
+/// selected), or a recording.
+async fn clip_of(ui: Ui, source: Source) -> Result<Clip, PageError> {
     let start = now_ms();
-    match input::read_file(&file).await {
-        Ok((audio, channels)) => {
+    match source {
+        Source::File(file) => {
+            let name = file.name();
+            ui.busy.set(Some((format!("Reading {name}…"), 0.0)));
+            let (audio, channels) = input::read_file(&file).await?;
             // The decoder keeps the first channel; the clip says how many the file had.
             let mut clip = Clip::new(audio, name, now_ms() - start);
             clip.channels = channels;
-            check(ui, history, clip).await;
+            Ok(clip)
         }
-        Err(e) => ui.finish(Err(e.into())),
+        Source::Example(example) => {
+            ui.select(
+                &example.machine_type,
+                Some(Selection::Id(example.id.clone())),
+            );
+            ui.busy
+                .set(Some((format!("Loading {}…", example.label), 0.0)));
+            let audio = catalog::load_example(&example).await?;
+            Ok(Clip::new(audio, example.label, now_ms() - start))
+        }
+        Source::Microphone => Ok(Clip::new(record::record(ui).await?, "The recording", 0.0)),
     }
 }
 
-/// Fetches a built-in example, selects its machine and checks it.
-pub(crate) async fn check_example(ui: Ui, history: History, example: Example) {
-    ui.select(
-        &example.machine_type,
-        Some(Selection::Id(example.id.clone())),
-    );
-    ui.busy
-        .set(Some((format!("Loading {}…", example.label), 0.0)));
-    let start = now_ms();
-    match catalog::load_example(&example).await {
-        Ok(audio) => {
-            let clip = Clip::new(audio, example.label, now_ms() - start);
-            check(ui, history, clip).await;
-        }
-        Err(e) => ui.finish(Err(e)),
-    }
-}
-
-/// Records from the microphone and checks the recording.
-pub(crate) async fn check_recording(ui: Ui, history: History) {
-    if let Some(audio) = record::record(ui).await {
-        check(ui, history, Clip::new(audio, "The recording", 0.0)).await;
-    }
+/// Checks `clip` against the selected machine; a result goes into the history.
+async fn check(ui: Ui, history: History, clip: Clip) -> Outcome {
+    let target = target(ui)?;
+    let dir = ui.machine_type.get_untracked();
+    let entry = open_entry(ui, &dir).await?;
+    let needs = target.needs(&entry.manifest);
+    let analysis = with_compute(ui, &dir, &needs, async |compute| {
+        ui.busy.set(Some((
+            format!(
+                "Checking on {}…",
+                backend::ran_on(compute.map(|c| c.backend))
+            ),
+            0.0,
+        )));
+        let progress = move |done: usize, total: usize| {
+            let label = format!("Scoring window {done} of {total}…");
+            ui.busy
+                .set(Some((label, done as f64 / total.max(1) as f64)));
+        };
+        analyze(&clip, &entry.manifest, compute, &target, &progress).await
+    })
+    .await?;
+    history::record(history, &analysis, &clip.source, &clip.audio).await;
+    Ok(analysis)
 }

@@ -67,9 +67,15 @@ impl Enroll {
 
 /// Records a take from the microphone and adds it.
 async fn record_take(ui: Ui, en: Enroll) {
-    if let Some(audio) = record(ui).await {
-        let n = en.takes.get_untracked().len() + 1;
-        add_take(ui, en, audio, format!("Recorded take {n}")).await;
+    match record(ui).await {
+        Ok(audio) => {
+            let n = en.takes.get_untracked().len() + 1;
+            add_take(ui, en, audio, format!("Recorded take {n}")).await;
+        }
+        Err(e) => {
+            en.message.set(Some(e.to_string()));
+            ui.finished.update(|n| *n += 1);
+        }
     }
 }
 

@@ -10,7 +10,7 @@
 //!
 //! State: what every section reads is one [`state::Ui`] of signals, passed to each section;
 //! a feature's own state lives with it and is shared through context ([`enroll::Enroll`],
-//! [`history::History`]); what is not shown (models, networks, the recording) stays in the
+//! [`history::History`], the [`check::Checks`] action); what is not shown (models, networks, the recording) stays in the
 //! module that owns it. Failures are one type, [`error::PageError`].
 
 mod analyze;
@@ -48,8 +48,10 @@ fn App() -> impl IntoView {
     let ui = Ui::new();
     let enroll = Enroll::new();
     let history = History::new();
+    let checks = check::checks(ui, history);
     provide_context(enroll);
     provide_context(history);
+    provide_context(checks);
     let (update_ready, offline_ready) = (RwSignal::new(false), RwSignal::new(false));
     let bench_lines = RwSignal::new(Vec::new());
     let selftest = query("selftest").is_some();
@@ -82,12 +84,12 @@ fn App() -> impl IntoView {
             <p class="tagline">"Does this machine sound wrong? Everything runs on this device: no audio is uploaded."</p>
         </header>
         {offline::update_banner(update_ready)}
-        <main data-finished={move || ui.finished.get().to_string()}
+        <main data-finished={move || (ui.finished.get() + checks.version().get() as u32).to_string()}
             data-offline-ready={move || offline_ready.get().to_string()}>
             {view::machine_picker(ui)}
             {view::input_panel(ui)}
             {view::status(ui)}
-            {view::result(ui)}
+            {view::result()}
             {enroll::panel(ui)}
             {history::panel(ui)}
             {view::backend_panel(ui)}

@@ -3,7 +3,7 @@
 
 use crate::Ui;
 use crate::fetch::now_ms;
-use crate::input::Recorder;
+use crate::input::{MicrophoneError, Recorder};
 use leptos::prelude::*;
 use mimimi_dsp::Audio;
 use std::cell::RefCell;
@@ -34,16 +34,9 @@ pub(crate) fn stop() {
 }
 
 /// Records from the microphone for the chosen duration (or until stopped) and returns the
-/// audio; `None` when the microphone could not be opened (the error is shown).
-pub(crate) async fn record(ui: Ui) -> Option<Audio> {
-    ui.error.set(None);
-    let recorder = match Recorder::start().await {
-        Ok(r) => r,
-        Err(e) => {
-            ui.finish(Err(e.into()));
-            return None;
-        }
-    };
+/// audio, or why the microphone could not be used.
+pub(crate) async fn record(ui: Ui) -> Result<Audio, MicrophoneError> {
+    let recorder = Recorder::start().await?;
     let target = ui.duration.get_untracked();
     recording(|r| {
         r.recorder = Some(recorder);
@@ -65,5 +58,7 @@ pub(crate) async fn record(ui: Ui) -> Option<Audio> {
         sleep_ms(100).await;
     }
     ui.recording.set(None);
-    recording(|r| r.recorder.take()).map(Recorder::stop)
+    recording(|r| r.recorder.take())
+        .map(Recorder::stop)
+        .ok_or_else(|| MicrophoneError::Failed("the recording was lost".into()))
 }

@@ -1,12 +1,11 @@
 //! The page's shared state: what every section reads (the models, the selected machine, the
-//! enrolled machines, the check in progress and its outcome), as signals. Each feature's own
+//! enrolled machines, the work in progress), as signals. A check's outcome is the
+//! [`crate::check::Checks`] action's value. Each feature's own
 //! state lives with the feature ([`crate::enroll::Enroll`], [`crate::history::History`],
 //! [`crate::engine`]'s models and networks, [`crate::record`]'s recording).
 
-use crate::analyze::Analysis;
 use crate::backend::Choice;
 use crate::catalog::Example;
-use crate::error::PageError;
 use crate::params::query;
 use crate::selection::Selection;
 use leptos::prelude::*;
@@ -33,16 +32,16 @@ pub struct Ui {
     pub backend: RwSignal<Option<(String, String, Option<String>)>>,
     /// What the page is doing now, with progress 0..1.
     pub busy: RwSignal<Option<(String, f64)>>,
-    /// The last check's error, as the user reads it.
+    /// An error outside a check (the list of models could not be read), as the user reads
+    /// it; a check clears it.
     pub error: RwSignal<Option<String>>,
-    /// The last check's result.
-    pub result: RwSignal<Option<Analysis>>,
     /// Recording: elapsed and target seconds, peak level.
     pub recording: RwSignal<Option<(f64, f64, f32)>>,
     /// Length of a recording, seconds.
     pub duration: RwSignal<f64>,
-    /// Checks finished (with a result or an error): lets tests and screen readers see that a
-    /// new outcome arrived even when it reads like the last one.
+    /// Steps of an enrollment, the history or an import finished (with a result or an
+    /// error); with the checks done, `main[data-finished]`: lets tests see that a new outcome
+    /// arrived even when it reads like the last one.
     pub finished: RwSignal<u32>,
     /// Enrolled machines (read by the picker, the checks, the enrollment and the history).
     pub profiles: RwSignal<Vec<Profile>>,
@@ -62,25 +61,11 @@ impl Ui {
             backend: RwSignal::new(None),
             busy: RwSignal::new(None),
             error: RwSignal::new(None),
-            result: RwSignal::new(None),
             recording: RwSignal::new(None),
             duration: RwSignal::new(10.0),
             finished: RwSignal::new(0),
             profiles: RwSignal::new(Vec::new()),
         }
-    }
-
-    /// Shows the outcome of a check (a result or an error) and ends the busy state.
-    pub fn finish(&self, outcome: Result<Analysis, PageError>) {
-        self.busy.set(None);
-        match outcome {
-            Ok(analysis) => {
-                self.error.set(None);
-                self.result.set(Some(analysis));
-            }
-            Err(e) => self.error.set(Some(e.to_string())),
-        }
-        self.finished.update(|n| *n += 1);
     }
 
     /// The bundled model in directory `dir`.

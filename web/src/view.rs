@@ -5,9 +5,8 @@
 use crate::Ui;
 use crate::analyze::{Analysis, Picture};
 use crate::backend::{Choice, selftest};
-use crate::check::{check_example, check_file, check_recording};
+use crate::check::{Checks, Source};
 use crate::engine::forget_engine;
-use crate::history::History;
 use crate::selection::Selection;
 use crate::widgets::{distance_text, recording_controls, scale_position};
 use leptos::html::Canvas;
@@ -74,8 +73,9 @@ pub fn machine_picker(ui: Ui) -> impl IntoView {
 
 /// Upload, record, examples.
 pub fn input_panel(ui: Ui) -> impl IntoView {
-    let history = expect_context::<History>();
-    let idle = move || ui.busy.get().is_none() && ui.recording.get().is_none();
+    let checks = expect_context::<Checks>();
+    let idle =
+        move || !checks.pending().get() && ui.busy.get().is_none() && ui.recording.get().is_none();
     view! {
         <section aria-label="Sound" class="card">
             <h2>"2. Sound"</h2>
@@ -87,14 +87,14 @@ pub fn input_panel(ui: Ui) -> impl IntoView {
                     on:change=move |ev| {
                         let input: web_sys::HtmlInputElement = event_target(&ev);
                         if let Some(file) = input.files().and_then(|f| f.get(0)) {
-                            spawn_local(check_file(ui, history, file));
+                            checks.dispatch_local(Source::File(file));
                         }
                         input.set_value("");
                     } />
                 {move || match ui.recording.get() {
                     None => view! {
                         <button id="record" prop:disabled=move || !idle()
-                            on:click=move |_| spawn_local(check_recording(ui, history))>"Record"</button>
+                            on:click=move |_| { checks.dispatch_local(Source::Microphone); }>"Record"</button>
                     }.into_any(),
                     Some(state) => recording_controls(state, "stop", "level").into_any(),
                 }}
@@ -119,7 +119,7 @@ pub fn input_panel(ui: Ui) -> impl IntoView {
                                 let label = ex.label.clone();
                                 view! {
                                     <button class="example" prop:disabled=move || !idle()
-                                        on:click=move |_| spawn_local(check_example(ui, history, ex.clone()))>{label}</button>
+                                        on:click=move |_| { checks.dispatch_local(Source::Example(ex.clone())); }>{label}</button>
                                 }
                             }).collect_view()}
                         </div>
@@ -130,8 +130,19 @@ pub fn input_panel(ui: Ui) -> impl IntoView {
     }
 }
 
-/// Progress and errors.
+/// Progress and errors: the page's own error, else the last check's.
 pub fn status(ui: Ui) -> impl IntoView {
+    let checks = expect_context::<Checks>();
+    let error = move || {
+        ui.error.get().or_else(|| {
+            checks.value().with(|outcome| {
+                outcome
+                    .as_ref()
+                    .and_then(|o| o.as_ref().err())
+                    .map(ToString::to_string)
+            })
+        })
+    };
     view! {
         <div aria-live="polite" id="status">
             {move || ui.busy.get().map(|(label, fraction)| view! {
@@ -139,7 +150,7 @@ pub fn status(ui: Ui) -> impl IntoView {
             })}
         </div>
         <div role="alert" id="error-box">
-            {move || ui.error.get().map(|e| view! { <p class="error" id="error">{e}</p> })}
+            {move || error().map(|e| view! { <p class="error" id="error">{e}</p> })}
         </div>
     }
 }
@@ -227,19 +238,27 @@ fn timeline(a: &Analysis) -> impl IntoView + use<> {
 }
 
 /// The verdict, the score on its scale, the timeline, the pictures, the timings.
-pub fn result(ui: Ui) -> impl IntoView {
+pub fn result() -> impl IntoView {
+    let checks = expect_context::<Checks>();
+    // The last check's analysis; none after a failed check (an old verdict beside a new
+    // error would read as the new clip's).
+    let analysis = move || {
+        checks
+            .value()
+            .with(|o| o.as_ref().and_then(|o| o.as_ref().ok()).cloned())
+    };
     let magnitude = NodeRef::<Canvas>::new();
     let phase = NodeRef::<Canvas>::new();
     Effect::new(move |_| {
-        if let (Some(a), Some(m), Some(p)) = (ui.result.get(), magnitude.get(), phase.get()) {
+        if let (Some(a), Some(m), Some(p)) = (analysis(), magnitude.get(), phase.get()) {
             draw(&m, &a.magnitude);
             draw(&p, &a.phase);
         }
     });
     view! {
         <section aria-label="Result" class="card" id="result" aria-live="polite"
-            style:display=move || if ui.result.get().is_some() { "block" } else { "none" }>
-            {move || ui.result.get().map(|a| {
+            style:display=move || if analysis().is_some() { "block" } else { "none" }>
+            {move || analysis().map(|a| {
                 let v = a.verdict;
                 let distance = distance_text(v.score, v.threshold, v.spread);
                 let agreeing = format!("{} of {} parts agree.", v.windows_agreeing, v.windows);
