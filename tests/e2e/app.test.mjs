@@ -147,6 +147,8 @@ test('CPU: upload gives trainer score\'s numbers; bad inputs get clear messages;
       await upload(page, join(BAD, name));
       const text = await page.textContent('#error');
       assert.match(text, message, `${name}: ${text}`);
+      // The last clip's verdict is gone: beside this error it would read as this file's.
+      assert.equal(await page.locator('#verdict').count(), 0, `${name}: a verdict is shown beside the error`);
     }
     // Eight channels at 48 kHz: checked on the first channel, resampled, and said so.
     await upload(page, join(BAD, 'eight.wav'));
