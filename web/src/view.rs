@@ -130,11 +130,14 @@ pub fn input_panel(ui: Ui) -> impl IntoView {
     }
 }
 
-/// Progress and errors: the page's own error, else the last check's.
+/// Progress and errors: the page's own error, else the last check's (none while a check
+/// runs).
 pub fn status(ui: Ui) -> impl IntoView {
     let checks = expect_context::<Checks>();
     let error = move || {
+        // A check's error goes when the next check starts, as the page's own error does.
         ui.error.get().or_else(|| {
+            (!checks.pending().get()).then_some(())?;
             checks.value().with(|outcome| {
                 outcome
                     .as_ref()
