@@ -29,20 +29,25 @@ python3 tests/module_cycles.py
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --features mimimi-engine/worker -- -D warnings
 
+# The libraries and the two programs, as a plain `cargo doc` picks them; `--examples` (there
+# are none) makes cargo resolve features with the dev-dependencies, as clippy's `--all-targets`
+# did: otherwise criterion's feature choices differ, and burn's dependencies are checked a
+# second time here.
 step "cargo doc -D warnings (missing docs, broken intra-doc links)"
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --features mimimi-engine/worker
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --lib --bin mimimi-web --bin trainer \
+  --examples --features mimimi-engine/worker
 
 step "native tests"
 cargo test --workspace --features mimimi-engine/worker --no-fail-fast
 
 # The suites that need the network are built with the engine worker's features (naming the
 # engine makes them the same), so that burn, compiled here for wasm32, is reused by the page
-# build below; the WAV and checkpoint readers need no burn.
+# build below; the hostile WAV files go in the same build (the signal crate on its own would
+# resolve its dependencies' features again); the checkpoint reader is tested without burn.
 step "parity suite, hostile WAV files, manifests, profiles and checkpoints as WebAssembly (run by Node)"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
-cargo test --target wasm32-unknown-unknown -p mimimi-model -p mimimi-engine \
-  --features mimimi-engine/worker --test parity --test hostile_files
-cargo test --target wasm32-unknown-unknown -p mimimi-dsp --test hostile_wav
+cargo test --target wasm32-unknown-unknown -p mimimi-dsp -p mimimi-model -p mimimi-engine \
+  --features mimimi-engine/worker --test parity --test hostile_files --test hostile_wav
 cargo test --target wasm32-unknown-unknown -p mimimi-model --no-default-features \
   --features pytorch --test hostile_checkpoints
 unset CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER

@@ -5,7 +5,7 @@
 // load them back, and work with no network at all after the first visit.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { homedir, tmpdir } from 'node:os';
@@ -64,8 +64,9 @@ async function open(context, url = server.url) {
 async function enrollFromFiles(page, name, files) {
   await page.fill('#enroll-name', name);
   await page.selectOption('#enroll-type', 'fan');
-  await page.setInputFiles('#enroll-files', files);
-  await page.waitForFunction((n) => document.querySelectorAll('#enroll-takes li').length === n, files.length, { timeout: 60_000 });
+  // One enrollment step reads all the files.
+  await finished(page, () => page.setInputFiles('#enroll-files', files), 60_000);
+  assert.equal(await page.locator('#enroll-takes li').count(), files.length);
   await finished(page, () => page.click('#enroll-build'), 300_000);
   assert.match(await page.textContent('#enroll-message'), /is enrolled from/);
 }
@@ -103,6 +104,13 @@ test('enroll by upload, check, history, export → delete all → import', { tim
     await finished(page, () => page.setInputFiles('#enroll-files', short));
     assert.match(await page.textContent('#enroll-message'), /not kept: too short \(3\.0 s\)/);
     assert.equal(await page.locator('#enroll-takes li').count(), 0);
+    // Of files uploaded together, each refused one is named with its reason (not only the last).
+    const short2 = join(WORK, 'short2.wav');
+    copyFileSync(short, short2);
+    await finished(page, () => page.setInputFiles('#enroll-files', [short, short2]));
+    const said = await page.textContent('#enroll-message');
+    assert.match(said, /short\.wav was not kept: too short/);
+    assert.match(said, /short2\.wav was not kept: too short/);
 
     await enrollFromFiles(page, NAME, takes);
     assert.equal(await page.inputValue('#machine-id'), `profile:${NAME}`);
@@ -166,6 +174,7 @@ test('enroll by upload, check, history, export → delete all → import', { tim
     const saved = await download(page, '#profiles-export');
     await page.click('#clear-data');
     await finished(page, () => page.click('#clear-data'));
+    assert.equal(await page.textContent('#history-message'), 'All data on this device was deleted.');
     assert.equal(await page.locator('#profiles li').count(), 0);
     assert.equal(await page.locator('#history-empty').count(), 1);
     await page.reload();

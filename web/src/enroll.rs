@@ -8,12 +8,11 @@
 use crate::Ui;
 use crate::analyze::{Clip, evidence, prepare};
 use crate::engine::{open_entry, with_compute};
-use crate::error::PageError;
+use crate::error::{PageError, Said, said_text};
 use crate::record::record;
 use crate::selection::Selection;
-use crate::store::{self, StoreError};
+use crate::store;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use mimimi_dsp::quality::QualityConfig;
 use mimimi_dsp::wav::{SampleFormat, encode_wav};
 use mimimi_dsp::{Audio, decode_wav};
@@ -38,8 +37,8 @@ pub struct Enroll {
     audio: StoredValue<Vec<Audio>>,
     /// Keep the takes on the device with the profile.
     pub keep: RwSignal<bool>,
-    /// The last message.
-    pub message: RwSignal<Option<String>>,
+    /// What start-up could not restore (shown until the first step says something else).
+    pub restored: RwSignal<Option<String>>,
     /// Stored machines this version cannot use (an older format, damaged).
     pub outdated: RwSignal<Vec<Outdated>>,
 }
@@ -53,7 +52,7 @@ impl Enroll {
             takes: RwSignal::new(Vec::new()),
             audio: StoredValue::new(Vec::new()),
             keep: RwSignal::new(true),
-            message: RwSignal::new(None),
+            restored: RwSignal::new(None),
             outdated: RwSignal::new(Vec::new()),
         }
     }
@@ -65,17 +64,63 @@ impl Enroll {
     }
 }
 
-/// Records a take from the microphone and adds it.
-async fn record_take(ui: Ui, en: Enroll) {
-    match record(ui).await {
-        Ok(audio) => {
+/// What the user asks of the enrollment section.
+#[derive(Clone)]
+pub(crate) enum Step {
+    /// Record a take from the microphone.
+    Record,
+    /// Add uploaded files as takes.
+    AddFiles(Vec<web_sys::File>),
+    /// Remove the take at this place in the list.
+    RemoveTake(usize),
+    /// Build the profile from the takes.
+    Build,
+    /// Enroll a machine again, with the current model, from its kept takes.
+    Rebuild(String),
+    /// Delete an enrolled machine and its kept takes.
+    Delete(String),
+    /// Load enrolled machines from an exported file.
+    Import(web_sys::File),
+}
+
+/// The enrollment's steps, one Leptos action (the root provides it as context): `pending`
+/// while a step runs (the section's buttons wait), `value` what the last step said, which
+/// the section shows, and `version` counts the steps done (`main[data-finished]`).
+pub(crate) type Steps = Action<Step, Said>;
+
+/// The enrollment's steps action.
+pub(crate) fn steps(ui: Ui, en: Enroll) -> Steps {
+    Action::new_local(move |step: &Step| {
+        let step = step.clone();
+        async move {
+            let said = run(ui, en, step).await;
+            ui.busy.set(None);
+            said
+        }
+    })
+}
+
+/// Runs one step.
+async fn run(ui: Ui, en: Enroll, step: Step) -> Said {
+    match step {
+        Step::Record => {
+            let audio = record(ui).await?;
             let n = en.takes.get_untracked().len() + 1;
-            add_take(ui, en, audio, format!("Recorded take {n}")).await;
+            add_take(en, audio, format!("Recorded take {n}")).await?;
+            Ok(store::ask_persistence().await)
         }
-        Err(e) => {
-            en.message.set(Some(e.to_string()));
-            ui.finished.update(|n| *n += 1);
-        }
+        Step::AddFiles(files) => add_files(ui, en, files).await,
+        Step::RemoveTake(index) => remove_take(en, index).await.map(|()| None),
+        Step::Build => build(ui, en).await.map(Some),
+        Step::Rebuild(name) => match rebuild(ui, en, &name).await {
+            Ok(text) => Ok(Some(text)),
+            Err(source) => Err(PageError::NotRebuilt {
+                name,
+                source: Box::new(source),
+            }),
+        },
+        Step::Delete(name) => delete(ui, en, &name).await.map(Some),
+        Step::Import(file) => import(ui, file).await.map(Some),
     }
 }
 
@@ -167,7 +212,7 @@ fn list_take(en: Enroll, audio: Audio, info: TakeInfo) {
 
 /// Checks a new take, adds it to the enrollment and keeps it on the device, or says why it
 /// was refused.
-async fn add_take(ui: Ui, en: Enroll, audio: Audio, label: String) {
+async fn add_take(en: Enroll, audio: Audio, label: String) -> Result<(), PageError> {
     let stamp: String = js_sys::Date::new_0().to_iso_string().into();
     let key = format!("{PENDING}{stamp}");
     // Label first, then the audio (lossless): the stored take is the take.
@@ -175,19 +220,10 @@ async fn add_take(ui: Ui, en: Enroll, audio: Audio, label: String) {
     bytes.push(0);
     bytes.extend(encode_wav(&audio, SampleFormat::Float32));
     // Listed only once it is stored: a take on the list is a take on the device.
-    let outcome = match check_take(&audio, label, key.clone()) {
-        Ok(info) => store::put_bytes(store::CLIPS, &key, &bytes)
-            .await
-            .map(|()| list_take(en, audio, info))
-            .map_err(PageError::from),
-        Err(e) => Err(e),
-    };
-    let note = match outcome {
-        Ok(()) => store::ask_persistence().await,
-        Err(e) => Some(e.to_string()),
-    };
-    en.message.set(note);
-    ui.finished.update(|n| *n += 1);
+    let info = check_take(&audio, label, key.clone())?;
+    store::put_bytes(store::CLIPS, &key, &bytes).await?;
+    list_take(en, audio, info);
+    Ok(())
 }
 
 /// Restores the takes of an enrollment in progress. One that cannot be read (or no longer
@@ -226,9 +262,9 @@ async fn load_pending(en: Enroll) -> Result<(), PageError> {
 }
 
 /// Removes take `index`.
-async fn remove_take(en: Enroll, index: usize) {
+async fn remove_take(en: Enroll, index: usize) -> Result<(), PageError> {
     let Some(take) = en.takes.get_untracked().get(index).cloned() else {
-        return;
+        return Ok(());
     };
     en.audio.update_value(|t| {
         if index < t.len() {
@@ -238,74 +274,63 @@ async fn remove_take(en: Enroll, index: usize) {
     en.takes.update(|t| {
         t.remove(index);
     });
-    if let Err(e) = store::delete(store::CLIPS, &take.key).await {
-        en.message.set(Some(e.to_string()));
-    }
+    Ok(store::delete(store::CLIPS, &take.key).await?)
 }
 
-/// Reads uploaded files as takes.
-async fn add_files(ui: Ui, en: Enroll, files: Vec<web_sys::File>) {
+/// Reads uploaded files as takes; each refused file is said (the others are added).
+async fn add_files(ui: Ui, en: Enroll, files: Vec<web_sys::File>) -> Said {
+    let mut refused = Vec::new();
     for file in files {
         let name = file.name();
         ui.busy.set(Some((format!("Reading {name}…"), 0.0)));
-        match crate::input::read_file(&file).await {
-            Ok((audio, _)) => add_take(ui, en, audio, name).await,
-            Err(e) => {
-                en.message.set(Some(e.to_string()));
-                ui.finished.update(|n| *n += 1);
-            }
+        let added = match crate::input::read_file(&file).await {
+            Ok((audio, _)) => add_take(en, audio, name).await,
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = added {
+            refused.push(e);
         }
     }
-    ui.busy.set(None);
+    match refused.len() {
+        0 => Ok(store::ask_persistence().await),
+        1 => Err(refused.remove(0)),
+        _ => Err(PageError::Several(refused)),
+    }
 }
 
 /// Builds the profile from the takes, stores it (and the takes if asked) and selects it.
-async fn build(ui: Ui, en: Enroll) {
-    let outcome = async {
-        let name = en.name.get_untracked().trim().to_string();
-        if name.is_empty() {
-            return Err(PageError::NoName);
-        }
-        if is_reserved(&name) {
-            return Err(PageError::ReservedName(name));
-        }
-        if ui.profiles.get_untracked().iter().any(|p| p.name == name) {
-            return Err(PageError::NameTaken(name));
-        }
-        let takes = en.audio.get_value();
-        let dir = en.machine_type.get_untracked();
-        let profile = enroll(ui, &dir, &name, &takes).await?;
-        store::put_json(store::PROFILES, &name, &profile).await?;
-        if en.keep.get_untracked() {
-            for (i, audio) in takes.iter().enumerate() {
-                let wav = encode_wav(audio, SampleFormat::Pcm16);
-                store::put_bytes(store::CLIPS, &kept_key(&name, i), &wav).await?;
-            }
-        }
-        for take in en.takes.get_untracked() {
-            store::delete(store::CLIPS, &take.key).await?;
-        }
-        Ok(profile)
+async fn build(ui: Ui, en: Enroll) -> Result<String, PageError> {
+    let name = en.name.get_untracked().trim().to_string();
+    if name.is_empty() {
+        return Err(PageError::NoName);
     }
-    .await;
-    ui.busy.set(None);
-    match outcome {
-        Ok(profile) => {
-            en.forget();
-            en.message.set(Some(format!(
-                "\"{}\" is enrolled from {} takes ({} windows). Its threshold ({:.3}) comes from its own takes. Checks against it are selected above.",
-                profile.name,
-                profile.takes,
-                profile.windows,
-                profile.threshold
-            )));
-            let (dir, name) = (en.machine_type.get_untracked(), profile.name.clone());
-            ui.profiles.update(|p| p.push(profile));
-            ui.select(&dir, Some(Selection::Enrolled(name)));
-        }
-        Err(e) => en.message.set(Some(e.to_string())),
+    if is_reserved(&name) {
+        return Err(PageError::ReservedName(name));
     }
-    ui.finished.update(|n| *n += 1);
+    if ui.profiles.get_untracked().iter().any(|p| p.name == name) {
+        return Err(PageError::NameTaken(name));
+    }
+    let takes = en.audio.get_value();
+    let dir = en.machine_type.get_untracked();
+    let profile = enroll(ui, &dir, &name, &takes).await?;
+    store::put_json(store::PROFILES, &name, &profile).await?;
+    if en.keep.get_untracked() {
+        for (i, audio) in takes.iter().enumerate() {
+            let wav = encode_wav(audio, SampleFormat::Pcm16);
+            store::put_bytes(store::CLIPS, &kept_key(&name, i), &wav).await?;
+        }
+    }
+    for take in en.takes.get_untracked() {
+        store::delete(store::CLIPS, &take.key).await?;
+    }
+    en.forget();
+    let text = format!(
+        "\"{}\" is enrolled from {} takes ({} windows). Its threshold ({:.3}) comes from its own takes. Checks against it are selected above.",
+        profile.name, profile.takes, profile.windows, profile.threshold
+    );
+    ui.profiles.update(|p| p.push(profile));
+    ui.select(&dir, Some(Selection::Enrolled(name)));
+    Ok(text)
 }
 
 /// The profile of `takes` with the model in `dir`.
@@ -361,7 +386,7 @@ async fn enroll(ui: Ui, dir: &str, name: &str, takes: &[Audio]) -> Result<Profil
 /// Loads the stored profiles, and the takes of an unfinished enrollment, at start-up.
 pub async fn load(ui: Ui, en: Enroll) {
     if let Err(e) = load_pending(en).await {
-        en.message.set(Some(e.to_string()));
+        en.restored.set(Some(e.to_string()));
     }
     match store::all_json::<serde_json::Value>(store::PROFILES).await {
         Ok((records, unreadable)) => {
@@ -387,7 +412,7 @@ pub async fn load(ui: Ui, en: Enroll) {
             ui.profiles.set(profiles);
             en.outdated.set(outdated);
         }
-        Err(e) => en.message.set(Some(e.to_string())),
+        Err(e) => en.restored.set(Some(e.to_string())),
     }
 }
 
@@ -406,84 +431,59 @@ pub fn is_current(ui: Ui, profile: &Profile) -> bool {
 }
 
 /// Deletes an enrolled machine, its kept clips and its selection.
-async fn delete(ui: Ui, en: Enroll, name: String) {
-    let result = async {
-        store::delete(store::PROFILES, &name).await?;
-        for key in store::keys(store::CLIPS).await? {
-            if is_kept_take_of(&key, &name) {
-                store::delete(store::CLIPS, &key).await?;
-            }
+async fn delete(ui: Ui, en: Enroll, name: &str) -> Result<String, PageError> {
+    store::delete(store::PROFILES, name).await?;
+    for key in store::keys(store::CLIPS).await? {
+        if is_kept_take_of(&key, name) {
+            store::delete(store::CLIPS, &key).await?;
         }
-        Ok::<_, StoreError>(())
     }
-    .await;
-    match result {
-        Ok(()) => {
-            ui.profiles.update(|p| p.retain(|p| p.name != name));
-            en.outdated.update(|p| p.retain(|p| p.name != name));
-            if ui.id.get_untracked() == Selection::Enrolled(name.clone()) {
-                let dir = ui.machine_type.get_untracked();
-                ui.select(&dir, None);
-            }
-            en.message.set(Some(format!("\"{name}\" was deleted.")));
-        }
-        Err(e) => en.message.set(Some(e.to_string())),
+    ui.profiles.update(|p| p.retain(|p| p.name != name));
+    en.outdated.update(|p| p.retain(|p| p.name != name));
+    if ui.id.get_untracked() == Selection::Enrolled(name.to_string()) {
+        let dir = ui.machine_type.get_untracked();
+        ui.select(&dir, None);
     }
+    Ok(format!("\"{name}\" was deleted."))
 }
 
 /// Re-enrolls a profile made with another model from its kept clips.
-async fn rebuild(ui: Ui, en: Enroll, name: String) {
-    let outcome = async {
-        let machine_type = ui
-            .profiles
-            .get_untracked()
-            .into_iter()
-            .find(|p| p.name == name)
-            .map(|p| p.machine_type)
-            .or_else(|| {
-                en.outdated
-                    .get_untracked()
-                    .into_iter()
-                    .find(|o| o.name == name)
-                    .and_then(|o| o.machine_type)
-            })
-            .ok_or(PageError::UnknownType)?;
-        let dir = model_of_type(ui, &machine_type)
-            .ok_or(PageError::NoModelOfType(machine_type))?
-            .dir;
-        let mut takes = Vec::new();
-        for key in store::keys(store::CLIPS).await? {
-            if is_kept_take_of(&key, &name)
-                && let Some(bytes) = store::get_bytes(store::CLIPS, &key).await?
-            {
-                takes.push(
-                    decode_wav(&bytes)
-                        .map_err(|source| PageError::DamagedWav { name: key, source })?,
-                );
-            }
+async fn rebuild(ui: Ui, en: Enroll, name: &str) -> Result<String, PageError> {
+    let machine_type = ui
+        .profiles
+        .get_untracked()
+        .into_iter()
+        .find(|p| p.name == name)
+        .map(|p| p.machine_type)
+        .or_else(|| {
+            en.outdated
+                .get_untracked()
+                .into_iter()
+                .find(|o| o.name == name)
+                .and_then(|o| o.machine_type)
+        })
+        .ok_or(PageError::UnknownType)?;
+    let dir = model_of_type(ui, &machine_type)
+        .ok_or(PageError::NoModelOfType(machine_type))?
+        .dir;
+    let mut takes = Vec::new();
+    for key in store::keys(store::CLIPS).await? {
+        if is_kept_take_of(&key, name)
+            && let Some(bytes) = store::get_bytes(store::CLIPS, &key).await?
+        {
+            takes.push(
+                decode_wav(&bytes).map_err(|source| PageError::DamagedWav { name: key, source })?,
+            );
         }
-        let profile = enroll(ui, &dir, &name, &takes).await?;
-        store::put_json(store::PROFILES, &name, &profile).await?;
-        Ok::<_, PageError>(profile)
     }
-    .await;
-    ui.busy.set(None);
-    match outcome {
-        Ok(profile) => {
-            en.outdated.update(|o| o.retain(|o| o.name != profile.name));
-            ui.profiles.update(|ps| {
-                ps.retain(|p| p.name != profile.name);
-                ps.push(profile.clone());
-            });
-            en.message.set(Some(format!(
-                "\"{name}\" was rebuilt with the current model."
-            )));
-        }
-        Err(e) => en
-            .message
-            .set(Some(format!("\"{name}\" could not be rebuilt: {e}"))),
-    }
-    ui.finished.update(|n| *n += 1);
+    let profile = enroll(ui, &dir, name, &takes).await?;
+    store::put_json(store::PROFILES, name, &profile).await?;
+    en.outdated.update(|o| o.retain(|o| o.name != name));
+    ui.profiles.update(|ps| {
+        ps.retain(|p| p.name != name);
+        ps.push(profile);
+    });
+    Ok(format!("\"{name}\" was rebuilt with the current model."))
 }
 
 /// Saves every profile to a file.
@@ -512,81 +512,82 @@ const MAX_MACHINES_FILE_BYTES: u64 = 64 << 20;
 /// Loads profiles from an exported file; a profile of another model, or whose name is taken,
 /// is refused with the reason, the others are stored together in one transaction (all of
 /// them or, when the write fails, none).
-async fn import(ui: Ui, en: Enroll, file: web_sys::File) {
-    let outcome = async {
-        let bytes = crate::input::read_bytes(&file, MAX_MACHINES_FILE_BYTES).await?;
-        let parsed: ProfilesFile =
-            serde_json::from_slice(&bytes).map_err(|e| PageError::NotMachinesFile {
-                name: file.name(),
-                reason: Some(e),
-            })?;
-        if parsed.format != FILE_FORMAT {
-            return Err(PageError::NotMachinesFile {
-                name: file.name(),
-                reason: None,
-            });
-        }
-        let (mut added, mut refused) = (Vec::new(), Vec::new());
-        for value in parsed.profiles {
-            let profile = match Profile::from_json(value.to_string().as_bytes()) {
-                Ok(p) => p,
-                Err(e) => {
-                    refused.push(PageError::from(e));
-                    continue;
-                }
-            };
-            let usable = match model_of_type(ui, &profile.machine_type) {
-                None => Err(PageError::NoModelFor {
-                    name: profile.name.clone(),
-                    machine_type: profile.machine_type.clone(),
-                }),
-                Some(entry) => profile
-                    .usable_with(&entry.weights_sha256)
-                    .map_err(PageError::from),
-            };
-            // Taken here, or earlier in the same file: one machine per name.
-            let taken = ui
-                .profiles
-                .get_untracked()
-                .iter()
-                .chain(&added)
-                .any(|p| p.name == profile.name);
-            let usable = usable.and_then(|()| match is_reserved(&profile.name) {
-                true => Err(PageError::ReservedName(profile.name.clone())),
-                false => Ok(()),
-            });
-            match (usable, taken) {
-                (Err(e), _) => refused.push(e),
-                (Ok(()), true) => refused.push(PageError::AlreadyEnrolled(profile.name.clone())),
-                (Ok(()), false) => added.push(profile),
-            }
-        }
-        // One transaction: a failed write leaves no half-imported file behind.
-        let entries: Vec<_> = added.iter().map(|p| (p.name.clone(), p)).collect();
-        store::put_all_json(store::PROFILES, &entries)
-            .await
-            .map_err(PageError::NothingImported)?;
-        Ok((added, refused))
+async fn import(ui: Ui, file: web_sys::File) -> Result<String, PageError> {
+    let bytes = crate::input::read_bytes(&file, MAX_MACHINES_FILE_BYTES).await?;
+    let parsed: ProfilesFile =
+        serde_json::from_slice(&bytes).map_err(|e| PageError::NotMachinesFile {
+            name: file.name(),
+            reason: Some(e),
+        })?;
+    if parsed.format != FILE_FORMAT {
+        return Err(PageError::NotMachinesFile {
+            name: file.name(),
+            reason: None,
+        });
     }
-    .await;
-    match outcome {
-        Ok((added, refused)) => {
-            let mut text = format!("{} machine(s) imported.", added.len());
-            if !refused.is_empty() {
-                text += &format!(" Refused: {}.", crate::error::list(&refused));
+    let (mut added, mut refused) = (Vec::new(), Vec::new());
+    for value in parsed.profiles {
+        let profile = match Profile::from_json(value.to_string().as_bytes()) {
+            Ok(p) => p,
+            Err(e) => {
+                refused.push(PageError::from(e));
+                continue;
             }
-            ui.profiles.update(|p| p.extend(added));
-            en.message.set(Some(text));
+        };
+        let usable = match model_of_type(ui, &profile.machine_type) {
+            None => Err(PageError::NoModelFor {
+                name: profile.name.clone(),
+                machine_type: profile.machine_type.clone(),
+            }),
+            Some(entry) => profile
+                .usable_with(&entry.weights_sha256)
+                .map_err(PageError::from),
+        };
+        // Taken here, or earlier in the same file: one machine per name.
+        let taken = ui
+            .profiles
+            .get_untracked()
+            .iter()
+            .chain(&added)
+            .any(|p| p.name == profile.name);
+        let usable = usable.and_then(|()| match is_reserved(&profile.name) {
+            true => Err(PageError::ReservedName(profile.name.clone())),
+            false => Ok(()),
+        });
+        match (usable, taken) {
+            (Err(e), _) => refused.push(e),
+            (Ok(()), true) => refused.push(PageError::AlreadyEnrolled(profile.name.clone())),
+            (Ok(()), false) => added.push(profile),
         }
-        Err(e) => en.message.set(Some(e.to_string())),
     }
-    ui.finished.update(|n| *n += 1);
+    // One transaction: a failed write leaves no half-imported file behind.
+    let entries: Vec<_> = added.iter().map(|p| (p.name.clone(), p)).collect();
+    store::put_all_json(store::PROFILES, &entries)
+        .await
+        .map_err(PageError::NothingImported)?;
+    let mut text = format!("{} machine(s) imported.", added.len());
+    if !refused.is_empty() {
+        text += &format!(" Refused: {}.", crate::error::list(&refused));
+    }
+    ui.profiles.update(|p| p.extend(added));
+    Ok(text)
 }
 
 /// The "New machine" section and the list of enrolled machines.
 pub fn panel(ui: Ui) -> impl IntoView {
     let en = expect_context::<Enroll>();
-    let idle = move || ui.busy.get().is_none() && ui.recording.get().is_none();
+    let steps = expect_context::<Steps>();
+    // A check in progress shows in `busy` too.
+    let idle =
+        move || !steps.pending().get() && ui.busy.get().is_none() && ui.recording.get().is_none();
+    // The last step's message (none while the next one runs), else what start-up said.
+    let message = move || match steps.pending().get() {
+        true => None,
+        false => steps
+            .value()
+            .with(|said| said.as_ref().map(said_text))
+            .unwrap_or_else(|| en.restored.get()),
+    };
     view! {
         <section aria-label="Enroll a machine" class="card" id="enroll">
             <h2>"New machine"</h2>
@@ -615,7 +616,7 @@ pub fn panel(ui: Ui) -> impl IntoView {
                     Some(state) => crate::widgets::recording_controls(state, "enroll-stop", "enroll-level").into_any(),
                     None => view! {
                         <button id="enroll-record" prop:disabled=move || !idle()
-                            on:click=move |_| spawn_local(record_take(ui, en))>"Record a take"</button>
+                            on:click=move |_| { steps.dispatch_local(Step::Record); }>"Record a take"</button>
                     }.into_any(),
                 }}
                 <label class="button secondary" for="enroll-files">"Add files"</label>
@@ -626,7 +627,7 @@ pub fn panel(ui: Ui) -> impl IntoView {
                         let files: Vec<web_sys::File> = input.files()
                             .map(|l| (0..l.length()).filter_map(|i| l.get(i)).collect())
                             .unwrap_or_default();
-                        spawn_local(add_files(ui, en, files));
+                        steps.dispatch_local(Step::AddFiles(files));
                         input.set_value("");
                     } />
             </div>
@@ -634,7 +635,8 @@ pub fn panel(ui: Ui) -> impl IntoView {
                 {move || en.takes.get().into_iter().enumerate().map(|(i, t)| view! {
                     <li>{format!("{} — {:.1} s, {:.0} dBFS ", t.label, t.seconds, t.dbfs)}
                         <button class="link" aria-label=format!("Remove take {}", i + 1)
-                            on:click=move |_| spawn_local(remove_take(en, i))>"remove"</button>
+                            prop:disabled=move || !idle()
+                            on:click=move |_| { steps.dispatch_local(Step::RemoveTake(i)); }>"remove"</button>
                     </li>
                 }).collect_view()}
             </ol>
@@ -644,11 +646,11 @@ pub fn panel(ui: Ui) -> impl IntoView {
                 " Keep the takes on this device (lets Mimimi rebuild the profile when its model is updated)"</label>
             <p>
                 <button id="enroll-build" prop:disabled=move || !idle() || en.takes.get().len() < MIN_CLIPS
-                    on:click=move |_| spawn_local(build(ui, en))>
+                    on:click=move |_| { steps.dispatch_local(Step::Build); }>
                     {move || format!("Enroll from {} take(s)", en.takes.get().len())}
                 </button>
             </p>
-            {move || en.message.get().map(|m| view! { <p id="enroll-message" role="status">{m}</p> })}
+            {move || message().map(|m| view! { <p id="enroll-message" role="status">{m}</p> })}
             <h3>"Your machines"</h3>
             <ul id="profiles">
                 {move || ui.profiles.get().into_iter().map(|p| {
@@ -659,11 +661,12 @@ pub fn panel(ui: Ui) -> impl IntoView {
                             {format!("{} ({}, {} takes, {}) ", p.name, p.machine_type, p.takes, p.created.get(..10).unwrap_or(""))}
                             {(!current).then(|| view! {
                                 <span class="small">"made with another model: "
-                                    <button class="link rebuild" on:click=move |_| spawn_local(rebuild(ui, en, reb.clone()))>"rebuild from kept takes"</button>
+                                    <button class="link rebuild" prop:disabled=move || !idle()
+                                        on:click=move |_| { steps.dispatch_local(Step::Rebuild(reb.clone())); }>"rebuild from kept takes"</button>
                                 " "</span>
                             })}
                             {crate::widgets::confirm_button(None, "link profile-delete", "delete", "delete it and its takes? press again",
-                                move || spawn_local(delete(ui, en, del.clone())))}
+                                move || { steps.dispatch_local(Step::Delete(del.clone())); })}
                         </li>
                     }
                 }).collect_view()}
@@ -673,11 +676,12 @@ pub fn panel(ui: Ui) -> impl IntoView {
                         <li class="outdated" data-name=o.name.clone()>
                             {format!("{} — cannot be used: {} ", o.name, o.reason)}
                             {o.machine_type.is_some().then(|| view! {
-                                <button class="link rebuild" on:click=move |_| spawn_local(rebuild(ui, en, reb.clone()))>"rebuild from kept takes"</button>
+                                <button class="link rebuild" prop:disabled=move || !idle()
+                                        on:click=move |_| { steps.dispatch_local(Step::Rebuild(reb.clone())); }>"rebuild from kept takes"</button>
                                 " "
                             })}
                             {crate::widgets::confirm_button(None, "link profile-delete", "delete", "delete it and its takes? press again",
-                                move || spawn_local(delete(ui, en, del.clone())))}
+                                move || { steps.dispatch_local(Step::Delete(del.clone())); })}
                         </li>
                     }
                 }).collect_view()}
@@ -687,10 +691,11 @@ pub fn panel(ui: Ui) -> impl IntoView {
                     on:click=move |_| export(ui)>"Save machines to a file"</button>
                 <label class="button secondary" for="profiles-import">"Load machines from a file"</label>
                 <input id="profiles-import" type="file" accept=".json,application/json" class="visually-hidden"
+                    prop:disabled=move || !idle()
                     on:change=move |ev| {
                         let input: web_sys::HtmlInputElement = event_target(&ev);
                         if let Some(file) = input.files().and_then(|f| f.get(0)) {
-                            spawn_local(import(ui, en, file));
+                            steps.dispatch_local(Step::Import(file));
                         }
                         input.set_value("");
                     } />

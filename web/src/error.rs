@@ -158,6 +158,29 @@ pub enum PageError {
     /// A stored record that is no longer there.
     #[error("{0}: it is gone")]
     Gone(String),
+    /// An enrolled machine that could not be made again from its kept takes.
+    #[error("\"{name}\" could not be rebuilt: {source}")]
+    NotRebuilt {
+        /// The machine.
+        name: String,
+        /// Why.
+        source: Box<PageError>,
+    },
+    /// Several things of one request went wrong (files of one upload), each said.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "))]
+    Several(Vec<PageError>),
+}
+
+/// What a step the user asked for (an enrollment step, a history chore) says when it is
+/// done: what was done (`None`: nothing to say), or why it was not.
+pub(crate) type Said = Result<Option<String>, PageError>;
+
+/// The text of a step's [`Said`], if it says anything.
+pub(crate) fn said_text(said: &Said) -> Option<String> {
+    match said {
+        Ok(text) => text.clone(),
+        Err(e) => Some(e.to_string()),
+    }
 }
 
 /// A library's error as a sentence: its first letter capitalised.

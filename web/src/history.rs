@@ -6,10 +6,10 @@
 use crate::Ui;
 use crate::analyze::Analysis;
 use crate::enroll::Enroll;
+use crate::error::{PageError, Said, said_text};
 use crate::store;
 use crate::widgets::confirm_button;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use mimimi_dsp::Audio;
 use mimimi_dsp::wav::{SampleFormat, encode_wav};
 use mimimi_model::Call;
@@ -24,7 +24,8 @@ pub struct History {
     pub machine: RwSignal<String>,
     /// Keep each check's audio.
     pub keep_audio: RwSignal<bool>,
-    /// The last message.
+    /// What the history says outside its chores: a check that was not saved, a history that
+    /// could not be read. A chore clears it.
     pub message: RwSignal<Option<String>>,
     /// Keys of stored checks that could not be read (offered for deletion).
     pub damaged: RwSignal<Vec<String>>,
@@ -172,44 +173,69 @@ pub fn csv(checks: &[(String, Check)]) -> String {
     out
 }
 
+/// What the user asks of the history.
+#[derive(Clone)]
+pub(crate) enum Chore {
+    /// Offer a kept clip (by its check's key) as a WAV download.
+    SaveAudio(String),
+    /// Delete the checks with these keys, and their audio.
+    Delete(Vec<String>),
+    /// Delete the stored checks that could not be read.
+    DeleteDamaged,
+    /// Delete every stored profile, kept take, check and audio.
+    ClearAll,
+}
+
+/// The history's chores, one Leptos action (the root provides it as context): `value` is
+/// what the last chore said, shown in the section, and `version` counts the chores done
+/// (`main[data-finished]`).
+pub(crate) type Chores = Action<Chore, Said>;
+
+/// The history's chores action.
+pub(crate) fn chores(ui: Ui, h: History, enroll: Enroll) -> Chores {
+    Action::new_local(move |chore: &Chore| {
+        let chore = chore.clone();
+        h.message.set(None);
+        async move {
+            match chore {
+                Chore::SaveAudio(key) => save_audio(&key).await.map(|()| None),
+                Chore::Delete(keys) => delete_keys(h, &keys).await.map(|()| None),
+                Chore::DeleteDamaged => delete_damaged(h).await.map(|()| None),
+                Chore::ClearAll => clear_all(ui, h, enroll).await.map(Some),
+            }
+        }
+    })
+}
+
 /// Deletes the checks with these keys (and their audio).
-async fn delete_keys(h: History, keys: Vec<String>) -> bool {
-    for key in &keys {
-        let result = async {
-            store::delete(store::HISTORY, key).await?;
-            store::delete(store::AUDIO, key).await
-        }
-        .await;
-        if let Err(e) = result {
-            h.message.set(Some(e.to_string()));
-            return false;
-        }
+async fn delete_keys(h: History, keys: &[String]) -> Result<(), PageError> {
+    for key in keys {
+        store::delete(store::HISTORY, key).await?;
+        store::delete(store::AUDIO, key).await?;
     }
     h.checks.update(|h| h.retain(|(k, _)| !keys.contains(k)));
-    true
+    Ok(())
 }
 
 /// Deletes the stored checks that could not be read (and any audio kept with them).
-async fn delete_damaged(h: History) {
+async fn delete_damaged(h: History) -> Result<(), PageError> {
     let keys = h.damaged.get_untracked();
-    if delete_keys(h, keys.clone()).await {
-        h.damaged.update(|d| d.retain(|k| !keys.contains(k)));
-    }
+    delete_keys(h, &keys).await?;
+    h.damaged.update(|d| d.retain(|k| !keys.contains(k)));
+    Ok(())
 }
 
 /// Offers a kept clip as a WAV download.
-async fn save_audio(h: History, key: String) {
-    match store::get_bytes(store::AUDIO, &key).await {
-        Ok(Some(bytes)) => {
-            let name = format!(
-                "mimimi-check-{}.wav",
-                key.get(..19).unwrap_or(&key).replace(':', "-")
-            );
-            store::download(&name, "audio/wav", &bytes);
-        }
-        Ok(None) => h.message.set(Some("That check's audio is gone.".into())),
-        Err(e) => h.message.set(Some(e.to_string())),
-    }
+async fn save_audio(key: &str) -> Result<(), PageError> {
+    let bytes = store::get_bytes(store::AUDIO, key)
+        .await?
+        .ok_or_else(|| PageError::Gone("That check's audio".into()))?;
+    let name = format!(
+        "mimimi-check-{}.wav",
+        key.get(..19).unwrap_or(key).replace(':', "-")
+    );
+    store::download(&name, "audio/wav", &bytes);
+    Ok(())
 }
 
 /// Scores over time as a small SVG on the result view's scale ([`crate::widgets::scale_position`]),
@@ -249,9 +275,17 @@ fn trend(checks: &[(String, Check)]) -> impl IntoView + use<> {
 }
 
 /// The history section.
-pub fn panel(ui: Ui) -> impl IntoView {
+pub fn panel() -> impl IntoView {
     let h = expect_context::<History>();
-    let enroll = expect_context::<Enroll>();
+    let chores = expect_context::<Chores>();
+    // What the history says outside its chores, else what the last chore said.
+    let message = move || {
+        h.message.get().or_else(|| {
+            chores
+                .value()
+                .with(|said| said.as_ref().and_then(said_text))
+        })
+    };
     let machines = move || {
         let mut m: Vec<String> = h.checks.get().into_iter().map(|(_, c)| c.machine).collect();
         m.sort();
@@ -296,10 +330,10 @@ pub fn panel(ui: Ui) -> impl IntoView {
                                         match c.verdict_word() { "anomalous" => "sounds wrong", w => w },
                                         c.source, crate::widgets::distance_text(c.score, c.threshold, c.spread), c.backend)}
                                     {c.audio.then(|| view! {
-                                        <button class="link history-audio" on:click=move |_| spawn_local(save_audio(h, audio_key.clone()))>"audio"</button>
+                                        <button class="link history-audio" on:click=move |_| { chores.dispatch_local(Chore::SaveAudio(audio_key.clone())); }>"audio"</button>
                                     })}
                                     {confirm_button(None, "link history-delete", "delete", "delete? press again",
-                                        move || { let keys = vec![del.clone()]; spawn_local(async move { delete_keys(h, keys).await; }) })}
+                                        move || { chores.dispatch_local(Chore::Delete(vec![del.clone()])); })}
                                 </li>
                             }
                         }).collect_view()}
@@ -310,34 +344,31 @@ pub fn panel(ui: Ui) -> impl IntoView {
                             "Export CSV"</button>
                         {confirm_button(Some("history-delete-machine"), "secondary", "Delete this machine's checks",
                             "Really delete this machine's checks? Press again",
-                            move || { let keys = shown().into_iter().map(|(k, _)| k).collect(); spawn_local(async move { delete_keys(h, keys).await; }) })}
+                            move || { chores.dispatch_local(Chore::Delete(shown().into_iter().map(|(k, _)| k).collect())); })}
                     </div>
                 }.into_any()
             }}
-            {move || h.message.get().map(|m| view! { <p class="small" role="status">{m}</p> })}
+            {move || message().map(|m| view! { <p class="small" role="status" id="history-message">{m}</p> })}
             {move || (!h.damaged.get().is_empty()).then(|| view! {
                 <p id="history-damaged" class="small" role="status">
                     {format!("{} stored check(s) could not be read and were skipped. ", h.damaged.get().len())}
                     {confirm_button(Some("history-delete-damaged"), "link", "delete them",
                         "delete the unreadable checks? press again",
-                        move || spawn_local(delete_damaged(h)))}
+                        move || { chores.dispatch_local(Chore::DeleteDamaged); })}
                 </p>
             })}
             <h3>"Data on this device"</h3>
             <p class="small">"Enrolled machines, kept takes and the history stay in this browser until you delete them."</p>
             {confirm_button(Some("clear-data"), "stop", "Delete all data on this device",
-                "Really delete everything? Press again", move || spawn_local(clear_all(ui, h, enroll)))}
+                "Really delete everything? Press again", move || { chores.dispatch_local(Chore::ClearAll); })}
         </section>
     }
 }
 
 /// Deletes every stored profile, kept take, check and audio.
-pub async fn clear_all(ui: Ui, h: History, enroll: Enroll) {
+async fn clear_all(ui: Ui, h: History, enroll: Enroll) -> Result<String, PageError> {
     for s in store::ALL {
-        if let Err(e) = store::clear(s).await {
-            h.message.set(Some(e.to_string()));
-            return;
-        }
+        store::clear(s).await?;
     }
     h.checks.set(Vec::new());
     h.damaged.set(Vec::new());
@@ -345,9 +376,7 @@ pub async fn clear_all(ui: Ui, h: History, enroll: Enroll) {
     enroll.forget();
     let dir = ui.machine_type.get_untracked();
     ui.select(&dir, None);
-    h.message
-        .set(Some("All data on this device was deleted.".into()));
-    ui.finished.update(|n| *n += 1);
+    Ok("All data on this device was deleted.".into())
 }
 
 #[cfg(test)]

@@ -39,10 +39,6 @@ pub struct Ui {
     pub recording: RwSignal<Option<(f64, f64, f32)>>,
     /// Length of a recording, seconds.
     pub duration: RwSignal<f64>,
-    /// Steps of an enrollment, the history or an import finished (with a result or an
-    /// error); with the checks done, `main[data-finished]`: lets tests see that a new outcome
-    /// arrived even when it reads like the last one.
-    pub finished: RwSignal<u32>,
     /// Enrolled machines (read by the picker, the checks, the enrollment and the history).
     pub profiles: RwSignal<Vec<Profile>>,
 }
@@ -63,7 +59,6 @@ impl Ui {
             error: RwSignal::new(None),
             recording: RwSignal::new(None),
             duration: RwSignal::new(10.0),
-            finished: RwSignal::new(0),
             profiles: RwSignal::new(Vec::new()),
         }
     }
