@@ -53,11 +53,7 @@ pub(crate) fn checks(ui: Ui, history: History) -> Checks {
         let source = source.clone();
         async move {
             ui.error.set(None);
-            let outcome = clip_of(ui, source).await;
-            let outcome = match outcome {
-                Ok(clip) => check(ui, history, clip).await,
-                Err(e) => Err(e),
-            };
+            let outcome = async { check(ui, history, clip_of(ui, source).await?).await }.await;
             ui.busy.set(None);
             outcome
         }

@@ -581,12 +581,14 @@ pub fn panel(ui: Ui) -> impl IntoView {
     let idle =
         move || !steps.pending().get() && ui.busy.get().is_none() && ui.recording.get().is_none();
     // The last step's message (none while the next one runs), else what start-up said.
-    let message = move || match steps.pending().get() {
-        true => None,
-        false => steps
+    let message = move || {
+        if steps.pending().get() {
+            return None;
+        }
+        steps
             .value()
             .with(|said| said.as_ref().map(said_text))
-            .unwrap_or_else(|| en.restored.get()),
+            .unwrap_or_else(|| en.restored.get())
     };
     view! {
         <section aria-label="Enroll a machine" class="card" id="enroll">

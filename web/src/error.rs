@@ -167,7 +167,7 @@ pub enum PageError {
         source: Box<PageError>,
     },
     /// Several things of one request went wrong (files of one upload), each said.
-    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "))]
+    #[error("{}", join(.0, " "))]
     Several(Vec<PageError>),
 }
 
@@ -195,8 +195,13 @@ fn sentence(e: &impl std::fmt::Display) -> String {
 
 /// Errors as one line, separated by semicolons.
 pub(crate) fn list(errors: &[PageError]) -> String {
+    join(errors, "; ")
+}
+
+/// Errors' texts joined by `separator`.
+fn join(errors: &[PageError], separator: &str) -> String {
     let texts: Vec<String> = errors.iter().map(ToString::to_string).collect();
-    texts.join("; ")
+    texts.join(separator)
 }
 
 #[cfg(test)]

@@ -137,7 +137,9 @@ pub fn status(ui: Ui) -> impl IntoView {
     let error = move || {
         // A check's error goes when the next check starts, as the page's own error does.
         ui.error.get().or_else(|| {
-            (!checks.pending().get()).then_some(())?;
+            if checks.pending().get() {
+                return None;
+            }
             checks.value().with(|outcome| {
                 outcome
                     .as_ref()
@@ -244,23 +246,29 @@ fn timeline(a: &Analysis) -> impl IntoView + use<> {
 pub fn result() -> impl IntoView {
     let checks = expect_context::<Checks>();
     // The last check's analysis; none after a failed check (an old verdict beside a new
-    // error would read as the new clip's).
+    // error would read as the new clip's). Cloned only to build the view: it holds the
+    // pictures' pixels, which the canvases and the section's visibility read in place.
     let analysis = move || {
         checks
             .value()
             .with(|o| o.as_ref().and_then(|o| o.as_ref().ok()).cloned())
     };
+    let shown = move || checks.value().with(|o| matches!(o, Some(Ok(_))));
     let magnitude = NodeRef::<Canvas>::new();
     let phase = NodeRef::<Canvas>::new();
     Effect::new(move |_| {
-        if let (Some(a), Some(m), Some(p)) = (analysis(), magnitude.get(), phase.get()) {
-            draw(&m, &a.magnitude);
-            draw(&p, &a.phase);
+        if let (Some(m), Some(p)) = (magnitude.get(), phase.get()) {
+            checks.value().with(|o| {
+                if let Some(Ok(a)) = o {
+                    draw(&m, &a.magnitude);
+                    draw(&p, &a.phase);
+                }
+            });
         }
     });
     view! {
         <section aria-label="Result" class="card" id="result" aria-live="polite"
-            style:display=move || if analysis().is_some() { "block" } else { "none" }>
+            style:display=move || if shown() { "block" } else { "none" }>
             {move || analysis().map(|a| {
                 let v = a.verdict;
                 let distance = distance_text(v.score, v.threshold, v.spread);
