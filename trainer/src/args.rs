@@ -22,8 +22,9 @@ pub struct Schedule {
     /// Adam learning rate.
     #[arg(long, default_value_t = 1e-3)]
     pub(crate) lr: f64,
-    /// `wgpu` (GPU through Vulkan/Metal/DX12) or `ndarray` (the CPU).
-    #[arg(long, value_enum, default_value_t = BackendArg::Wgpu)]
+    /// `wgpu` (GPU through Vulkan/Metal/DX12) or `ndarray` (the CPU); the GPU unless the
+    /// trainer was built without its `gpu` feature.
+    #[arg(long, value_enum, default_value_t = BackendArg::DEFAULT)]
     pub(crate) backend: BackendArg,
     /// Random seed (split, initialisation, order, crops).
     #[arg(long, default_value_t = DEFAULT_SEED)]
@@ -59,6 +60,15 @@ pub enum BackendArg {
     Wgpu,
     /// The CPU (burn's pure-Rust backend; the name the issue tracker uses).
     Ndarray,
+}
+
+impl BackendArg {
+    /// The GPU where the trainer was built with it, else the CPU.
+    pub const DEFAULT: Self = if cfg!(feature = "gpu") {
+        Self::Wgpu
+    } else {
+        Self::Ndarray
+    };
 }
 
 /// Score rule on the command line ([`mimimi_model::score::ScoreHeads`]).

@@ -265,11 +265,7 @@ pub fn run(cfg: &TrainConfig) -> anyhow::Result<Vec<EpochStats>> {
 
     let device = match cfg.backend {
         Backend::Cpu => Device::flex(),
-        Backend::Wgpu => Device::wgpu_options().init().map_err(|e| {
-            anyhow::anyhow!(
-                "no GPU found through wgpu ({e}): train on the CPU with --backend ndarray"
-            )
-        })?,
+        Backend::Wgpu => gpu()?,
     };
     device.seed(cfg.seed);
     let ad = device.clone().autodiff();
@@ -557,6 +553,23 @@ impl Schedule {
             augment_channel: self.augment_channel,
         }
     }
+}
+
+/// The GPU through wgpu.
+#[cfg(feature = "gpu")]
+fn gpu() -> anyhow::Result<Device> {
+    Device::wgpu_options().init().map_err(|e| {
+        anyhow::anyhow!("no GPU found through wgpu ({e}): train on the CPU with --backend ndarray")
+    })
+}
+
+/// A trainer built without its `gpu` feature has no GPU backend.
+#[cfg(not(feature = "gpu"))]
+fn gpu() -> anyhow::Result<Device> {
+    anyhow::bail!(
+        "this trainer was built without GPU support (its `gpu` feature, on by default): train \
+         on the CPU with --backend ndarray, or build the trainer with its default features"
+    )
 }
 
 impl From<BackendArg> for Backend {

@@ -70,6 +70,20 @@ fn tiny_training_run_exports_a_model_that_scores_and_resumes() {
         let extra: &[&str] = if resume { &["--resume"] } else { &[] };
         ok(run(train_args(&model_arg, epochs, extra)))
     };
+    // Built without its GPU backend (as CI's tests build it), the trainer says how to train.
+    #[cfg(not(feature = "gpu"))]
+    {
+        let mut args = train_args(&s(&dir.join("gpu")), "1", &[]);
+        let backend = args.iter().position(|a| a == "ndarray").unwrap();
+        args[backend] = "wgpu".into();
+        let out = run(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("built without GPU support"),
+            "{err}"
+        );
+        assert!(err.contains("--backend ndarray"), "{err}");
+    }
     train("1", false);
     let first = history(&model);
     assert_eq!(first.len(), 1);
