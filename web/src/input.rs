@@ -3,6 +3,7 @@
 
 use crate::fetch::js_error;
 use js_sys::{ArrayBuffer, Uint8Array};
+use mimimi_dsp::quality::{gaps, remove_gaps};
 use mimimi_dsp::{Audio, DecodeLimits, WavError, decode_wav_channel};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -341,9 +342,16 @@ impl Recorder {
         *self.level.borrow()
     }
 
-    /// Seconds recorded so far.
+    /// Seconds of sound recorded so far: without the [`gaps`] that [`Recorder::stop`]
+    /// removes, so that a take recorded for its minimum length is long enough.
     pub fn seconds(&self) -> f64 {
-        self.samples.borrow().len() as f64 / f64::from(self.context.sample_rate())
+        let rate = self.context.sample_rate();
+        let samples = self.samples.borrow();
+        let gaps: usize = gaps(&samples, rate.round() as u32)
+            .iter()
+            .map(ExactSizeIterator::len)
+            .sum();
+        (samples.len() - gaps) as f64 / f64::from(rate)
     }
 
     /// Stops the microphone and returns what was recorded.
@@ -355,7 +363,8 @@ impl Recorder {
         }
         let rate = self.context.sample_rate().round() as u32;
         let _ = self.context.close();
-        let samples = std::mem::take(&mut *self.samples.borrow_mut());
+        let mut samples = std::mem::take(&mut *self.samples.borrow_mut());
+        remove_gaps(&mut samples, rate);
         Audio::mono(rate, samples)
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::frontend::rms_dbfs;
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
 
 /// Limits an enrollment take must meet.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -102,9 +103,89 @@ impl QualityConfig {
     }
 }
 
+/// The digital silence a live recording picks up without the machine making it: exact zeros
+/// before the microphone delivers its first sound and after its last, and runs of exact zeros
+/// of 1 ms or more inside it, which are dropouts (a busy phone that missed an audio buffer
+/// fills it with zeros). No microphone's own noise is exactly zero for 1 ms; a hole that long
+/// is a click the detectors would judge, and in an enrollment take it widens the normal
+/// spread. A recording that is all zeros has no gaps, so the quality checks call it silent.
+pub fn gaps(samples: &[f32], sample_rate: u32) -> Vec<Range<usize>> {
+    let Some(first) = samples.iter().position(|&x| x != 0.0) else {
+        return Vec::new();
+    };
+    let min_run = (sample_rate as usize / 1000).max(1);
+    let mut gaps = Vec::new();
+    gaps.push(0..first);
+    let mut run_start = None;
+    for (i, &x) in samples.iter().enumerate().skip(first) {
+        match (x == 0.0, run_start) {
+            (true, None) => run_start = Some(i),
+            (false, Some(start)) => {
+                if i - start >= min_run {
+                    gaps.push(start..i);
+                }
+                run_start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(start) = run_start {
+        gaps.push(start..samples.len());
+    }
+    gaps.retain(|g| !g.is_empty());
+    gaps
+}
+
+/// Removes the [`gaps`] from a recording; returns them (as they were, in the input's indices).
+pub fn remove_gaps(samples: &mut Vec<f32>, sample_rate: u32) -> Vec<Range<usize>> {
+    let gaps = gaps(samples, sample_rate);
+    let mut next = gaps.iter().peekable();
+    let mut i = 0;
+    samples.retain(|_| {
+        let keep = next.peek().is_none_or(|g| !g.contains(&i));
+        if next.peek().is_some_and(|g| i + 1 >= g.end) {
+            next.next();
+        }
+        i += 1;
+        keep
+    });
+    gaps
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dropouts_and_silent_edges_are_removed_and_quiet_samples_kept() {
+        let rate = 16000;
+        let mut sound = tone(1.0, 0.3);
+        sound[0] = 0.1; // sin(0): a zero at the start would count as silence before the sound
+        // Zeros before and after, a 10 ms dropout, and two exact zeros of the sound itself.
+        let mut recording = vec![0.0; 320];
+        recording.extend(&sound[..8000]);
+        recording.extend([0.0; 160]);
+        recording.extend(&sound[8000..]);
+        recording.extend([0.0; 80]);
+        recording[320 + 100] = 0.0;
+        recording[320 + 101] = 0.0;
+        let removed = remove_gaps(&mut recording, rate);
+        let (dropout, end) = (320 + 8000, 320 + 8000 + 160 + 8000);
+        assert_eq!(removed, [0..320, dropout..dropout + 160, end..end + 80]);
+        assert_eq!(recording.len(), sound.len());
+        assert_eq!(&recording[102..], &sound[102..]);
+        assert_eq!(recording[100..102], [0.0, 0.0]);
+        // A run just under 1 ms is the signal's own.
+        let mut short = sound.clone();
+        short.splice(4000..4000, [0.0; 15]);
+        assert!(remove_gaps(&mut short, rate).is_empty());
+        assert_eq!(short.len(), sound.len() + 15);
+        // Digital silence stays, for the quality check to refuse as silent.
+        let mut silence = vec![0.0; 96000];
+        assert!(remove_gaps(&mut silence, rate).is_empty());
+        assert_eq!(silence.len(), 96000);
+        assert!(gaps(&[], rate).is_empty());
+    }
 
     fn tone(seconds: f64, amplitude: f32) -> Vec<f32> {
         (0..(seconds * 16000.0) as usize)
