@@ -22,7 +22,7 @@ test('a check with the default score has no main-thread task over 50 ms', { time
     await page.evaluate(() => {
       window.longTasks = [];
       new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) { window.longTasks.push(Math.round(e.duration)); window.lt = (window.lt || []).concat([[Math.round(e.startTime), Math.round(e.duration)]]); }
+        for (const e of list.getEntries()) window.longTasks.push(Math.round(e.duration));
       }).observe({ type: 'longtask' });
     });
     const worst = [];
@@ -32,11 +32,6 @@ test('a check with the default score has no main-thread task over 50 ms', { time
       // Entries are delivered after the task; give the observer a turn.
       await page.evaluate(() => new Promise((r) => setTimeout(r, 200)));
       worst.push(await page.evaluate(() => Math.max(0, ...window.longTasks.splice(0))));
-      console.log(JSON.stringify(await page.evaluate(() => ({
-        marks: performance.getEntriesByType('mark').map((m) => [m.name, Math.round(m.startTime)]),
-        long2: window.lt, long: performance.getEntriesByType('longtask').map((e) => [Math.round(e.startTime), Math.round(e.duration)]),
-      }))));
-      await page.evaluate(() => performance.clearMarks());
     }
     console.log(`longest main-thread task per check (ms): ${worst.join(', ')}`);
     assert.ok(Math.max(...worst) <= 50, `a task of ${Math.max(...worst)} ms blocked the page`);
@@ -59,8 +54,14 @@ test('the network runs off the main thread: no task over 50 ms during the CPU se
       addEventListener('TrunkApplicationStarted', () => { window.startedAt = performance.now(); });
     });
     await page.goto(`${server.url}?selftest&backend=cpu`);
-    await page.waitForSelector('#selftest-cpu', { timeout: 300_000 });
-    assert.ok(Number.isFinite(Number((await page.textContent('#selftest-cpu')).trim())), 'the CPU self-test gave a score');
+    // Polled with plain evaluations: Playwright's selector functions would first compile its
+    // own large script in the page, a main-thread task that is not the page's work (42–46 ms
+    // in traces here, longer on a busy machine; tasks of 55 and 70 ms failed this test).
+    const result = () => page.evaluate(() => document.querySelector('#selftest-cpu')?.textContent ?? null);
+    const deadline = Date.now() + 300_000;
+    let cpu;
+    while ((cpu = await result()) === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    assert.ok(Number.isFinite(Number(cpu?.trim())), `the CPU self-test gave a score: ${cpu}`);
     await page.evaluate(() => new Promise((r) => setTimeout(r, 200)));
     const { tasks, startedAt } = await page.evaluate(() => ({ tasks: window.tasks, startedAt: window.startedAt }));
     assert.ok(Number.isFinite(startedAt), 'the page started');
