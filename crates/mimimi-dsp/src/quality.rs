@@ -115,7 +115,9 @@ pub fn gaps(samples: &[f32], sample_rate: u32) -> Vec<Range<usize>> {
     };
     let min_run = (sample_rate as usize / 1000).max(1);
     let mut gaps = Vec::new();
-    gaps.push(0..first);
+    if first > 0 {
+        gaps.push(0..first);
+    }
     let mut run_start = None;
     for (i, &x) in samples.iter().enumerate().skip(first) {
         match (x == 0.0, run_start) {
@@ -132,23 +134,20 @@ pub fn gaps(samples: &[f32], sample_rate: u32) -> Vec<Range<usize>> {
     if let Some(start) = run_start {
         gaps.push(start..samples.len());
     }
-    gaps.retain(|g| !g.is_empty());
     gaps
 }
 
 /// Removes the [`gaps`] from a recording; returns them (as they were, in the input's indices).
 pub fn remove_gaps(samples: &mut Vec<f32>, sample_rate: u32) -> Vec<Range<usize>> {
     let gaps = gaps(samples, sample_rate);
-    let mut next = gaps.iter().peekable();
-    let mut i = 0;
-    samples.retain(|_| {
-        let keep = next.peek().is_none_or(|g| !g.contains(&i));
-        if next.peek().is_some_and(|g| i + 1 >= g.end) {
-            next.next();
-        }
-        i += 1;
-        keep
-    });
+    let mut kept = Vec::with_capacity(samples.len());
+    let mut from = 0;
+    for gap in &gaps {
+        kept.extend_from_slice(&samples[from..gap.start]);
+        from = gap.end;
+    }
+    kept.extend_from_slice(&samples[from..]);
+    *samples = kept;
     gaps
 }
 
