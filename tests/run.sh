@@ -46,7 +46,9 @@ cargo test --workspace --no-default-features --features mimimi-model/flex --no-f
 # The suites that need the network are built with the engine worker's features (naming the
 # engine makes them the same), so that burn, compiled here for wasm32, is reused by the page
 # build below; the hostile WAV files go in the same build (the signal crate on its own would
-# resolve its dependencies' features again); the checkpoint reader is tested without burn.
+# resolve its dependencies' features again). The checkpoint reader is built apart, without
+# burn: its `pytorch` feature (zip) turns on memchr's default features, which would change
+# burn's wasm32 build (memchr → regex → burn-core) and make the page build compile it again.
 step "parity suite, hostile WAV files, manifests, profiles and checkpoints as WebAssembly (run by Node)"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 cargo test --target wasm32-unknown-unknown -p mimimi-dsp -p mimimi-model -p mimimi-engine \

@@ -13,7 +13,9 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use mimimi_dsp::{FrontEnd, FrontEndConfig, PadMode, StftConfig};
 use mimimi_model::reference::network_from_state_dict;
-use mimimi_model::score::{cross_entropy_against, loss};
+use mimimi_model::score::cross_entropy_against;
+#[cfg(not(target_arch = "wasm32"))] // the train-mode tests, native only
+use mimimi_model::score::loss;
 use mimimi_model::state_dict::{HostTensor, StateDict, read_safetensors};
 use mimimi_model::{AttentionGate, Network};
 use std::sync::OnceLock;
@@ -446,6 +448,7 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()))
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn fx_tensor(name: &str, device: &Device) -> Tensor<1> {
     let t = fx(name);
     Tensor::from_data(TensorData::new(t.data.clone(), [t.data.len()]), device)
