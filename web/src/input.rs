@@ -3,7 +3,7 @@
 
 use crate::fetch::js_error;
 use js_sys::{ArrayBuffer, Uint8Array};
-use mimimi_dsp::quality::{gaps, remove_gaps};
+use mimimi_dsp::quality::{GapTracker, cut};
 use mimimi_dsp::{Audio, DecodeLimits, WavError, decode_wav_channel};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -275,6 +275,8 @@ pub struct Recorder {
     stream: MediaStream,
     processor: ScriptProcessorNode,
     samples: Rc<RefCell<Vec<f32>>>,
+    /// The recording's gaps, found as its blocks arrive.
+    gaps: Rc<RefCell<GapTracker>>,
     level: Rc<RefCell<f32>>,
     _on_audio: Closure<dyn FnMut(AudioProcessingEvent)>,
 }
@@ -309,9 +311,12 @@ impl Recorder {
                 4096, 1, 1,
             )?;
         let samples = Rc::new(RefCell::new(Vec::new()));
+        let gaps = Rc::new(RefCell::new(GapTracker::new(
+            context.sample_rate().round() as u32
+        )));
         let level = Rc::new(RefCell::new(0.0f32));
         let on_audio = {
-            let (samples, level) = (samples.clone(), level.clone());
+            let (samples, gaps, level) = (samples.clone(), gaps.clone(), level.clone());
             Closure::<dyn FnMut(AudioProcessingEvent)>::new(move |event: AudioProcessingEvent| {
                 if let Some(chunk) = event
                     .input_buffer()
@@ -320,6 +325,7 @@ impl Recorder {
                 {
                     let peak = chunk.iter().fold(0.0f32, |m, v| m.max(v.abs()));
                     *level.borrow_mut() = peak;
+                    gaps.borrow_mut().push(&chunk);
                     samples.borrow_mut().extend_from_slice(&chunk);
                 }
             })
@@ -332,6 +338,7 @@ impl Recorder {
             stream,
             processor,
             samples,
+            gaps,
             level,
             _on_audio: on_audio,
         })
@@ -342,16 +349,10 @@ impl Recorder {
         *self.level.borrow()
     }
 
-    /// Seconds of sound recorded so far: without the [`gaps`] that [`Recorder::stop`]
-    /// removes, so that a take recorded for its minimum length is long enough.
+    /// Seconds of sound recorded so far: without the gaps that [`Recorder::stop`] removes
+    /// (see [`GapTracker`]), so that a take recorded for its minimum length is long enough.
     pub fn seconds(&self) -> f64 {
-        let rate = self.context.sample_rate();
-        let samples = self.samples.borrow();
-        let gaps: usize = gaps(&samples, rate.round() as u32)
-            .iter()
-            .map(ExactSizeIterator::len)
-            .sum();
-        (samples.len() - gaps) as f64 / f64::from(rate)
+        self.gaps.borrow().kept() as f64 / f64::from(self.context.sample_rate())
     }
 
     /// Stops the microphone and returns what was recorded.
@@ -364,7 +365,7 @@ impl Recorder {
         let rate = self.context.sample_rate().round() as u32;
         let _ = self.context.close();
         let mut samples = std::mem::take(&mut *self.samples.borrow_mut());
-        remove_gaps(&mut samples, rate);
+        cut(&mut samples, &self.gaps.borrow().gaps());
         Audio::mono(rate, samples)
     }
 }
