@@ -50,12 +50,21 @@ cargo test --workspace --no-default-features --features mimimi-model/flex --no-f
 # burn: its `pytorch` feature (zip) turns on memchr's default features, which would change
 # burn's wasm32 build (memchr → regex → burn-core) and make the page build compile it again.
 step "parity suite, hostile WAV files, manifests, profiles and checkpoints as WebAssembly (run by Node)"
+# Their warnings fail the step, as clippy's do natively: `RUSTFLAGS=-D warnings` would change
+# burn's wasm32 build too, and cargo has no stable switch for it, so the output is read (cargo
+# repeats a cached build's warnings).
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+wasm_log="$(mktemp)"
 cargo test --target wasm32-unknown-unknown -p mimimi-dsp -p mimimi-model -p mimimi-engine \
-  --features mimimi-engine/worker --test parity --test hostile_files --test hostile_wav
+  --features mimimi-engine/worker --test parity --test hostile_files --test hostile_wav \
+  2>&1 | tee "$wasm_log"
 cargo test --target wasm32-unknown-unknown -p mimimi-model --no-default-features \
-  --features pytorch --test hostile_checkpoints
+  --features pytorch --test hostile_checkpoints 2>&1 | tee -a "$wasm_log"
 unset CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER
+if grep '^warning' "$wasm_log"; then
+  echo "the WebAssembly test builds above warn: fix what they say" >&2
+  exit 1
+fi
 
 step "page build (trunk)"
 trunk build

@@ -10,7 +10,10 @@ use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AudioBuffer, AudioContext, AudioProcessingEvent, MediaStream, ScriptProcessorNode};
+use web_sys::{
+    AudioBuffer, AudioContext, AudioWorkletNode, AudioWorkletNodeOptions, ChannelCountMode,
+    MediaStream, MessageEvent,
+};
 
 /// The largest file the page reads (a 1-hour 16-bit stereo WAV at 48 kHz is 690 MB).
 pub const MAX_FILE_BYTES: u64 = 200 * 1024 * 1024;
@@ -269,16 +272,28 @@ impl From<JsValue> for MicrophoneError {
     }
 }
 
-/// A recording in progress.
+/// The page's AudioWorklet module (index.html copies it into the build).
+const WORKLET: &str = "recorder-worklet.js";
+
+/// What the microphone delivered so far: the worklet's blocks, as they arrive.
+struct Collected {
+    samples: Vec<f32>,
+    /// The recording's gaps, found block by block.
+    gaps: GapTracker,
+    /// Peak level of the latest block (0..1).
+    level: f32,
+    /// The worklet sent its last block.
+    finished: bool,
+}
+
+/// A recording in progress. The samples are collected on the audio thread by an AudioWorklet
+/// (`recorder-worklet.js`) and posted here in blocks, so a busy page loses none of them.
 pub struct Recorder {
     context: AudioContext,
     stream: MediaStream,
-    processor: ScriptProcessorNode,
-    samples: Rc<RefCell<Vec<f32>>>,
-    /// The recording's gaps, found as its blocks arrive.
-    gaps: Rc<RefCell<GapTracker>>,
-    level: Rc<RefCell<f32>>,
-    _on_audio: Closure<dyn FnMut(AudioProcessingEvent)>,
+    node: AudioWorkletNode,
+    collected: Rc<RefCell<Collected>>,
+    _on_block: Closure<dyn FnMut(MessageEvent)>,
 }
 
 impl Recorder {
@@ -295,6 +310,14 @@ impl Recorder {
             .navigator()
             .media_devices()
             .map_err(|_| MicrophoneError::Insecure)?;
+        // The worklet before the microphone, so that a worklet that cannot load leaves the
+        // microphone off. Its errors are not the microphone's (an AbortError here is a module
+        // that failed to load, not a busy microphone).
+        let worklet = |e: JsValue| MicrophoneError::Failed(js_error(e));
+        let added = context.audio_worklet().and_then(|w| w.add_module(WORKLET));
+        JsFuture::from(added.map_err(worklet)?)
+            .await
+            .map_err(worklet)?;
         let constraints = web_sys::MediaStreamConstraints::new();
         let audio = js_sys::Object::new();
         for key in ["echoCancellation", "noiseSuppression", "autoGainControl"] {
@@ -305,67 +328,99 @@ impl Recorder {
             JsFuture::from(devices.get_user_media_with_constraints(&constraints)?)
                 .await?
                 .unchecked_into();
-        let source = context.create_media_stream_source(&stream)?;
-        let processor = context
-            .create_script_processor_with_buffer_size_and_number_of_input_channels_and_number_of_output_channels(
-                4096, 1, 1,
-            )?;
-        let samples = Rc::new(RefCell::new(Vec::new()));
-        let gaps = Rc::new(RefCell::new(GapTracker::new(
-            context.sample_rate().round() as u32
-        )));
-        let level = Rc::new(RefCell::new(0.0f32));
-        let on_audio = {
-            let (samples, gaps, level) = (samples.clone(), gaps.clone(), level.clone());
-            Closure::<dyn FnMut(AudioProcessingEvent)>::new(move |event: AudioProcessingEvent| {
-                if let Some(chunk) = event
-                    .input_buffer()
-                    .ok()
-                    .and_then(|buffer| buffer.get_channel_data(0).ok())
-                {
-                    let peak = chunk.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-                    *level.borrow_mut() = peak;
-                    gaps.borrow_mut().push(&chunk);
-                    samples.borrow_mut().extend_from_slice(&chunk);
-                }
+        let release = |e| {
+            stop_tracks(&stream);
+            MicrophoneError::from(e)
+        };
+        let source = context
+            .create_media_stream_source(&stream)
+            .map_err(release)?;
+        // One input, mixed down to mono as the browser mixes channels; one silent output to
+        // the speakers, which keeps the node rendering in every browser.
+        let options = AudioWorkletNodeOptions::new();
+        options.set_number_of_inputs(1);
+        options.set_number_of_outputs(1);
+        options.set_channel_count(1);
+        options.set_channel_count_mode(ChannelCountMode::Explicit);
+        let node = AudioWorkletNode::new_with_options(&context, "mimimi-recorder", &options)
+            .map_err(worklet)?;
+        let collected = Rc::new(RefCell::new(Collected {
+            samples: Vec::new(),
+            gaps: GapTracker::new(context.sample_rate().round() as u32),
+            level: 0.0,
+            finished: false,
+        }));
+        let on_block = {
+            let collected = collected.clone();
+            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                let mut collected = collected.borrow_mut();
+                let Ok(block) = event.data().dyn_into::<js_sys::Float32Array>() else {
+                    // `null`: the worklet's last block came before it.
+                    collected.finished = true;
+                    return;
+                };
+                let block = block.to_vec();
+                collected.level = block.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                collected.gaps.push(&block);
+                collected.samples.extend_from_slice(&block);
             })
         };
-        processor.set_onaudioprocess(Some(on_audio.as_ref().unchecked_ref()));
-        source.connect_with_audio_node(&processor)?;
-        processor.connect_with_audio_node(&context.destination())?;
+        let port = node.port().map_err(worklet)?;
+        port.set_onmessage(Some(on_block.as_ref().unchecked_ref()));
+        source
+            .connect_with_audio_node(&node)
+            .and_then(|_| node.connect_with_audio_node(&context.destination()))
+            .map_err(release)?;
         Ok(Self {
             context,
             stream,
-            processor,
-            samples,
-            gaps,
-            level,
-            _on_audio: on_audio,
+            node,
+            collected,
+            _on_block: on_block,
         })
     }
 
     /// Peak level of the latest block (0..1).
     pub fn level(&self) -> f32 {
-        *self.level.borrow()
+        self.collected.borrow().level
     }
 
     /// Seconds of sound recorded so far: without the gaps that [`Recorder::stop`] removes
     /// (see [`GapTracker`]), so that a take recorded for its minimum length is long enough.
     pub fn seconds(&self) -> f64 {
-        self.gaps.borrow().kept() as f64 / f64::from(self.context.sample_rate())
+        self.collected.borrow().gaps.kept() as f64 / f64::from(self.context.sample_rate())
     }
 
-    /// Stops the microphone and returns what was recorded.
-    pub fn stop(self) -> Audio {
-        self.processor.set_onaudioprocess(None);
-        let _ = self.processor.disconnect();
-        for track in self.stream.get_tracks().iter() {
-            track.unchecked_into::<web_sys::MediaStreamTrack>().stop();
+    /// Stops the microphone and returns what was recorded, the worklet's part-filled last
+    /// block included.
+    pub async fn stop(self) -> Audio {
+        if let Ok(port) = self.node.port() {
+            let _ = port.post_message(&JsValue::NULL);
+            // The worklet answers within a few render quanta (3 ms each); a context that no
+            // longer renders never answers, so the wait is bounded (the last block is then
+            // lost: at most 43 ms).
+            for _ in 0..50 {
+                if self.collected.borrow().finished {
+                    break;
+                }
+                gloo_timers::future::TimeoutFuture::new(10).await;
+            }
+            port.set_onmessage(None);
         }
+        let _ = self.node.disconnect();
+        stop_tracks(&self.stream);
         let rate = self.context.sample_rate().round() as u32;
         let _ = self.context.close();
-        let mut samples = std::mem::take(&mut *self.samples.borrow_mut());
-        cut(&mut samples, &self.gaps.borrow().gaps());
+        let mut collected = self.collected.borrow_mut();
+        let mut samples = std::mem::take(&mut collected.samples);
+        cut(&mut samples, &collected.gaps.gaps());
         Audio::mono(rate, samples)
+    }
+}
+
+/// Turns the microphone off (the browser's recording indicator goes out).
+fn stop_tracks(stream: &MediaStream) {
+    for track in stream.get_tracks().iter() {
+        track.unchecked_into::<web_sys::MediaStreamTrack>().stop();
     }
 }

@@ -58,7 +58,7 @@ pub(crate) async fn record(ui: Ui) -> Result<Audio, MicrophoneError> {
         sleep_ms(100).await;
     }
     ui.recording.set(None);
-    recording(|r| r.recorder.take())
-        .map(Recorder::stop)
-        .ok_or_else(|| MicrophoneError::Failed("the recording was lost".into()))
+    let recorder = recording(|r| r.recorder.take())
+        .ok_or_else(|| MicrophoneError::Failed("the recording was lost".into()))?;
+    Ok(recorder.stop().await)
 }
