@@ -11,12 +11,15 @@ Times the same network (random weights, 513 x 64 windows; a 10 s clip is 9 of th
 - in the page (tests/e2e/bench.mjs on the built site, headless Chromium): the network on the
   CPU with one engine worker and with one per core, and on WebGPU (SwiftShader here, a CPU
   emulation); the first verdict after a cold load; the bytes of the page's modules and of a
-  first visit.
+  first visit;
+- with --train-batch B, one training step of B windows (train mode, the three heads'
+  cross-entropies, backward, Adam) in PyTorch and in flex (`cargo bench -p mimimi-model
+  --bench train_step`), on 1 thread and on all.
 
 Prints a Markdown table with each time's ratio to native flex on one thread (absolute times
 drift on a shared machine; ratios from one run hold better).
 
-Usage: tests/bench.py [--dist dist] [--runs N] [--no-page]
+Usage: tests/bench.py [--dist dist] [--runs N] [--no-page] [--train-batch B]
 """
 import argparse
 import gzip
@@ -38,25 +41,36 @@ def run(command, **kwargs):
     return subprocess.run(command, check=True, text=True, **kwargs)
 
 
-def pytorch(runs):
+def pytorch(runs, train_batch):
     python = os.environ.get("MIMIMI_TORCH_PYTHON", sys.executable)
-    out = run([python, str(ROOT / "tests" / "bench_torch.py"), "--runs", str(runs)],
-              stdout=subprocess.PIPE).stdout
+    out = run([python, str(ROOT / "tests" / "bench_torch.py"), "--runs", str(runs),
+               "--train-batch", str(train_batch)], stdout=subprocess.PIPE).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def native(threads):
-    """Criterion's median per input, in ms, with `threads` rayon threads."""
+def criterion(bench, group, names, threads, env=None):
+    """Criterion's median of each named function of `group`, in ms, on `threads` threads."""
     baseline = f"threads-{threads}"
-    pattern = "^forward/(" + "|".join(NATIVE.values()) + ")$"
-    env = dict(os.environ, RAYON_NUM_THREADS=str(threads), CARGO_TARGET_DIR=str(TARGET))
-    run(["cargo", "bench", "-p", "mimimi-model", "--bench", "forward", "--", pattern,
+    pattern = f"^{group}/(" + "|".join(names) + ")$"  # plain words: nothing to escape
+    env = dict(os.environ, **(env or {}), RAYON_NUM_THREADS=str(threads),
+               CARGO_TARGET_DIR=str(TARGET))
+    run(["cargo", "bench", "-p", "mimimi-model", "--bench", bench, "--", pattern,
          "--save-baseline", baseline], cwd=ROOT, env=env, stdout=sys.stderr)
-    times = {}
-    for key, name in NATIVE.items():
-        estimates = TARGET / "criterion" / "forward" / name / baseline / "estimates.json"
-        times[key] = json.loads(estimates.read_text())["median"]["point_estimate"] / 1e6
-    return times
+    return {name: json.loads((TARGET / "criterion" / group / name / baseline / "estimates.json")
+                             .read_text())["median"]["point_estimate"] / 1e6 for name in names}
+
+
+def native(threads):
+    """Flex's forward pass per input (NATIVE), in ms."""
+    times = criterion("forward", "forward", list(NATIVE.values()), threads)
+    return {key: times[name] for key, name in NATIVE.items()}
+
+
+def native_train_step(threads, batch):
+    """Flex's training step of `batch` windows (benches/train_step.rs), in ms."""
+    name = f"batch {batch}"
+    return criterion("train_step", "train step, flex", [name], threads,
+                     {"MIMIMI_BENCH_BATCH": str(batch)})[name]
 
 
 def page(dist, runs):
@@ -86,12 +100,14 @@ def main():
     parser.add_argument("--dist", default="dist", help="the built site (dist, or dist-release)")
     parser.add_argument("--runs", type=int, default=3, help="timed runs per measure in the page")
     parser.add_argument("--no-page", action="store_true", help="skip the browser")
+    parser.add_argument("--train-batch", type=int, default=0,
+                        help="also time a training step of this many windows")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     threads = sorted({1, cores})
 
     rows = []  # (where, parallelism, window ms, clip ms)
-    torch = pytorch(10)
+    torch = pytorch(10, args.train_batch)
     if "skipped" in torch:
         print(f"PyTorch skipped: {torch['skipped']}", file=sys.stderr)
     else:
@@ -124,6 +140,20 @@ def main():
         for t in threads:
             ratio = torch["threads"][str(t)]["clip_ms"] / flex[t]["clip_ms"]
             print(f"\nPyTorch ÷ native flex on {t} thread(s), per clip: {ratio:.2f}")
+    if args.train_batch:
+        b = args.train_batch
+        print(f"\n| training step, batch {b} | parallelism | ms per step | examples/s "
+              "| time ÷ flex, same threads |")
+        print("|---|---|---:|---:|---:|")
+        for t in threads:
+            step = native_train_step(t, b)
+            steps = [("native, burn flex", step)]
+            if "skipped" not in torch:
+                steps.insert(0, (f"PyTorch {torch['torch']} (reference)",
+                                 torch["threads"][str(t)]["train_step_ms"]))
+            for where, ms in steps:
+                print(f"| {where} | {t} thread(s) | {ms:.1f} | {b / ms * 1e3:.2f} "
+                      f"| {ms / step:.2f} |")
     if result:
         modules, first = sizes(args.dist)
         print()
