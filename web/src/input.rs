@@ -304,6 +304,16 @@ impl Recorder {
         // (Safari on iOS above all) keep a context made later suspended, and silent.
         let context = AudioContext::new()?;
         let _ = context.resume();
+        let started = Self::start_in(context.clone()).await;
+        if started.is_err() {
+            // A refused microphone must not leave an audio context open per attempt.
+            let _ = context.close();
+        }
+        started
+    }
+
+    /// The rest of [`Recorder::start`], in the context made for it.
+    async fn start_in(context: AudioContext) -> Result<Self, MicrophoneError> {
         let window =
             web_sys::window().ok_or_else(|| MicrophoneError::Failed("no window".into()))?;
         let devices = window
