@@ -320,31 +320,14 @@ impl Recorder {
             .navigator()
             .media_devices()
             .map_err(|_| MicrophoneError::Insecure)?;
-        // The worklet before the microphone, so that a worklet that cannot load leaves the
-        // microphone off. Its errors are not the microphone's (an AbortError here is a module
-        // that failed to load, not a busy microphone).
+        // The worklet, its node and its message handler before the microphone, so that none
+        // of them failing can leave the microphone on. Their errors are not the microphone's
+        // (an AbortError here is a module that failed to load, not a busy microphone).
         let worklet = |e: JsValue| MicrophoneError::Failed(js_error(e));
         let added = context.audio_worklet().and_then(|w| w.add_module(WORKLET));
         JsFuture::from(added.map_err(worklet)?)
             .await
             .map_err(worklet)?;
-        let constraints = web_sys::MediaStreamConstraints::new();
-        let audio = js_sys::Object::new();
-        for key in ["echoCancellation", "noiseSuppression", "autoGainControl"] {
-            js_sys::Reflect::set(&audio, &key.into(), &false.into()).ok();
-        }
-        constraints.set_audio(&audio);
-        let stream: MediaStream =
-            JsFuture::from(devices.get_user_media_with_constraints(&constraints)?)
-                .await?
-                .unchecked_into();
-        let release = |e| {
-            stop_tracks(&stream);
-            MicrophoneError::from(e)
-        };
-        let source = context
-            .create_media_stream_source(&stream)
-            .map_err(release)?;
         // One input, mixed down to mono as the browser mixes channels; one silent output to
         // the speakers, which keeps the node rendering in every browser.
         let options = AudioWorkletNodeOptions::new();
@@ -375,8 +358,26 @@ impl Recorder {
                 collected.samples.extend_from_slice(&block);
             })
         };
-        let port = node.port().map_err(worklet)?;
-        port.set_onmessage(Some(on_block.as_ref().unchecked_ref()));
+        node.port()
+            .map_err(worklet)?
+            .set_onmessage(Some(on_block.as_ref().unchecked_ref()));
+        let constraints = web_sys::MediaStreamConstraints::new();
+        let audio = js_sys::Object::new();
+        for key in ["echoCancellation", "noiseSuppression", "autoGainControl"] {
+            js_sys::Reflect::set(&audio, &key.into(), &false.into()).ok();
+        }
+        constraints.set_audio(&audio);
+        let stream: MediaStream =
+            JsFuture::from(devices.get_user_media_with_constraints(&constraints)?)
+                .await?
+                .unchecked_into();
+        let release = |e| {
+            stop_tracks(&stream);
+            MicrophoneError::from(e)
+        };
+        let source = context
+            .create_media_stream_source(&stream)
+            .map_err(release)?;
         source
             .connect_with_audio_node(&node)
             .and_then(|_| node.connect_with_audio_node(&context.destination()))

@@ -146,8 +146,8 @@ pub struct GapTracker {
     min_run: usize,
     /// Samples pushed so far.
     len: usize,
-    /// Index of the first sample that is not zero.
-    first_sound: Option<usize>,
+    /// Whether a sample that is not zero has come yet.
+    heard: bool,
     /// Start of the run of zeros the recording ends in so far (after its first sound).
     run_start: Option<usize>,
     /// The leading silence and the dropouts that have ended.
@@ -162,7 +162,7 @@ impl GapTracker {
         Self {
             min_run: (sample_rate as usize / 1000).max(1),
             len: 0,
-            first_sound: None,
+            heard: false,
             run_start: None,
             closed: Vec::new(),
             closed_len: 0,
@@ -173,19 +173,19 @@ impl GapTracker {
     pub fn push(&mut self, block: &[f32]) {
         for (i, &x) in (self.len..).zip(block) {
             if x == 0.0 {
-                if self.first_sound.is_some() && self.run_start.is_none() {
+                if self.heard && self.run_start.is_none() {
                     self.run_start = Some(i);
                 }
                 continue;
             }
-            match (self.first_sound, self.run_start.take()) {
-                (None, _) => {
-                    self.first_sound = Some(i);
+            match (self.heard, self.run_start.take()) {
+                (false, _) => {
+                    self.heard = true;
                     if i > 0 {
                         self.close(0..i);
                     }
                 }
-                (Some(_), Some(start)) if i - start >= self.min_run => self.close(start..i),
+                (true, Some(start)) if i - start >= self.min_run => self.close(start..i),
                 _ => {}
             }
         }
