@@ -116,7 +116,10 @@ async fn read_body(
             if value.length() >= BIG_CHUNK {
                 yield_now().await;
             }
-            bytes.extend(value.to_vec());
+            // Straight into the body's buffer: one copy, not a Vec of its own and a second.
+            let start = bytes.len();
+            bytes.resize(start + value.length() as usize, 0);
+            value.copy_to(&mut bytes[start..]);
         }
         progress(bytes.len() as u64, total);
     }
@@ -178,10 +181,9 @@ pub fn now_ms() -> f64 {
 pub async fn sha256_hex(bytes: &[u8]) -> String {
     let digest = async {
         let subtle = window().crypto().ok()?.subtle();
-        let data = js_sys::Uint8Array::from(bytes);
-        let promise = subtle
-            .digest_with_str_and_js_u8_array("SHA-256", &data)
-            .ok()?;
+        // A view of the module's memory, not a copy: digest() copies what it hashes before
+        // it returns.
+        let promise = subtle.digest_with_str_and_u8_array("SHA-256", bytes).ok()?;
         let buffer = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
         Some(js_sys::Uint8Array::new(&buffer).to_vec())
     };
