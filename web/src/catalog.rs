@@ -79,7 +79,7 @@ pub async fn open(listed: &Listed) -> Result<Entry, PageError> {
         return Ok(entry(manifest));
     }
     let url = format!("{MODELS_DIR}/{}/{MANIFEST_FILE}", listed.dir);
-    let (bytes, fresh) = match fetch_bytes(&url, &|_, _| {}).await {
+    let (mut bytes, fresh) = match fetch_bytes(&url, &|_, _| {}).await {
         Ok(bytes) => (bytes, true),
         Err(e) => (cached(&url).await.ok_or(e)?, false),
     };
@@ -91,7 +91,7 @@ pub async fn open(listed: &Listed) -> Result<Entry, PageError> {
         return Err(PageError::StaleManifest { url });
     }
     if fresh {
-        store(&url, &bytes).await;
+        store(&url, &mut bytes).await;
     }
     MANIFESTS.with(|m| m.borrow_mut().insert(listed.dir.clone(), manifest.clone()));
     Ok(entry(manifest))
@@ -112,10 +112,10 @@ pub async fn load_model(
         }
     }
     let bytes = fetch_bytes(&url, progress).await?;
-    let files = verified(entry.manifest.clone(), bytes)
+    let mut files = verified(entry.manifest.clone(), bytes)
         .await
         .map_err(|source| PageError::Model { url, source })?;
-    store(&key, &files.weights).await;
+    store(&key, &mut files.weights).await;
     Ok((files, false))
 }
 

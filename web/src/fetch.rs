@@ -146,13 +146,14 @@ pub async fn cached(url: &str) -> Option<Vec<u8>> {
 }
 
 /// Stores verified bytes under `url` in the weights cache (silently skipped where the browser
-/// offers no Cache API, e.g. a page opened from a file or in private mode).
-pub async fn store(url: &str, bytes: &[u8]) {
+/// offers no Cache API, e.g. a page opened from a file or in private mode). `bytes` is `mut`
+/// only because web-sys's `Response` constructor asks for it: the browser copies the bytes
+/// and leaves them as they were, and no copy of our own is made first.
+pub async fn store(url: &str, bytes: &mut [u8]) {
     let Some(cache) = open_cache().await else {
         return;
     };
-    let mut copy = bytes.to_vec();
-    if let Ok(response) = Response::new_with_opt_u8_array(Some(&mut copy)) {
+    if let Ok(response) = Response::new_with_opt_u8_array(Some(bytes)) {
         let _ = JsFuture::from(cache.put_with_str(url, &response)).await;
     }
 }
