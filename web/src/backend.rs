@@ -219,6 +219,8 @@ pub async fn selftest() -> SelfTest {
             };
         }
     };
+    // Each phase marked, so that a test can tell what the page's thread did during which.
+    crate::fetch::mark("selftest-cpu");
     let cpu = score_on(
         Backend::Cpu,
         SELFTEST_KEY,
@@ -228,6 +230,7 @@ pub async fn selftest() -> SelfTest {
         SELFTEST_CLASS,
     )
     .await;
+    crate::fetch::mark("selftest-gpu");
     let gpu = match score_on(
         Backend::WebGpu,
         SELFTEST_KEY,

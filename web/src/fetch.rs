@@ -176,6 +176,14 @@ pub fn now_ms() -> f64 {
     window().performance().map_or(0.0, |p| p.now())
 }
 
+/// Marks a moment in the browser's performance timeline (User Timing), where the developer
+/// tools and the browser tests see it: `performance.getEntriesByName(name)`.
+pub fn mark(name: &str) {
+    if let Some(performance) = window().performance() {
+        let _ = performance.mark(name);
+    }
+}
+
 /// The SHA-256 of `bytes` in hex: by the browser's WebCrypto, which hashes off the page's
 /// thread (3.4 MB took 0.2 s here in wasm, a frozen page), or here where the browser offers
 /// none (a page not served over https or from localhost).
