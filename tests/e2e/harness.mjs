@@ -108,3 +108,26 @@ export async function noError(page, label = '') {
 export function sameScore(got, want) {
   return Math.abs(got - want) <= Math.max(1e-3 * Math.abs(want), 1e-4);
 }
+
+/** Records, from the page's first moment, its main-thread tasks over 50 ms (the browser's
+ * `longtask` entries, as [startTime, duration] in `window.longTasks`) and when the page
+ * started (Trunk's `TrunkApplicationStarted`, in `window.startedAt`). Call before `goto`. */
+export async function watchLongTasks(page) {
+  await page.addInitScript(() => {
+    window.longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.longTasks.push([e.startTime, e.duration]);
+    }).observe({ type: 'longtask', buffered: true });
+    addEventListener('TrunkApplicationStarted', () => { window.startedAt = performance.now(); });
+  });
+}
+
+/** The durations (ms, rounded) of the recorded long tasks that began at or after `since` (a
+ * `performance.now()` time in the page). Read with plain evaluations: Playwright's selector
+ * functions would first compile its own large script in the page, a main-thread task that is
+ * not the page's work (42–46 ms in traces here, longer on a busy machine). */
+export async function longTasksSince(page, since) {
+  // Entries are delivered after their task; give the observer a turn.
+  await page.evaluate(() => new Promise((r) => setTimeout(r, 200)));
+  return page.evaluate((t) => window.longTasks.filter(([start]) => start >= t).map(([, d]) => Math.round(d)), since);
+}

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { serveDist, launch, safetensor, ROOT } from './harness.mjs';
+import { serveDist, launch, safetensor, ROOT, watchLongTasks, longTasksSince } from './harness.mjs';
 
 const expected = safetensor(join(ROOT, 'tests/fixtures/reference/fixtures.safetensors'), 'b.anomaly_score')[0];
 let server;
@@ -19,22 +19,13 @@ async function runPage(webgpu) {
     const page = await browser.newPage();
     const requests = [];
     page.on('request', (r) => requests.push(r.url()));
-    await page.addInitScript(() => {
-      window.tasks = [];
-      new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) window.tasks.push([e.startTime, e.duration]);
-      }).observe({ type: 'longtask', buffered: true });
-    });
+    await watchLongTasks(page);
     await page.goto(`${server.url}?selftest`);
     await page.waitForSelector('#selftest-cpu', { timeout: 240_000 });
     const text = async (sel) => (await page.textContent(sel)).trim();
-    // Entries are delivered after their task; give the observer a turn.
-    await page.evaluate(() => new Promise((r) => setTimeout(r, 200)));
     // The tasks that began once the page turned to WebGPU (its `selftest-gpu` mark).
-    const gpuTasks = await page.evaluate(() => {
-      const [mark] = performance.getEntriesByName('selftest-gpu');
-      return mark ? window.tasks.filter(([start]) => start >= mark.startTime).map(([, d]) => Math.round(d)) : null;
-    });
+    const gpuStart = await page.evaluate(() => performance.getEntriesByName('selftest-gpu')[0]?.startTime ?? null);
+    const gpuTasks = gpuStart === null ? null : await longTasksSince(page, gpuStart);
     return { cpu: await text('#selftest-cpu'), gpu: await text('#selftest-gpu'), requests, gpuTasks };
   } finally {
     await browser.close();
