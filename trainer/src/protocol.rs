@@ -304,7 +304,7 @@ pub struct Args {
     #[arg(long, value_delimiter = ',', default_value = "fan,pump,slider,valve")]
     pub types: Vec<crate::synth::MachineType>,
     /// The held-out family (the newest: docs/results/quality.md).
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 5)]
     pub family: usize,
     /// Normal training clips per machine ID.
     #[arg(long, default_value_t = 54)]

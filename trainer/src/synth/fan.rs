@@ -1,4 +1,4 @@
-//! Fans. Five families, each a different physical model:
+//! Fans. Six families, each a different physical model:
 //!
 //! - [`Family::Axial`]: a direct-driven axial fan: shaft rotation f_r ≈ 18.5–21.5 Hz with its
 //!   first harmonics, the blade-pass tone at `blades · f_r` (6 or 7 blades) and its
@@ -18,6 +18,10 @@
 //!   wide blades, so the blade pass is a low throb (9–22 Hz) that swells the broadband noise
 //!   of air and falling water; the gear mesh whines at `teeth · f_motor` (15–23 pinion
 //!   teeth: 350–580 Hz) with harmonics and with sidebands of the slow shaft.
+//! - [`Family::Universal`]: a radial blower on a universal (brushed) motor: a fast shaft
+//!   (f_r ≈ 160–200 Hz) carrying an 8–10-blade impeller (blade pass 1.3–2 kHz), the brushes
+//!   arcing on the commutator (a crackle of high noise gated at the segment rate, 12–24
+//!   segments a turn) and the intake's bright hiss (3–5 kHz).
 //!
 //! Every harmonic is phase-locked to its shaft with an offset of the unit's own (one shaft
 //! drives them all), so the waveform's shape is part of the unit.
@@ -47,16 +51,19 @@ pub enum Family {
     Inline,
     /// Cooling-tower fan behind a right-angle gearbox.
     Gearbox,
+    /// Radial blower on a universal (brushed) motor.
+    Universal,
 }
 
 impl Family {
     /// Every family, in `--family` order.
-    pub const ALL: [Family; 5] = [
+    pub const ALL: [Family; 6] = [
         Family::Axial,
         Family::Centrifugal,
         Family::Belt,
         Family::Inline,
         Family::Gearbox,
+        Family::Universal,
     ];
 }
 
@@ -122,6 +129,8 @@ pub struct Unit {
     whine: f64,
     /// Gearbox: the pinion's teeth (the mesh tone is `teeth · f_motor`).
     teeth: f64,
+    /// Universal: commutator segments (the brushes crackle `segments · f_r` times a second).
+    segments: f64,
 }
 
 impl Unit {
@@ -177,6 +186,15 @@ impl Unit {
                     rng.range(0.3, 0.45),
                 )
             }
+            Family::Universal => (
+                rng.range(160.0, 200.0),
+                1.0,
+                rng.range(7.5, 10.5).round(),
+                // The intake: a bright hiss.
+                (rng.range(3_000.0, 5_000.0), 1.5),
+                rng.range(0.4, 0.6),
+                rng.range(0.3, 0.45),
+            ),
         };
         Self {
             family,
@@ -198,6 +216,9 @@ impl Unit {
             pole_pairs: only(family == Family::Inline, || rng.range(1.5, 4.5).round()),
             whine: only(family == Family::Inline, || rng.range(2_500.0, 4_000.0)),
             teeth: only(family == Family::Gearbox, || rng.range(14.5, 23.5).round()),
+            segments: only(family == Family::Universal, || {
+                rng.range(11.5, 24.5).round()
+            }),
         }
     }
 }
@@ -227,6 +248,11 @@ pub fn render(
     let (duct, q) = unit.duct;
     let mut x = resonant_noise(n, duct * op.speed[0], q, rng);
     let casing = resonant_noise(n, unit.casing.0, 5.0, rng);
+    let arcing = if unit.family == Family::Universal {
+        resonant_noise(n, 6_000.0, 1.0, rng)
+    } else {
+        vec![0.0; n]
+    };
     let tonal = if unit.family == Family::Centrifugal {
         resonant_noise(n, unit.blades * unit.fan_shaft * op.speed[0], 40.0, rng)
     } else {
@@ -291,6 +317,12 @@ pub fn render(
                 s += runout
                     * (0.12 * mesh.sin() + 0.06 * (2.0 * mesh).sin() + 0.03 * (3.0 * mesh).sin());
                 s += 0.06 * (2.0 * motor).sin();
+            }
+            Family::Universal => {
+                // Each segment passing under a brush breaks the current: a spark, so high
+                // noise gated at the segment rate.
+                let gate = (0.5 + 0.5 * (unit.segments * fan[i] + unit.hum_phase).cos()).powi(4);
+                s += gate * arcing[i];
             }
         }
         let throb = if unit.family == Family::Gearbox {

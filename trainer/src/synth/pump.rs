@@ -1,4 +1,4 @@
-//! Pumps. Five families, each a different physical model:
+//! Pumps. Six families, each a different physical model:
 //!
 //! - [`Family::Centrifugal`]: motor hum at 2·f_r (f_r ≈ 24.5–28.5 Hz) with harmonics, the
 //!   impeller's vane-pass tone at `vanes · f_r` (5 or 6 vanes), fluid noise through the pipe's
@@ -17,6 +17,12 @@
 //!   whose 2 or 3 rollers squeeze a rubber hose: a rubbery squeak (2–3.5 kHz) while each
 //!   roller rolls on, and a soft pressure pulse (30–75 Hz) as it lets go. The fluid moves in
 //!   sealed pockets of hose: next to no flow noise.
+//! - [`Family::Diaphragm`]: an air-operated double-diaphragm pump: no motor, so no hum; two
+//!   chambers take turns, 0.6–1.4 cycles a second. At each stroke's end the air valve shifts
+//!   (a metallic clack) and the spent air leaves in a chuff (a burst of broad noise, 60–120
+//!   ms) through a muffler that hisses softly all the while; the check balls seat a little
+//!   later (a knock, 700–1,500 Hz); the liquid's flow noise dies at each shift and rises
+//!   again through the stroke.
 //!
 //! Harmonics are phase-locked to their shaft with offsets of the unit's own.
 //!
@@ -27,7 +33,7 @@
 //! spectrum is unchanged, **phase and timing only**), and surge (the flow swells and ebbs at
 //! 0.3–1 Hz: the long-term spectrum is about the same, **timing only**).
 
-use super::signal::{RATE, add_ring, only, phase_track, resonant_noise, t};
+use super::signal::{RATE, add_burst, add_ring, only, phase_track, resonant_noise, t};
 use super::{Operation, Strength};
 use crate::rng::Rng;
 use std::f64::consts::{PI, TAU};
@@ -45,16 +51,19 @@ pub enum Family {
     Vane,
     /// Peristaltic (hose) pump.
     Hose,
+    /// Air-operated double-diaphragm pump.
+    Diaphragm,
 }
 
 impl Family {
     /// Every family, in `--family` order.
-    pub const ALL: [Family; 5] = [
+    pub const ALL: [Family; 6] = [
         Family::Centrifugal,
         Family::Piston,
         Family::Gear,
         Family::Vane,
         Family::Hose,
+        Family::Diaphragm,
     ];
 }
 
@@ -120,6 +129,9 @@ pub struct Unit {
     reduction: f64,
     teeth: f64,
     squeak: f64,
+    /// Diaphragm: the check balls' knock (Hz) and the exhaust chuff's length (s).
+    ball: f64,
+    chuff_s: f64,
 }
 
 impl Unit {
@@ -131,6 +143,8 @@ impl Unit {
             Family::Gear => (rng.range(20.0, 30.0), rng.range(8.5, 15.5).round()),
             Family::Vane => (rng.range(23.0, 29.0), rng.range(5.5, 10.5).round()),
             Family::Hose => (rng.range(1.6, 3.2), rng.range(1.5, 3.5).round()),
+            // Two chambers: two strokes a cycle.
+            Family::Diaphragm => (rng.range(0.6, 1.4), 2.0),
         };
         Self {
             family,
@@ -144,6 +158,7 @@ impl Unit {
                 Family::Gear => rng.range(0.06, 0.12),
                 Family::Vane => rng.range(0.03, 0.06),
                 Family::Hose => rng.range(0.005, 0.01),
+                Family::Diaphragm => rng.range(0.08, 0.15),
                 _ => rng.range(0.25, 0.4),
             },
             gains: std::array::from_fn(|_| rng.range(0.6, 1.4)),
@@ -158,6 +173,8 @@ impl Unit {
             reduction: only(family == Family::Hose, || rng.range(9.0, 16.0)),
             teeth: only(family == Family::Hose, || rng.range(12.5, 21.5).round()),
             squeak: only(family == Family::Hose, || rng.range(2_000.0, 3_500.0)),
+            ball: only(family == Family::Diaphragm, || rng.range(700.0, 1_500.0)),
+            chuff_s: only(family == Family::Diaphragm, || rng.range(0.06, 0.12)),
         }
     }
 }
@@ -201,6 +218,35 @@ pub fn render(
     }
     let rough = kind == Some(Kind::Clogging);
     match unit.family {
+        Family::Diaphragm => {
+            // The flow stops as the air valve shifts and builds up again through the stroke;
+            // the muffler hisses with the air the valve lets by all the while.
+            let exhaust = resonant_noise(n, 4_500.0, 0.7, rng);
+            for (i, v) in x.iter_mut().enumerate() {
+                let stroke = (shaft[i] / TAU * unit.count).fract();
+                *v = *v * (PI * stroke).sin().sqrt() + 0.3 * unit.tone_gain * exhaust[i];
+            }
+            // Each stroke's end: the valve's clack and the exhaust's chuff, then the check
+            // balls seat; a harmonic-phase fault moves the balls within the stroke.
+            let seat_at = stroke_point(0.25 * unit.click_at, kind, strength, 0.15);
+            for (i, _) in passes(&shaft, unit.count) {
+                let period = RATE / (unit.shaft * speed[i] * unit.count);
+                let gain = op.load[i] * surge[i] * roughness(rough, strength, rng);
+                add_ring(&mut x, i, unit.casing.0, 0.002, 0.2 * gain * unit.gains[0]);
+                add_burst(
+                    &mut x,
+                    i,
+                    &exhaust,
+                    0.005,
+                    unit.chuff_s,
+                    1.5 * unit.tone_gain,
+                );
+                let seat = i + (seat_at * period) as usize;
+                if seat < n {
+                    add_ring(&mut x, seat, unit.ball, 0.006, 0.5 * gain * unit.gains[1]);
+                }
+            }
+        }
         Family::Centrifugal | Family::Gear => {
             // Centrifugal: hum at 2 f_r and vane pass; gear: mesh tone with sidebands.
             let (hum, pass) = match unit.family {

@@ -1,4 +1,4 @@
-//! Sliders (linear motion stages). Five families, each a different physical model:
+//! Sliders (linear motion stages). Six families, each a different physical model:
 //!
 //! - [`Family::Belt`]: a belt-driven carriage: per cycle (0.5–1 Hz) a travel whose motor
 //!   whine rises and falls with a sinusoidal speed profile, then a click at the end stop.
@@ -16,6 +16,12 @@
 //!   rate (150–350 Hz at full speed, its harmonics reaching kilohertz) and the gearbox whines 3.5–6 times
 //!   higher; the backlash knocks as each travel starts, and a spring-applied brake clacks
 //!   shut (4–6 kHz) when it ends.
+//! - [`Family::Stepper`]: a lead screw turned by an open-loop stepper motor: short ramps
+//!   (15 % of the travel each), 400–900 full steps a second at full speed, each step a small
+//!   impulse that rings the frame (600–1,400 Hz), so the travel sings at the step rate with
+//!   its harmonics; the nut's whirr (2–4 kHz) grows with the speed; the carriage settles
+//!   with a dull ring (200–500 Hz); the drive's current chopper sings faintly (4–6 kHz) all
+//!   the while, moving or holding.
 //!
 //! Anomalies ([`Kind`]): rail damage (rattling impacts during travel), dry rail (a squeal
 //! during travel), jerky drive (a strained, rougher drive sound and a second, bouncing end
@@ -41,16 +47,19 @@ pub enum Family {
     LinearMotor,
     /// Rack and pinion.
     Rack,
+    /// Stepper motor and lead screw.
+    Stepper,
 }
 
 impl Family {
     /// Every family, in `--family` order.
-    pub const ALL: [Family; 5] = [
+    pub const ALL: [Family; 6] = [
         Family::Belt,
         Family::BallScrew,
         Family::Pneumatic,
         Family::LinearMotor,
         Family::Rack,
+        Family::Stepper,
     ];
 }
 
@@ -110,6 +119,9 @@ pub struct Unit {
     links: f64,
     /// Rack: the gearbox's whine over the tooth rate.
     stage: f64,
+    /// Stepper: the frame's ring that each step excites (Hz), and the nut's whirr (Hz).
+    frame: f64,
+    nut: f64,
 }
 
 impl Unit {
@@ -137,6 +149,12 @@ impl Unit {
                 rng.range(150.0, 350.0),
                 rng.range(4_000.0, 6_000.0),
             ),
+            // The pitch is the full-step rate at full speed.
+            Family::Stepper => (
+                rng.range(0.4, 0.9),
+                rng.range(400.0, 900.0),
+                rng.range(200.0, 500.0),
+            ),
         };
         Self {
             family,
@@ -149,6 +167,8 @@ impl Unit {
             // Drawn for the linear motor alone (see `only`).
             links: only(family == Family::LinearMotor, || rng.range(30.0, 60.0)),
             stage: only(family == Family::Rack, || rng.range(3.5, 6.0)),
+            frame: only(family == Family::Stepper, || rng.range(600.0, 1_400.0)),
+            nut: only(family == Family::Stepper, || rng.range(2_000.0, 4_000.0)),
         }
     }
 
@@ -158,6 +178,7 @@ impl Unit {
             Family::BallScrew => (phase / 0.2).min(1.0).min((1.0 - phase) / 0.2).max(0.0),
             Family::LinearMotor => (PI * phase).sin().powi(2),
             Family::Rack => (phase / 0.33).min(1.0).min((1.0 - phase) / 0.33).max(0.0),
+            Family::Stepper => (phase / 0.15).min(1.0).min((1.0 - phase) / 0.15).max(0.0),
             _ => (PI * phase).sin(),
         }
     }
@@ -176,7 +197,19 @@ pub fn render(
     let noise = resonant_noise(n, 3_000.0, 1.5, rng);
     let squeal_noise = resonant_noise(n, 2_300.0, 30.0, rng);
     let rumble = brown_noise(n, rng);
+    let whirr = if unit.family == Family::Stepper {
+        resonant_noise(n, unit.nut, 2.0, rng)
+    } else {
+        Vec::new()
+    };
     let mut x = vec![0.0; n];
+    if unit.family == Family::Stepper {
+        // The drive's current chopper sings faintly all the time, holding or moving.
+        let chopper = rng.range(0.0, TAU);
+        for (i, v) in x.iter_mut().enumerate() {
+            *v += 0.01 * unit.gain * (TAU * unit.servo * t(i) + chopper).sin();
+        }
+    }
     if unit.family == Family::BallScrew {
         let servo = phase_track(unit.servo, &op.speed, rng.range(0.0, TAU));
         for (v, p) in x.iter_mut().zip(&servo) {
@@ -251,6 +284,28 @@ pub fn render(
                     let whine = (unit.stage * drive_phase).sin();
                     0.3 * speed * (buzz + 0.5 * whine)
                 }
+                Family::Stepper => {
+                    // A step each time the rotor's phase passes a whole step: an impulse that
+                    // rings the frame. A jerky drive (the rotor losing and catching steps)
+                    // makes the steps uneven and now and then slips with a knock.
+                    let step = drive_phase as usize;
+                    drive_phase += unit.pitch * speed / RATE;
+                    if drive_phase as usize > step {
+                        let (amp, slip) = if jerky {
+                            (
+                                1.0 + strength.lerp(0.0, 0.8) * rng.normal().abs(),
+                                rng.uniform() < strength.lerp(0.0, 0.02),
+                            )
+                        } else {
+                            (1.0, false)
+                        };
+                        add_ring(&mut x, i, unit.frame, 0.002, 0.12 * amp * unit.gain * load);
+                        if slip {
+                            add_ring(&mut x, i, 0.5 * unit.frame, 0.006, 0.5 * unit.gain * load);
+                        }
+                    }
+                    0.15 * speed * whirr[i]
+                }
                 Family::LinearMotor => {
                     // The force, so the current and its whine, follows the acceleration.
                     let force = (TAU * phase).sin().abs();
@@ -319,6 +374,7 @@ pub fn render(
                 Family::Pneumatic => (0.01, 1.8),
                 Family::LinearMotor => (0.004, 0.3),
                 Family::Rack => (0.002, 0.6),
+                Family::Stepper => (0.03, 0.4),
             };
             add_ring(&mut x, stop, unit.stop, decay, amp * unit.gain);
             if jerky && stop + 1_200 < n {

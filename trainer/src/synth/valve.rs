@@ -1,4 +1,4 @@
-//! Valves. Five families, each a different physical model:
+//! Valves. Six families, each a different physical model:
 //!
 //! - [`Family::Solenoid`]: a solenoid valve on a water line switching 0.6–1.5 times a second:
 //!   a ringing click when it opens and another when it closes, flow hiss (2.5–5 kHz) while
@@ -17,6 +17,10 @@
 //!   (1.2–2.8 kHz with its second harmonic, wavering with the flow) over the oil's broad flow
 //!   noise (0.6–1.4 kHz) while it relieves, and a low knock (150–400 Hz) as the poppet
 //!   reseats.
+//! - [`Family::Trap`]: a thermodynamic steam trap (a disc valve that lets condensate out of a
+//!   steam line) cycling 0.4–0.9 times a second: a soft pop as the disc lifts, a broad roar
+//!   of flashing condensate (2–4.5 kHz) that fades as the trap clears, and a sharp, bright
+//!   snap (3–5 kHz, about a millisecond) as the steam's flow pulls the disc shut.
 //!
 //! Anomalies ([`Kind`]): chatter (rapid extra clicks after opening), leak (hiss while
 //! closed), sticking (a delayed, weaker opening), slow close (the valve stays open up to 30 %
@@ -41,16 +45,19 @@ pub enum Family {
     Diaphragm,
     /// Spring-loaded relief valve.
     Relief,
+    /// Thermodynamic (disc) steam trap.
+    Trap,
 }
 
 impl Family {
     /// Every family, in `--family` order.
-    pub const ALL: [Family; 5] = [
+    pub const ALL: [Family; 6] = [
         Family::Solenoid,
         Family::Pneumatic,
         Family::Motorized,
         Family::Diaphragm,
         Family::Relief,
+        Family::Trap,
     ];
 }
 
@@ -113,6 +120,8 @@ pub struct Unit {
     /// Relief: the screech's and the reseating knock's pitches (Hz).
     whistle: f64,
     seat: f64,
+    /// Trap: the disc's snap (Hz).
+    snap: f64,
 }
 
 impl Unit {
@@ -122,6 +131,7 @@ impl Unit {
             Family::Motorized => rng.range(0.3, 0.6),
             Family::Diaphragm => rng.range(0.4, 1.0),
             Family::Relief => rng.range(0.5, 1.2),
+            Family::Trap => rng.range(0.4, 0.9),
             _ => rng.range(0.6, 1.5),
         };
         Self {
@@ -135,6 +145,7 @@ impl Unit {
                 Family::Motorized => (rng.range(500.0, 1_500.0), 2.0),
                 Family::Diaphragm => (rng.range(1_000.0, 2_500.0), 1.0),
                 Family::Relief => (rng.range(600.0, 1_400.0), 1.5),
+                Family::Trap => (rng.range(2_000.0, 4_500.0), 0.8),
             },
             travel_s: rng.range(0.2, 0.5),
             motor: rng.range(300.0, 700.0),
@@ -144,6 +155,7 @@ impl Unit {
             hammer: only(family == Family::Diaphragm, || rng.range(80.0, 200.0)),
             whistle: only(family == Family::Relief, || rng.range(1_200.0, 2_800.0)),
             seat: only(family == Family::Relief, || rng.range(150.0, 400.0)),
+            snap: only(family == Family::Trap, || rng.range(3_000.0, 5_000.0)),
         }
     }
 }
@@ -262,6 +274,21 @@ pub fn render(
                     add_ring(&mut x, start + open, unit.seat, 0.015, 0.8 * g);
                 }
             }
+            Family::Trap => {
+                if start + delay < n {
+                    add_ring(
+                        &mut x,
+                        start + delay,
+                        0.5 * unit.resonance,
+                        0.005,
+                        0.4 * click * g,
+                    );
+                }
+                if start + open < n {
+                    add_ring(&mut x, start + open, unit.snap, 0.001, 1.5 * g);
+                    add_ring(&mut x, start + open, unit.resonance, 0.01, 0.3 * g);
+                }
+            }
         }
         if kind == Some(Kind::Chatter) {
             for j in 1..4 {
@@ -287,6 +314,10 @@ pub fn render(
                 }
                 Family::Diaphragm if k >= delay && k < open => {
                     ((k - delay) as f64 / (unit.lift_s * RATE)).min(1.0)
+                }
+                // The condensate flashes hardest as the trap opens, less as it clears.
+                Family::Trap if k >= delay && k < open => {
+                    1.5 - (k - delay) as f64 / (open - delay) as f64
                 }
                 _ if k >= delay && k < open => 1.0,
                 _ => 0.0,
