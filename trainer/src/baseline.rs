@@ -134,7 +134,7 @@ pub fn evaluate(data: &Path, machine_type: &str, seed: u64) -> anyhow::Result<Re
     Ok(report(
         machine_type,
         data,
-        "baseline",
+        crate::report::Scorer::Baseline,
         "log-mel frames (5 stacked), a Gaussian per ID, mean Mahalanobis distance",
         reports,
     ))

@@ -13,7 +13,7 @@
 use crate::baseline::{BaselineConfig, Features};
 use crate::data::{Clip, Split, scan};
 use crate::model::Loaded;
-use crate::report::{Scored, id_report};
+use crate::report::{KindReport, Scored, fmt, id_report, mean_known as mean};
 use anyhow::Context;
 use mimimi_model::threshold::ThresholdRule;
 use mimimi_model::{
@@ -123,6 +123,16 @@ pub struct EnrollEvalConfig {
     pub json: Option<PathBuf>,
 }
 
+/// What judged an enrolled machine's test clips.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// The profile the page makes (the combined score of the given members).
+    Profile,
+    /// The classical baseline given the same takes.
+    Baseline,
+}
+
 /// One enrollment measured.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Row {
@@ -132,14 +142,14 @@ pub struct Row {
     pub id: String,
     /// Takes.
     pub k: usize,
-    /// `profile` or `baseline`.
-    pub method: String,
+    /// What judged the clips.
+    pub method: Method,
     /// AUC of its test clips.
     pub auc: Option<f64>,
     /// pAUC (FPR ≤ 0.1).
     pub pauc: Option<f64>,
-    /// Per kind of anomaly: (kind, AUC).
-    pub kinds: Vec<(String, Option<f64>)>,
+    /// Per kind of anomaly: AUC and pAUC of its clips against all the normal ones.
+    pub kinds: Vec<KindReport>,
     /// Share of normal test clips above the profile's threshold (profile rows only).
     pub false_alarm_rate: Option<f64>,
     /// Share of anomalous test clips above it.
@@ -230,7 +240,7 @@ pub fn run_eval(cfg: &EnrollEvalConfig) -> anyhow::Result<Vec<Row>> {
                 &machine_type,
                 id,
                 k,
-                "profile",
+                Method::Profile,
                 &scored,
                 Some((false_alarms, detections)),
             ));
@@ -246,7 +256,7 @@ pub fn run_eval(cfg: &EnrollEvalConfig) -> anyhow::Result<Vec<Row>> {
                     cannot_tell: false,
                 })
                 .collect();
-            rows.push(row(&machine_type, id, k, "baseline", &baseline, None));
+            rows.push(row(&machine_type, id, k, Method::Baseline, &baseline, None));
         }
     }
     println!("{}", markdown(&rows));
@@ -261,7 +271,7 @@ fn row(
     machine_type: &str,
     id: &str,
     k: usize,
-    method: &str,
+    method: Method,
     scored: &[Scored],
     rates: Option<(f64, f64)>,
 ) -> Row {
@@ -270,23 +280,14 @@ fn row(
         machine_type: machine_type.to_string(),
         id: id.to_string(),
         k,
-        method: method.to_string(),
+        method,
         auc: r.auc,
         pauc: r.pauc,
-        kinds: r.kinds.into_iter().map(|k| (k.kind, k.auc)).collect(),
+        kinds: r.kinds,
         false_alarm_rate: rates.map(|r| r.0),
         detection_rate: rates.map(|r| r.1),
         cannot_tell: r.cannot_tell,
     }
-}
-
-fn mean(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
-    let v: Vec<f64> = values.flatten().collect();
-    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-}
-
-fn fmt(v: Option<f64>) -> String {
-    v.map_or("—".into(), |v| format!("{v:.3}"))
 }
 
 /// Per K: the profile against the baseline, means over the IDs.
@@ -299,9 +300,9 @@ pub fn markdown(rows: &[Row]) -> String {
     );
     let machine_type = rows.first().map_or("", |r| r.machine_type.as_str());
     for k in ks {
-        let of = |method: &'static str| rows.iter().filter(move |r| r.k == k && r.method == method);
-        let (p, b) = (of("profile"), of("baseline"));
-        let ct: [usize; 2] = of("profile").fold([0, 0], |a, r| {
+        let of = |method: Method| rows.iter().filter(move |r| r.k == k && r.method == method);
+        let (p, b) = (of(Method::Profile), of(Method::Baseline));
+        let ct: [usize; 2] = of(Method::Profile).fold([0, 0], |a, r| {
             [a[0] + r.cannot_tell[0], a[1] + r.cannot_tell[1]]
         });
         out += &format!(

@@ -11,7 +11,7 @@
 
 use crate::data::{Clip, Split, scan};
 use crate::model::Loaded;
-use crate::report::{Report, Scored, id_report, markdown, report, svg};
+use crate::report::{Report, Scored, Scorer, id_report, markdown, report, svg};
 use anyhow::Context;
 use mimimi_model::{Call, Target};
 use std::fmt::Write as _;
@@ -70,7 +70,7 @@ pub fn evaluate(model_dir: &Path, data: &Path, seed: u64) -> anyhow::Result<Repo
     Ok(report(
         &manifest.machine_type,
         data,
-        "network",
+        Scorer::Network,
         &manifest.score_rule.describe(),
         ids,
     ))
@@ -113,7 +113,12 @@ pub fn run(
         std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
         let mut md = table;
         for r in &report.ids {
-            let name = format!("{}_{}_id_{}.svg", report.machine_type, report.method, r.id);
+            let name = format!(
+                "{}_{}_id_{}.svg",
+                report.machine_type,
+                report.method.name(),
+                r.id
+            );
             std::fs::write(dir.join(&name), svg(r))?;
             let _ = writeln!(md, "\n![ID {}]({name})", r.id);
         }
@@ -134,8 +139,8 @@ pub struct Args {
     pub model: Option<std::path::PathBuf>,
     /// `network` (the model's anomaly score) or `baseline` (log-mel frames, a Gaussian
     /// per machine ID fitted on the training clips, Mahalanobis distance).
-    #[arg(long, value_enum, default_value_t = MethodArg::Network)]
-    pub method: MethodArg,
+    #[arg(long, value_enum, default_value_t = Scorer::Network)]
+    pub method: Scorer,
     /// Machine type (for `--method baseline`; the network's comes from its model).
     #[arg(long = "type", required_if_eq("method", "baseline"))]
     pub machine_type: Option<String>,
@@ -154,10 +159,10 @@ impl Args {
     /// Evaluates and writes the reports asked for.
     pub fn run(self) -> anyhow::Result<bool> {
         let method = match self.method {
-            MethodArg::Network => Method::Network {
+            Scorer::Network => Method::Network {
                 model: self.model.context("--method network needs --model")?,
             },
-            MethodArg::Baseline => Method::Baseline {
+            Scorer::Baseline => Method::Baseline {
                 machine_type: self
                     .machine_type
                     .context("--method baseline needs --type")?,
@@ -172,13 +177,4 @@ impl Args {
         )
         .map(|()| true)
     }
-}
-
-/// Evaluation method on the command line.
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum MethodArg {
-    /// The network of `--model`.
-    Network,
-    /// The classical log-mel Gaussian baseline.
-    Baseline,
 }

@@ -12,9 +12,9 @@
 //! Every step leaves its result under `--work` and is skipped when it is there, so an
 //! interrupted run continues where it stopped.
 
-use crate::enroll::{self, EnrollEvalConfig};
+use crate::enroll::{self, EnrollEvalConfig, Method};
 use crate::eval;
-use crate::report::Report;
+use crate::report::{Report, fmt, mean_known as mean};
 use crate::synth::{self, MachineType, SynthConfig};
 use crate::train::{self, TrainConfig};
 use anyhow::Context;
@@ -165,15 +165,6 @@ pub fn run(cfg: &ProtocolConfig) -> anyhow::Result<Vec<TypeResult>> {
     Ok(results)
 }
 
-fn fmt(v: Option<f64>) -> String {
-    v.map_or("—".into(), |v| format!("{v:.3}"))
-}
-
-fn mean(v: impl Iterator<Item = Option<f64>>) -> Option<f64> {
-    let v: Vec<f64> = v.flatten().collect();
-    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-}
-
 /// The quality tables (docs/results/quality.md).
 pub fn markdown(cfg: &ProtocolConfig, results: &[TypeResult]) -> anyhow::Result<String> {
     let report = |v: &serde_json::Value| serde_json::from_value::<Report>(v.clone());
@@ -220,22 +211,20 @@ pub fn markdown(cfg: &ProtocolConfig, results: &[TypeResult]) -> anyhow::Result<
         m(2),
         m(3)
     );
-    s += "\nPer kind of anomaly (mean AUC over the IDs), default / baseline:\n\n| type | kind | default AUC | baseline AUC |\n|---|---|---:|---:|\n";
+    s += "\nPer kind of anomaly (means over the IDs), default / baseline:\n\n| type | kind | default AUC | default pAUC | baseline AUC | baseline pAUC |\n|---|---|---:|---:|---:|---:|\n";
     for r in results {
         let (a, b) = (report(&r.model)?, report(&r.baseline)?);
         for k in &a.kinds {
-            let base = b
-                .kinds
-                .iter()
-                .find(|x| x.kind == k.kind)
-                .and_then(|x| x.mean_auc);
+            let base = b.kinds.iter().find(|x| x.kind == k.kind);
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} |",
                 r.machine_type,
                 k.kind,
                 fmt(k.mean_auc),
-                fmt(base)
+                fmt(k.mean_pauc),
+                fmt(base.and_then(|x| x.mean_auc)),
+                fmt(base.and_then(|x| x.mean_pauc))
             );
         }
     }
@@ -245,16 +234,19 @@ pub fn markdown(cfg: &ProtocolConfig, results: &[TypeResult]) -> anyhow::Result<
     {
         s += "\nEnrollment of the family's units by models that never heard it, per K (means over the IDs):\n\n";
         s += "| type | K | profile AUC | profile pAUC | baseline AUC | baseline pAUC | false alarms | detections | cannot tell (normal / anomalous) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+        let enrolled = results
+            .iter()
+            .map(|r| serde_json::from_value::<Vec<enroll::Row>>(r.enrollment.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut by_k: std::collections::BTreeMap<usize, [Vec<Option<f64>>; 2]> = Default::default();
-        for r in results {
-            let rows: Vec<enroll::Row> = serde_json::from_value(r.enrollment.clone())?;
+        for (r, rows) in results.iter().zip(&enrolled) {
             for &k in &cfg.ks {
-                let of = |method: &str| {
+                let of = |method: Method| {
                     rows.iter()
                         .filter(|x| x.k == k && x.method == method)
                         .collect::<Vec<_>>()
                 };
-                let (p, b) = (of("profile"), of("baseline"));
+                let (p, b) = (of(Method::Profile), of(Method::Baseline));
                 if p.is_empty() {
                     continue;
                 }
@@ -288,8 +280,51 @@ pub fn markdown(cfg: &ProtocolConfig, results: &[TypeResult]) -> anyhow::Result<
                 fmt(mean(b.into_iter()))
             );
         }
+        enrollment_by_kind(&mut s, &cfg.ks, results, &enrolled);
     }
     Ok(s)
+}
+
+/// Enrollment per kind of anomaly: for each K, the profile's and the baseline's AUC / pAUC
+/// (means over the IDs of each kind's clips against all the normal ones).
+fn enrollment_by_kind(
+    s: &mut String,
+    ks: &[usize],
+    results: &[TypeResult],
+    enrolled: &[Vec<enroll::Row>],
+) {
+    *s += "\nEnrollment per kind of anomaly (means over the IDs), AUC / pAUC, the profile against the baseline:\n\n| type | kind |";
+    for k in ks {
+        let _ = write!(s, " K = {k}: profile | baseline |");
+    }
+    *s += "\n|---|---|";
+    *s += &"---:|---:|".repeat(ks.len());
+    *s += "\n";
+    for (r, rows) in results.iter().zip(enrolled) {
+        let kinds: Vec<&str> = rows
+            .first()
+            .map(|x| x.kinds.iter().map(|k| k.kind.as_str()).collect())
+            .unwrap_or_default();
+        for kind in kinds {
+            let _ = write!(s, "| {} | {kind} |", r.machine_type);
+            for &k in ks {
+                for method in [Method::Profile, Method::Baseline] {
+                    let of: Vec<_> = rows
+                        .iter()
+                        .filter(|x| x.k == k && x.method == method)
+                        .filter_map(|x| x.kinds.iter().find(|q| q.kind == kind))
+                        .collect();
+                    let _ = write!(
+                        s,
+                        " {} / {} |",
+                        fmt(mean(of.iter().map(|q| q.auc))),
+                        fmt(mean(of.iter().map(|q| q.pauc)))
+                    );
+                }
+            }
+            *s += "\n";
+        }
+    }
 }
 
 /// Measure the default pipeline and enrollment on a held-out family of `synth` against
@@ -363,5 +398,57 @@ impl Args {
             ks: self.k,
         };
         run(&config).map(|_| true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::KindReport;
+
+    fn row(id: &str, method: Method, jerky: (f64, f64)) -> enroll::Row {
+        enroll::Row {
+            machine_type: "slider".into(),
+            id: id.into(),
+            k: 5,
+            method,
+            auc: None,
+            pauc: None,
+            kinds: vec![KindReport {
+                kind: "jerky".into(),
+                anomalous_clips: 5,
+                auc: Some(jerky.0),
+                pauc: Some(jerky.1),
+            }],
+            false_alarm_rate: None,
+            detection_rate: None,
+            cannot_tell: [0, 0],
+        }
+    }
+
+    #[test]
+    fn enrollment_per_kind_averages_each_method_over_the_ids() {
+        let results = [TypeResult {
+            machine_type: "slider".into(),
+            model: serde_json::Value::Null,
+            baseline: serde_json::Value::Null,
+            enrollment: serde_json::Value::Null,
+        }];
+        let rows = vec![
+            row("00", Method::Profile, (0.9, 0.7)),
+            row("00", Method::Baseline, (0.5, 0.2)),
+            row("02", Method::Profile, (0.7, 0.5)),
+            row("02", Method::Baseline, (0.3, 0.4)),
+        ];
+        let mut s = String::new();
+        enrollment_by_kind(&mut s, &[5], &results, &[rows]);
+        assert!(
+            s.contains("| K = 5: profile | baseline |\n|---|---|---:|---:|\n"),
+            "{s}"
+        );
+        assert!(
+            s.contains("| slider | jerky | 0.800 / 0.600 | 0.400 / 0.300 |\n"),
+            "{s}"
+        );
     }
 }

@@ -68,13 +68,33 @@ pub struct KindMean {
     pub mean_pauc: Option<f64>,
 }
 
+/// What scored a report's clips (`trainer eval --method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Scorer {
+    /// A model's score rule (`--model`).
+    Network,
+    /// The classical log-mel Gaussian baseline ([`crate::baseline`]).
+    Baseline,
+}
+
+impl Scorer {
+    /// Name in reports and file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scorer::Network => "network",
+            Scorer::Baseline => "baseline",
+        }
+    }
+}
+
 /// The whole evaluation (the `--json` schema).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// Machine type.
     pub machine_type: String,
-    /// `network` (the model's score rule) or `baseline` (log-mel Gaussian, see `baseline`).
-    pub method: String,
+    /// What scored the clips.
+    pub method: Scorer,
     /// The score rule (the model's, or the baseline's).
     pub rule: String,
     /// Data directory.
@@ -91,8 +111,15 @@ pub struct Report {
     pub mean_accuracy: Option<f64>,
 }
 
+/// The mean, or none where any value is missing (an ID without a score has no mean).
 fn mean(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
     let v: Vec<f64> = values.collect::<Option<Vec<f64>>>()?;
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// The mean of the values that are there (none if none is): summaries over IDs and types.
+pub(crate) fn mean_known(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+    let v: Vec<f64> = values.flatten().collect();
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
@@ -167,7 +194,7 @@ pub fn id_report(
 pub fn report(
     machine_type: &str,
     data: &Path,
-    method: &str,
+    method: Scorer,
     rule: &str,
     ids: Vec<IdReport>,
 ) -> Report {
@@ -196,7 +223,7 @@ pub fn report(
         .collect();
     Report {
         machine_type: machine_type.to_string(),
-        method: method.to_string(),
+        method,
         rule: rule.to_string(),
         data: data.display().to_string(),
         mean_auc: mean(ids.iter().map(|r| r.auc)),
@@ -207,7 +234,8 @@ pub fn report(
     }
 }
 
-fn fmt(v: Option<f64>) -> String {
+/// A table's number: three decimals, or a dash.
+pub(crate) fn fmt(v: Option<f64>) -> String {
     v.map_or("—".into(), |v| format!("{v:.3}"))
 }
 
@@ -227,7 +255,9 @@ fn fmt_threshold(v: Option<f64>) -> String {
 pub fn markdown(report: &Report) -> String {
     let mut s = format!(
         "# {} ({}) — {}\n\n",
-        report.machine_type, report.method, report.data
+        report.machine_type,
+        report.method.name(),
+        report.data
     );
     let _ = writeln!(s, "Score rule: {}.\n", report.rule);
     s += "| ID | normal | anomalous | AUC | pAUC | accuracy | threshold | precision | recall | F1 | cannot tell (normal / anomalous) |\n";
