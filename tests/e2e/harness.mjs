@@ -122,12 +122,19 @@ export async function watchLongTasks(page) {
   });
 }
 
-/** The durations (ms, rounded) of the recorded long tasks that began at or after `since` (a
- * `performance.now()` time in the page). Read with plain evaluations: Playwright's selector
- * functions would first compile its own large script in the page, a main-thread task that is
- * not the page's work (42–46 ms in traces here, longer on a busy machine). */
+/** The durations (ms, rounded) of the recorded long tasks that were still running at or after
+ * `since` (a `performance.now()` time in the page, e.g. a mark's): the task under way at
+ * `since` counts too, so a phase that begins inside a task is not let off that task. Read with
+ * plain evaluations: Playwright's selector functions would first compile its own large script
+ * in the page, a main-thread task that is not the page's work (42–46 ms in traces here, longer
+ * on a busy machine). */
 export async function longTasksSince(page, since) {
   // Entries are delivered after their task; give the observer a turn.
   await page.evaluate(() => new Promise((r) => setTimeout(r, 200)));
-  return page.evaluate((t) => window.longTasks.filter(([start]) => start >= t).map(([, d]) => Math.round(d)), since);
+  return page.evaluate((t) => window.longTasks.filter(([start, d]) => start + d >= t).map(([, d]) => Math.round(d)), since);
+}
+
+/** When the page marked `name` (User Timing), or null. */
+export async function markTime(page, name) {
+  return page.evaluate((n) => performance.getEntriesByName(n)[0]?.startTime ?? null, name);
 }

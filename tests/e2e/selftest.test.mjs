@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { serveDist, launch, safetensor, ROOT, watchLongTasks, longTasksSince } from './harness.mjs';
+import { serveDist, launch, safetensor, ROOT, watchLongTasks, longTasksSince, markTime } from './harness.mjs';
 
 const expected = safetensor(join(ROOT, 'tests/fixtures/reference/fixtures.safetensors'), 'b.anomaly_score')[0];
 let server;
@@ -23,8 +23,9 @@ async function runPage(webgpu) {
     await page.goto(`${server.url}?selftest`);
     await page.waitForSelector('#selftest-cpu', { timeout: 240_000 });
     const text = async (sel) => (await page.textContent(sel)).trim();
-    // The tasks that began once the page turned to WebGPU (its `selftest-gpu` mark).
-    const gpuStart = await page.evaluate(() => performance.getEntriesByName('selftest-gpu')[0]?.startTime ?? null);
+    // The tasks from the moment the page turned to WebGPU (its `selftest-gpu` mark), the task
+    // under way then included.
+    const gpuStart = await markTime(page, 'selftest-gpu');
     const gpuTasks = gpuStart === null ? null : await longTasksSince(page, gpuStart);
     return { cpu: await text('#selftest-cpu'), gpu: await text('#selftest-gpu'), requests, gpuTasks };
   } finally {

@@ -219,7 +219,9 @@ pub async fn selftest() -> SelfTest {
             };
         }
     };
-    // Each phase marked, so that a test can tell what the page's thread did during which.
+    // Each phase marked, so that a test can tell what the page's thread did during which; each
+    // starts in a task of its own, not in the tail of the loading's or the previous phase's.
+    crate::fetch::yield_now().await;
     crate::fetch::mark("selftest-cpu");
     let cpu = score_on(
         Backend::Cpu,
@@ -230,6 +232,7 @@ pub async fn selftest() -> SelfTest {
         SELFTEST_CLASS,
     )
     .await;
+    crate::fetch::yield_now().await;
     crate::fetch::mark("selftest-gpu");
     let gpu = match score_on(
         Backend::WebGpu,
