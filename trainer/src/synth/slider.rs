@@ -108,12 +108,12 @@ pub struct Unit {
     rate: f64,
     /// Share of a cycle spent travelling.
     travel: f64,
-    /// Pitch of the drive at full speed (Hz).
+    /// Pitch of the drive at full speed (Hz; the stepper: full steps a second).
     pitch: f64,
     /// Ring of the end stop (Hz).
     stop: f64,
     gain: f64,
-    /// Ball screw: servo whine (Hz).
+    /// Ball screw: the servo drive's whine; stepper: its drive's current chopper (Hz).
     servo: f64,
     /// Linear motor: cable-chain links passing per second at full speed.
     links: f64,
