@@ -290,32 +290,77 @@ fn row(
     }
 }
 
+/// The rows of K takes judged by `method`.
+pub fn rows_of(rows: &[Row], k: usize, method: Method) -> impl Iterator<Item = &Row> + Clone {
+    rows.iter().filter(move |r| r.k == k && r.method == method)
+}
+
+/// Head of the enrollment table ([`Summary::line`] writes its lines).
+pub const TABLE_HEAD: &str = "| type | K | profile AUC | profile pAUC | baseline AUC | baseline pAUC | false alarms | detections | cannot tell (normal / anomalous) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+
+/// K takes' enrollment, means over the IDs: one line of the enrollment table.
+pub struct Summary {
+    /// The profile's AUC and pAUC.
+    pub profile: [Option<f64>; 2],
+    /// The baseline's AUC and pAUC.
+    pub baseline: [Option<f64>; 2],
+    /// Shares of normal clips flagged and of anomalous clips caught at the profile's threshold.
+    pub rates: [Option<f64>; 2],
+    /// Normal and anomalous clips the profile called "cannot tell".
+    pub cannot_tell: [usize; 2],
+}
+
+impl Summary {
+    /// The summary of K takes in `rows`; none where no profile was measured with K.
+    pub fn of(rows: &[Row], k: usize) -> Option<Self> {
+        let (p, b) = (
+            rows_of(rows, k, Method::Profile),
+            rows_of(rows, k, Method::Baseline),
+        );
+        p.clone().next()?;
+        Some(Self {
+            profile: [
+                mean(p.clone().map(|r| r.auc)),
+                mean(p.clone().map(|r| r.pauc)),
+            ],
+            baseline: [mean(b.clone().map(|r| r.auc)), mean(b.map(|r| r.pauc))],
+            rates: [
+                mean(p.clone().map(|r| r.false_alarm_rate)),
+                mean(p.clone().map(|r| r.detection_rate)),
+            ],
+            cannot_tell: p.fold([0, 0], |a, r| {
+                [a[0] + r.cannot_tell[0], a[1] + r.cannot_tell[1]]
+            }),
+        })
+    }
+
+    /// Its line of the table, for `machine_type` and K.
+    pub fn line(&self, machine_type: &str, k: usize) -> String {
+        format!(
+            "| {machine_type} | {k} | {} | {} | {} | {} | {:.0} % | {:.0} % | {} / {} |\n",
+            fmt(self.profile[0]),
+            fmt(self.profile[1]),
+            fmt(self.baseline[0]),
+            fmt(self.baseline[1]),
+            100.0 * self.rates[0].unwrap_or(f64::NAN),
+            100.0 * self.rates[1].unwrap_or(f64::NAN),
+            self.cannot_tell[0],
+            self.cannot_tell[1]
+        )
+    }
+}
+
 /// Per K: the profile against the baseline, means over the IDs.
 pub fn markdown(rows: &[Row]) -> String {
     let mut ks: Vec<usize> = rows.iter().map(|r| r.k).collect();
     ks.sort();
     ks.dedup();
-    let mut out = String::from(
-        "| type | K | profile AUC | profile pAUC | baseline AUC | baseline pAUC | false alarms | detections | cannot tell (normal / anomalous) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
-    );
     let machine_type = rows.first().map_or("", |r| r.machine_type.as_str());
+    let mut out = String::from(TABLE_HEAD);
     for k in ks {
-        let of = |method: Method| rows.iter().filter(move |r| r.k == k && r.method == method);
-        let (p, b) = (of(Method::Profile), of(Method::Baseline));
-        let ct: [usize; 2] = of(Method::Profile).fold([0, 0], |a, r| {
-            [a[0] + r.cannot_tell[0], a[1] + r.cannot_tell[1]]
-        });
-        out += &format!(
-            "| {machine_type} | {k} | {} | {} | {} | {} | {:.0} % | {:.0} % | {} / {} |\n",
-            fmt(mean(p.clone().map(|r| r.auc))),
-            fmt(mean(p.clone().map(|r| r.pauc))),
-            fmt(mean(b.clone().map(|r| r.auc))),
-            fmt(mean(b.map(|r| r.pauc))),
-            100.0 * mean(p.clone().map(|r| r.false_alarm_rate)).unwrap_or(f64::NAN),
-            100.0 * mean(p.map(|r| r.detection_rate)).unwrap_or(f64::NAN),
-            ct[0],
-            ct[1]
-        );
+        if let Some(summary) = Summary::of(rows, k) {
+            out += &summary.line(machine_type, k);
+        }
     }
     out
 }

@@ -233,7 +233,7 @@ pub fn markdown(cfg: &ProtocolConfig, results: &[TypeResult]) -> anyhow::Result<
         .any(|r| r.enrollment.as_array().is_some_and(|a| !a.is_empty()))
     {
         s += "\nEnrollment of the family's units by models that never heard it, per K (means over the IDs):\n\n";
-        s += "| type | K | profile AUC | profile pAUC | baseline AUC | baseline pAUC | false alarms | detections | cannot tell (normal / anomalous) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+        s += enroll::TABLE_HEAD;
         let enrolled = results
             .iter()
             .map(|r| serde_json::from_value::<Vec<enroll::Row>>(r.enrollment.clone()))
@@ -241,35 +241,13 @@ pub fn markdown(cfg: &ProtocolConfig, results: &[TypeResult]) -> anyhow::Result<
         let mut by_k: std::collections::BTreeMap<usize, [Vec<Option<f64>>; 2]> = Default::default();
         for (r, rows) in results.iter().zip(&enrolled) {
             for &k in &cfg.ks {
-                let of = |method: Method| {
-                    rows.iter()
-                        .filter(|x| x.k == k && x.method == method)
-                        .collect::<Vec<_>>()
-                };
-                let (p, b) = (of(Method::Profile), of(Method::Baseline));
-                if p.is_empty() {
+                let Some(summary) = enroll::Summary::of(rows, k) else {
                     continue;
-                }
-                let ct = p.iter().fold([0, 0], |c, x| {
-                    [c[0] + x.cannot_tell[0], c[1] + x.cannot_tell[1]]
-                });
-                let (pa, ba) = (mean(p.iter().map(|x| x.auc)), mean(b.iter().map(|x| x.auc)));
+                };
                 let e = by_k.entry(k).or_default();
-                e[0].push(pa);
-                e[1].push(ba);
-                let _ = writeln!(
-                    s,
-                    "| {} | {k} | {} | {} | {} | {} | {:.0} % | {:.0} % | {} / {} |",
-                    r.machine_type,
-                    fmt(pa),
-                    fmt(mean(p.iter().map(|x| x.pauc))),
-                    fmt(ba),
-                    fmt(mean(b.iter().map(|x| x.pauc))),
-                    100.0 * mean(p.iter().map(|x| x.false_alarm_rate)).unwrap_or(f64::NAN),
-                    100.0 * mean(p.iter().map(|x| x.detection_rate)).unwrap_or(f64::NAN),
-                    ct[0],
-                    ct[1]
-                );
+                e[0].push(summary.profile[0]);
+                e[1].push(summary.baseline[0]);
+                s += &summary.line(&r.machine_type, k);
             }
         }
         for (k, [p, b]) in by_k {
@@ -309,9 +287,7 @@ fn enrollment_by_kind(
             let _ = write!(s, "| {} | {kind} |", r.machine_type);
             for &k in ks {
                 for method in [Method::Profile, Method::Baseline] {
-                    let of: Vec<_> = rows
-                        .iter()
-                        .filter(|x| x.k == k && x.method == method)
+                    let of: Vec<_> = enroll::rows_of(rows, k, method)
                         .filter_map(|x| x.kinds.iter().find(|q| q.kind == kind))
                         .collect();
                     let _ = write!(
