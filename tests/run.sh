@@ -24,50 +24,57 @@ cargo fmt --all --check
 step "no import circles between modules"
 python3 tests/module_cycles.py
 
-# Everything, the trainer's GPU training and the engine worker's code (feature `worker`, which
-# is built and tested as WebAssembly below) with it, is linted and documented natively.
+# Natively, everything is linted, documented and tested with one feature set, without the GPU
+# stack (wgpu, naga, cubecl: checked natively, they cost a cold run about 4 minutes; nothing
+# here runs on a GPU). The code that needs it is linted where it is built: the engine worker
+# (feature `worker`) by clippy as the page build compiles it for wasm32; the trainer's `gpu`
+# feature adds one four-line function that no step here compiles (docs/building.md).
+native=(--workspace --no-default-features --features mimimi-model/flex)
 step "cargo clippy --all-targets -- -D warnings"
-cargo clippy --workspace --all-targets --features mimimi-engine/worker -- -D warnings
+cargo clippy "${native[@]}" --all-targets -- -D warnings
 
 # The libraries and the two programs, as a plain `cargo doc` picks them; `--examples` (there
 # are none) makes cargo resolve features with the dev-dependencies, as clippy's `--all-targets`
 # did: otherwise criterion's feature choices differ, and burn's dependencies are checked a
 # second time here.
 step "cargo doc -D warnings (missing docs, broken intra-doc links)"
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --lib --bin mimimi-web --bin trainer \
-  --examples --features mimimi-engine/worker
+RUSTDOCFLAGS="-D warnings" cargo doc "${native[@]}" --no-deps --lib --bin mimimi-web \
+  --bin trainer --examples
 
-# Without the GPU stack (wgpu, naga, cubecl: ~40 % of this build's compile time): nothing here
-# runs on a GPU. `--no-default-features` leaves out the trainer's `gpu` feature; clippy and
-# `cargo doc` above checked that code, and the page build below compiles the WebGPU engine.
 step "native tests"
-cargo test --workspace --no-default-features --features mimimi-model/flex --no-fail-fast
+cargo test "${native[@]}" --no-fail-fast
 
-# The suites that need the network are built with the engine worker's features (naming the
-# engine makes them the same), so that burn, compiled here for wasm32, is reused by the page
-# build below; the hostile WAV files go in the same build (the signal crate on its own would
-# resolve its dependencies' features again). The checkpoint reader is built apart, without
-# burn: its `pytorch` feature (zip) turns on memchr's default features, which would change
-# burn's wasm32 build (memchr → regex → burn-core) and make the page build compile it again.
+# One build: the suites that need the network are built with the engine worker's features
+# (naming the engine makes them the same), so that burn, compiled here for wasm32, is reused by
+# the page build below; the hostile WAV files and the checkpoint reader go in the same build
+# (each on its own would resolve its dependencies' features again; the reader's zip turns on
+# features the engine names too, see web/engine/Cargo.toml).
 step "parity suite, hostile WAV files, manifests, profiles and checkpoints as WebAssembly (run by Node)"
-# Their warnings fail the step, as clippy's do natively: `RUSTFLAGS=-D warnings` would change
-# burn's wasm32 build too, and cargo has no stable switch for it, so the output is read (cargo
-# repeats a cached build's warnings).
+# The project's crates are compiled through clippy (here and in the page build, which lints
+# the page and the engine worker as they ship), and their warnings fail the step, as clippy's
+# do natively: `RUSTFLAGS=-D warnings` would change burn's wasm32 build too, and cargo has no
+# stable switch for it, so the output is read (cargo repeats a cached build's warnings).
+clippy_driver="$(command -v clippy-driver)"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 wasm_log="$(mktemp)"
-cargo test --target wasm32-unknown-unknown -p mimimi-dsp -p mimimi-model -p mimimi-engine \
-  --features mimimi-engine/worker --test parity --test hostile_files --test hostile_wav \
+RUSTC_WORKSPACE_WRAPPER="$clippy_driver" cargo test --target wasm32-unknown-unknown \
+  -p mimimi-dsp -p mimimi-model -p mimimi-engine \
+  --features mimimi-engine/worker,mimimi-model/pytorch \
+  --test parity --test hostile_files --test hostile_wav --test hostile_checkpoints \
   2>&1 | tee "$wasm_log"
-cargo test --target wasm32-unknown-unknown -p mimimi-model --no-default-features \
-  --features pytorch --test hostile_checkpoints 2>&1 | tee -a "$wasm_log"
 unset CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER
 if grep '^warning' "$wasm_log"; then
   echo "the WebAssembly test builds above warn: fix what they say" >&2
   exit 1
 fi
 
-step "page build (trunk)"
-trunk build
+step "page build (trunk), linted by clippy"
+page_log="$(mktemp)"
+RUSTC_WORKSPACE_WRAPPER="$clippy_driver" trunk build 2>&1 | tee "$page_log"
+if grep '^warning' "$page_log"; then
+  echo "the page build above warns: fix what it says" >&2
+  exit 1
+fi
 
 step "first-visit download within its budget (3 MB gzipped)"
 python3 tests/first_load.py dist 3000000
