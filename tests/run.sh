@@ -54,27 +54,23 @@ step "parity suite, hostile WAV files, manifests, profiles and checkpoints as We
 # the page and the engine worker as they ship), and their warnings fail the step, as clippy's
 # do natively: `RUSTFLAGS=-D warnings` would change burn's wasm32 build too, and cargo has no
 # stable switch for it, so the output is read (cargo repeats a cached build's warnings).
-clippy_driver="$(command -v clippy-driver)"
+linted() {
+  local log
+  log="$(mktemp)"
+  RUSTC_WORKSPACE_WRAPPER="$(command -v clippy-driver)" "$@" 2>&1 | tee "$log"
+  if grep '^warning' "$log"; then
+    echo "the build above warns: fix what it says" >&2
+    exit 1
+  fi
+}
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
-wasm_log="$(mktemp)"
-RUSTC_WORKSPACE_WRAPPER="$clippy_driver" cargo test --target wasm32-unknown-unknown \
-  -p mimimi-dsp -p mimimi-model -p mimimi-engine \
+linted cargo test --target wasm32-unknown-unknown -p mimimi-dsp -p mimimi-model -p mimimi-engine \
   --features mimimi-engine/worker,mimimi-model/pytorch \
-  --test parity --test hostile_files --test hostile_wav --test hostile_checkpoints \
-  2>&1 | tee "$wasm_log"
+  --test parity --test hostile_files --test hostile_wav --test hostile_checkpoints
 unset CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER
-if grep '^warning' "$wasm_log"; then
-  echo "the WebAssembly test builds above warn: fix what they say" >&2
-  exit 1
-fi
 
 step "page build (trunk), linted by clippy"
-page_log="$(mktemp)"
-RUSTC_WORKSPACE_WRAPPER="$clippy_driver" trunk build 2>&1 | tee "$page_log"
-if grep '^warning' "$page_log"; then
-  echo "the page build above warns: fix what it says" >&2
-  exit 1
-fi
+linted trunk build
 
 step "first-visit download within its budget (3 MB gzipped)"
 python3 tests/first_load.py dist 3000000
