@@ -63,7 +63,12 @@ fn conv(c: &mut Criterion) {
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(10));
-    for form in [ConvForm::FourReal, ConvForm::Gauss, ConvForm::Stacked] {
+    for form in [
+        ConvForm::FourReal,
+        ConvForm::Gauss,
+        ConvForm::Stacked,
+        ConvForm::GaussTiled,
+    ] {
         group.bench_with_input(
             BenchmarkId::from_parameter(format!("{form:?}")),
             &form,

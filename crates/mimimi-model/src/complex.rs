@@ -12,7 +12,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, PaddingConfig2d};
 use burn::tensor::module::conv2d as conv;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 
 /// A complex tensor as its real and imaginary parts, `[B, C, F, T]` each.
 #[derive(Debug, Clone)]
@@ -103,6 +103,13 @@ impl ComplexConv2d {
         let bias = |c: &Conv2d| c.bias.as_ref().map(|b| b.val());
         let (br, bi) = (bias(&self.real), bias(&self.imag));
         match form {
+            #[cfg(feature = "flex")]
+            ConvForm::GaussTiled => match self.forward_tiled(&x, options.clone()) {
+                Some(y) => y,
+                None => self.forward_as(x, ConvForm::Gauss),
+            },
+            #[cfg(not(feature = "flex"))]
+            ConvForm::GaussTiled => self.forward_as(x, ConvForm::Gauss),
             ConvForm::FourReal => {
                 let re = conv(x.re.clone(), wr.clone(), br.clone(), options.clone())
                     - conv(x.im.clone(), wi.clone(), bi.clone(), options.clone());
@@ -148,6 +155,60 @@ impl ComplexConv2d {
         }
     }
 
+    /// [`ConvForm::GaussTiled`] through `crate::cpu_conv`: `None` unless the tensors are f32
+    /// on flex without autodiff and the layer is one this crate builds (no dilation, no groups).
+    #[cfg(feature = "flex")]
+    fn forward_tiled(&self, x: &Complex, options: ConvOptions<2>) -> Option<Complex> {
+        let device = x.re.device();
+        if device.is_autodiff()
+            || device != Device::flex()
+            || options.dilation != [1, 1]
+            || options.groups != 1
+            || options.padding.iter().any(|(begin, end)| begin != end)
+        {
+            return None;
+        }
+        let [c_out, c_in, kh, kw] = self.real.weight.dims();
+        let (wr, wi) = (
+            values(self.real.weight.val())?,
+            values(self.imag.weight.val())?,
+        );
+        let (bias_re, bias_im) = match (&self.real.bias, &self.imag.bias) {
+            (Some(br), Some(bi)) => {
+                let (br, bi) = (values(br.val())?, values(bi.val())?);
+                let diff = br.iter().zip(&bi).map(|(r, i)| r - i).collect();
+                let sum = br.iter().zip(&bi).map(|(r, i)| r + i).collect();
+                (diff, sum)
+            }
+            (None, None) => (vec![0.0; c_out], vec![0.0; c_out]),
+            _ => return None,
+        };
+        let kernel = crate::cpu_conv::ComplexKernel {
+            wr: &wr,
+            wi: &wi,
+            bias_re,
+            bias_im,
+            c_in,
+            spec: BlockSpec {
+                channels: c_out,
+                kernel: [kh, kw],
+                stride: options.stride,
+                padding: options.padding.map(|(begin, _)| begin),
+            },
+        };
+        let input = crate::cpu_conv::Planes {
+            re: values(x.re.clone())?,
+            im: values(x.im.clone())?,
+            dims: x.re.dims(),
+        };
+        let out = kernel.forward(&input)?;
+        let tensor = |v: Vec<f32>| Tensor::from_data(TensorData::new(v, out.dims), &device);
+        Some(Complex {
+            re: tensor(out.re),
+            im: tensor(out.im),
+        })
+    }
+
     /// The convolution's options, for the explicit padding every layer here is built with.
     fn options(&self) -> Option<ConvOptions<2>> {
         let c = &self.real;
@@ -163,6 +224,12 @@ impl ComplexConv2d {
     }
 }
 
+/// A tensor's values, when they are f32 and readable here (the CPU).
+#[cfg(feature = "flex")]
+fn values<const D: usize>(t: Tensor<D>) -> Option<Vec<f32>> {
+    t.try_into_data().ok()?.try_into_vec::<f32>().ok()
+}
+
 /// How a complex convolution is computed from real ones; all give the same numbers up to
 /// rounding (the parity suite holds each to the reference's tolerances).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +242,10 @@ pub enum ConvForm {
     /// One real convolution of twice the channels, `[[W_r, −W_i], [W_i, W_r]]` over `[re; im]`:
     /// the same arithmetic as four, in one call.
     Stacked,
+    /// Gauss's three products computed together by this crate's own CPU kernel (`cpu_conv.rs`:
+    /// gemm over im2col tiles shared by the products, written in place) when the tensors are
+    /// on flex; elsewhere (WebGPU, autodiff) exactly [`ConvForm::Gauss`].
+    GaussTiled,
 }
 
 impl ConvForm {
@@ -183,7 +254,7 @@ impl ConvForm {
     /// side). Training keeps the reference's four convolutions: the gradient parity suite holds
     /// them to 1e-3 of the reference, and both other forms reorder the sums behind layer 0's
     /// imaginary-part gradients (3.7e-3 there).
-    pub const INFERENCE: ConvForm = ConvForm::Gauss;
+    pub const INFERENCE: ConvForm = ConvForm::GaussTiled;
 }
 
 /// Batch statistics of one train-mode pass (exposed for tests and diagnostics).
@@ -425,7 +496,7 @@ mod tests {
             im: Tensor::random([2, 1, 65, 24], Distribution::Normal(0.0, 1.0), &device),
         };
         let mut c_in = 1;
-        for spec in &BLOCKS[..3] {
+        for spec in &BLOCKS {
             let layer = ComplexConv2d::new(c_in, spec, &device);
             // Non-zero biases, so their sum and difference are checked too.
             let bias = || {
@@ -447,7 +518,13 @@ mod tests {
             };
             let want = layer.forward_as(x.clone(), ConvForm::FourReal);
             let scale: f32 = want.re.clone().abs().max().into_scalar();
-            for form in [ConvForm::Gauss, ConvForm::Stacked] {
+            // The tiled form really ran this crate's kernel here (flex, no autodiff).
+            assert!(
+                layer
+                    .forward_tiled(&x, layer.options().expect("explicit"))
+                    .is_some()
+            );
+            for form in [ConvForm::Gauss, ConvForm::Stacked, ConvForm::GaussTiled] {
                 let got = layer.forward_as(x.clone(), form);
                 for (a, b) in [(&got.re, &want.re), (&got.im, &want.im)] {
                     assert_eq!(a.dims(), b.dims(), "{form:?}");

@@ -17,6 +17,8 @@ pub mod combined;
 #[cfg(feature = "network")]
 pub mod complex;
 pub mod config;
+#[cfg(feature = "flex")]
+mod cpu_conv;
 pub mod embedding;
 pub mod evidence;
 pub mod file;

@@ -1,0 +1,482 @@
+//! A complex convolution on the CPU, written for this network's layers: Gauss's three real
+//! products over im2col tiles they share.
+//!
+//! burn-flex computes each real convolution on its own: the input copied to channels-last,
+//! im2col tiles, a gemm into a fresh buffer, the result scattered back one value at a time;
+//! Gauss's form (`W_r∗re`, `W_i∗im`, `(W_r+W_i)∗(re+im)`) pays that three times. Here the
+//! planes are transposed once so that patch rows run along frequency (the long axis), a tile's
+//! patches are gathered from `re` and `im` (the third matrix is their sum: im2col is linear),
+//! gemm multiplies the weights as stored (patch order `(c, kh, kw)`), and the three products
+//! are combined while the tile is in cache. Natively the tiles run on rayon's threads; in the
+//! page, one after the other. docs/speed.md has the measurements.
+
+use crate::config::BlockSpec;
+
+/// Output positions per tile (rounded to whole output rows): the patch matrices of the widest
+/// layer (1,575 rows) stay a few MB.
+const TILE: usize = 512;
+
+/// A complex convolution's weights and geometry, read from its two real convolutions.
+pub(crate) struct ComplexKernel<'a> {
+    /// `W_r`, `[c_out, c_in, kh, kw]`.
+    pub wr: &'a [f32],
+    /// `W_i`, the same shape.
+    pub wi: &'a [f32],
+    /// `b_r − b_i` and `b_r + b_i`, one per output channel (zeros without biases).
+    pub bias_re: Vec<f32>,
+    /// See `bias_re`.
+    pub bias_im: Vec<f32>,
+    /// Input channels.
+    pub c_in: usize,
+    /// Kernel, stride and padding (freq, time).
+    pub spec: BlockSpec,
+}
+
+/// One complex feature map, channels first: `[batch, channels, height, width]`.
+pub(crate) struct Planes {
+    /// Real part.
+    pub re: Vec<f32>,
+    /// Imaginary part.
+    pub im: Vec<f32>,
+    /// `[batch, channels, height, width]`.
+    pub dims: [usize; 4],
+}
+
+/// The geometry of one call, in output terms.
+#[derive(Clone, Copy)]
+struct Shape {
+    c_in: usize,
+    c_out: usize,
+    height: usize,
+    width: usize,
+    out_w: usize,
+    /// Patch length, `c_in · kh · kw`.
+    k: usize,
+    spec: BlockSpec,
+}
+
+impl ComplexKernel<'_> {
+    /// The convolution of `x` (`[b, c_in, h, w]`): `re' = W_r∗re − W_i∗im + (b_r − b_i)`,
+    /// `im' = W_r∗im + W_i∗re + (b_r + b_i)`. `None` when the input is too small for the kernel
+    /// or the shapes disagree (the caller then uses burn's own convolution).
+    ///
+    /// Computed on the transposed planes (`[b, c, w, h]`, weights likewise), so that the long
+    /// axis, frequency (257–33 outputs in this network), is the one each patch row copies
+    /// along, not time (32–4): a tenth of the short copies.
+    pub fn forward(&self, x: &Planes) -> Option<Planes> {
+        let [batch, c_in, height, width] = x.dims;
+        let [kh, kw] = self.spec.kernel;
+        let c_out = self.spec.channels;
+        let (wr, wi) = (
+            transpose(self.wr, c_out * c_in, kh, kw)?,
+            transpose(self.wi, c_out * c_in, kh, kw)?,
+        );
+        let flipped = ComplexKernel {
+            wr: &wr,
+            wi: &wi,
+            bias_re: self.bias_re.clone(),
+            bias_im: self.bias_im.clone(),
+            c_in: self.c_in,
+            spec: BlockSpec {
+                channels: c_out,
+                kernel: [kw, kh],
+                stride: [self.spec.stride[1], self.spec.stride[0]],
+                padding: [self.spec.padding[1], self.spec.padding[0]],
+            },
+        };
+        let y = flipped.forward_rows(&Planes {
+            re: transpose(&x.re, batch * c_in, height, width)?,
+            im: transpose(&x.im, batch * c_in, height, width)?,
+            dims: [batch, c_in, width, height],
+        })?;
+        let [_, _, out_w, out_h] = y.dims;
+        Some(Planes {
+            re: transpose(&y.re, batch * c_out, out_w, out_h)?,
+            im: transpose(&y.im, batch * c_out, out_w, out_h)?,
+            dims: [batch, c_out, out_h, out_w],
+        })
+    }
+
+    /// [`Self::forward`] without the transposes: patch rows along `w`.
+    fn forward_rows(&self, x: &Planes) -> Option<Planes> {
+        let [batch, c_in, height, width] = x.dims;
+        let spec = self.spec;
+        let [kh, kw] = spec.kernel;
+        let c_out = spec.channels;
+        let k = c_in * kh * kw;
+        let out = |size: usize, axis: usize| {
+            (size + 2 * spec.padding[axis])
+                .checked_sub(spec.kernel[axis])
+                .map(|span| span / spec.stride[axis].max(1) + 1)
+        };
+        let (out_h, out_w) = (out(height, 0)?, out(width, 1)?);
+        let plane = c_in * height * width;
+        if c_in != self.c_in
+            || self.wr.len() != c_out * k
+            || self.wi.len() != c_out * k
+            || x.re.len() != batch * plane
+            || x.im.len() != batch * plane
+            || spec.stride.contains(&0)
+        {
+            return None;
+        }
+        let shape = Shape {
+            c_in,
+            c_out,
+            height,
+            width,
+            out_w,
+            k,
+            spec,
+        };
+        let ws: Vec<f32> = self.wr.iter().zip(self.wi).map(|(r, i)| r + i).collect();
+        let rows_per_tile = (TILE / out_w).max(1);
+        let tiles_per_item = out_h.div_ceil(rows_per_tile);
+        let out_plane = c_out * out_h * out_w;
+        let tile = |item: usize| {
+            let (b, t) = (item / tiles_per_item, item % tiles_per_item);
+            let rows = t * rows_per_tile..((t + 1) * rows_per_tile).min(out_h);
+            let input = (
+                &x.re[b * plane..(b + 1) * plane],
+                &x.im[b * plane..(b + 1) * plane],
+            );
+            self.tile(&shape, &ws, input, rows)
+        };
+        let items = batch * tiles_per_item;
+        #[cfg(not(target_arch = "wasm32"))]
+        let tiles: Vec<(Vec<f32>, Vec<f32>)> = {
+            use rayon::prelude::*;
+            (0..items).into_par_iter().map(tile).collect()
+        };
+        #[cfg(target_arch = "wasm32")]
+        let tiles: Vec<(Vec<f32>, Vec<f32>)> = (0..items).map(tile).collect();
+
+        // Each tile holds `c_out` rows of its positions; put them in place.
+        let mut re = vec![0.0; batch * out_plane];
+        let mut im = vec![0.0; batch * out_plane];
+        for (item, (tile_re, tile_im)) in tiles.iter().enumerate() {
+            let (b, t) = (item / tiles_per_item, item % tiles_per_item);
+            let first = t * rows_per_tile * out_w;
+            let n = tile_re.len() / c_out;
+            for c in 0..c_out {
+                let at = b * out_plane + c * out_h * out_w + first;
+                re[at..at + n].copy_from_slice(&tile_re[c * n..(c + 1) * n]);
+                im[at..at + n].copy_from_slice(&tile_im[c * n..(c + 1) * n]);
+            }
+        }
+        Some(Planes {
+            re,
+            im,
+            dims: [batch, c_out, out_h, out_w],
+        })
+    }
+
+    /// Output rows `rows` of one example: `(re, im)`, each `[c_out, rows · out_w]`.
+    fn tile(
+        &self,
+        shape: &Shape,
+        ws: &[f32],
+        (x_re, x_im): (&[f32], &[f32]),
+        rows: std::ops::Range<usize>,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let n = rows.len() * shape.out_w;
+        let (m, k) = (shape.c_out, shape.k);
+        let mut patches_re = vec![0.0; k * n];
+        let mut patches_im = vec![0.0; k * n];
+        im2col(shape, x_re, rows.clone(), &mut patches_re);
+        im2col(shape, x_im, rows, &mut patches_im);
+
+        let mut t1 = vec![0.0; m * n];
+        let mut t2 = vec![0.0; m * n];
+        let mut t3 = vec![0.0; m * n];
+        matmul(self.wr, &patches_re, &mut t1, m, k, n);
+        matmul(self.wi, &patches_im, &mut t2, m, k, n);
+        // The third patch matrix is the sum of the two (im2col is linear).
+        for (s, i) in patches_re.iter_mut().zip(&patches_im) {
+            *s += i;
+        }
+        matmul(ws, &patches_re, &mut t3, m, k, n);
+
+        for c in 0..m {
+            let (bias_re, bias_im) = (self.bias_re[c], self.bias_im[c]);
+            let row = c * n..(c + 1) * n;
+            for ((a, b), s) in t1[row.clone()]
+                .iter_mut()
+                .zip(&t2[row.clone()])
+                .zip(&mut t3[row])
+            {
+                *s = *s - *a - b + bias_im;
+                *a = *a - b + bias_re;
+            }
+        }
+        (t1, t3)
+    }
+}
+
+/// Fills `patches` (`[c_in · kh · kw, rows · out_w]`, row-major) with the input values each
+/// output position of `rows` reads, zero where the kernel reaches into the padding.
+fn im2col(shape: &Shape, x: &[f32], rows: std::ops::Range<usize>, patches: &mut [f32]) {
+    let [kh, kw] = shape.spec.kernel;
+    let [sh, sw] = shape.spec.stride;
+    let [ph, pw] = shape.spec.padding;
+    let (height, width, out_w) = (shape.height, shape.width, shape.out_w);
+    let n = rows.len() * out_w;
+    for c in 0..shape.c_in {
+        let channel = &x[c * height * width..(c + 1) * height * width];
+        for i in 0..kh {
+            for j in 0..kw {
+                let patch_row = &mut patches[((c * kh + i) * kw + j) * n..][..n];
+                // Output columns whose input column `ow·sw + j − pw` lies inside the input.
+                let first = pw.saturating_sub(j).div_ceil(sw);
+                let end = (width + pw)
+                    .checked_sub(j)
+                    .map_or(0, |span| span.div_ceil(sw))
+                    .min(out_w);
+                for (r, oh) in rows.clone().enumerate() {
+                    let dst = &mut patch_row[r * out_w..(r + 1) * out_w];
+                    let ih = (oh * sh + i).checked_sub(ph).filter(|&ih| ih < height);
+                    let Some(ih) = ih.filter(|_| first < end) else {
+                        dst.fill(0.0);
+                        continue;
+                    };
+                    let src = &channel[ih * width..(ih + 1) * width];
+                    dst[..first].fill(0.0);
+                    dst[end..].fill(0.0);
+                    let start = first * sw + j - pw;
+                    let src = &src[start..=start + (end - first - 1) * sw];
+                    match sw {
+                        1 => dst[first..end].copy_from_slice(src),
+                        2 => every_other(&mut dst[first..end], src),
+                        _ => {
+                            for (d, s) in dst[first..end].iter_mut().zip(src.iter().step_by(sw)) {
+                                *d = *s;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `dst[o] = src[2·o]`, written so that it compiles to SIMD shuffles (`src` has
+/// `2·dst.len() − 1` values).
+fn every_other(dst: &mut [f32], src: &[f32]) {
+    let Some((last, bulk)) = dst.split_last_mut() else {
+        return;
+    };
+    for (d, pair) in bulk.iter_mut().zip(src.chunks_exact(2)) {
+        *d = pair[0];
+    }
+    *last = src[2 * bulk.len()];
+}
+
+/// `planes` row-major `rows × cols` matrices, each transposed (in 16 × 16 blocks, which stay
+/// in cache); `None` when `x` has another length.
+fn transpose(x: &[f32], planes: usize, rows: usize, cols: usize) -> Option<Vec<f32>> {
+    const BLOCK: usize = 16;
+    let size = rows * cols;
+    if x.len() != planes * size {
+        return None;
+    }
+    let mut out = vec![0.0; x.len()];
+    if size == 0 {
+        return Some(out);
+    }
+    for (src, dst) in x.chunks_exact(size).zip(out.chunks_exact_mut(size)) {
+        for r0 in (0..rows).step_by(BLOCK) {
+            for c0 in (0..cols).step_by(BLOCK) {
+                for r in r0..(r0 + BLOCK).min(rows) {
+                    let row = &src[r * cols..(r + 1) * cols];
+                    for c in c0..(c0 + BLOCK).min(cols) {
+                        dst[c * rows + r] = row[c];
+                    }
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
+/// `dst = lhs · rhs` for row-major `lhs` (`m × k`), `rhs` (`k × n`) and `dst` (`m × n`), by
+/// gemm's SIMD kernels on this thread.
+fn matmul(lhs: &[f32], rhs: &[f32], dst: &mut [f32], m: usize, k: usize, n: usize) {
+    assert!(lhs.len() >= m * k && rhs.len() >= k * n && dst.len() >= m * n);
+    let stride = |s: usize| isize::try_from(s).expect("a slice's length fits in isize");
+    let (k_s, n_s) = (stride(k), stride(n));
+    // SAFETY: gemm reads `lhs[i·k + l]`, `rhs[l·n + j]` and writes `dst[i·n + j]` for i < m,
+    // l < k, j < n: all inside the slices, whose lengths are asserted above; `dst` is borrowed
+    // mutably, so it aliases neither input.
+    #[allow(unsafe_code)]
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n_s,
+            false,
+            lhs.as_ptr(),
+            1,
+            k_s,
+            rhs.as_ptr(),
+            1,
+            n_s,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::BLOCKS;
+
+    /// Deterministic values in [−1, 1).
+    fn values(n: usize, seed: u64) -> Vec<f32> {
+        let mut state = seed.wrapping_mul(6_364_136_223_846_793_005) | 1;
+        (0..n)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+            })
+            .collect()
+    }
+
+    /// The definition, one output value at a time (complex products in f64).
+    fn direct(kernel: &ComplexKernel, x: &Planes, out: [usize; 4]) -> (Vec<f64>, Vec<f64>) {
+        let [batch, c_in, height, width] = x.dims;
+        let [_, c_out, out_h, out_w] = out;
+        let spec = kernel.spec;
+        let [kh, kw] = spec.kernel;
+        let mut re = Vec::new();
+        let mut im = Vec::new();
+        for b in 0..batch {
+            for co in 0..c_out {
+                for oh in 0..out_h {
+                    for ow in 0..out_w {
+                        let mut sum =
+                            (f64::from(kernel.bias_re[co]), f64::from(kernel.bias_im[co]));
+                        for ci in 0..c_in {
+                            for i in 0..kh {
+                                for j in 0..kw {
+                                    let ih = (oh * spec.stride[0] + i) as isize
+                                        - spec.padding[0] as isize;
+                                    let iw = (ow * spec.stride[1] + j) as isize
+                                        - spec.padding[1] as isize;
+                                    if ih < 0
+                                        || iw < 0
+                                        || ih as usize >= height
+                                        || iw as usize >= width
+                                    {
+                                        continue;
+                                    }
+                                    let at = ((b * c_in + ci) * height + ih as usize) * width
+                                        + iw as usize;
+                                    let w = ((co * c_in + ci) * kh + i) * kw + j;
+                                    let (wr, wi) =
+                                        (f64::from(kernel.wr[w]), f64::from(kernel.wi[w]));
+                                    let (xr, xi) = (f64::from(x.re[at]), f64::from(x.im[at]));
+                                    sum.0 += wr * xr - wi * xi;
+                                    sum.1 += wr * xi + wi * xr;
+                                }
+                            }
+                        }
+                        re.push(sum.0);
+                        im.push(sum.1);
+                    }
+                }
+            }
+        }
+        (re, im)
+    }
+
+    /// Every block's geometry (and a stride-1, unpadded one), on inputs whose output spans
+    /// several tiles and whose width is not a multiple of the stride.
+    #[test]
+    fn matches_the_definition_on_every_geometry() {
+        let mut specs = BLOCKS.to_vec();
+        specs.push(BlockSpec {
+            channels: 3,
+            kernel: [3, 3],
+            stride: [1, 1],
+            padding: [0, 0],
+        });
+        for (n, spec) in specs.into_iter().enumerate() {
+            let spec = BlockSpec {
+                channels: spec.channels.min(6),
+                ..spec
+            };
+            let (batch, c_in, height, width) = (2, 3, 71, 37);
+            let k = spec.channels * c_in * spec.kernel[0] * spec.kernel[1];
+            let seed = 10 * n as u64;
+            let (wr, wi) = (values(k, seed), values(k, seed + 1));
+            let kernel = ComplexKernel {
+                wr: &wr,
+                wi: &wi,
+                bias_re: values(spec.channels, seed + 2),
+                bias_im: values(spec.channels, seed + 3),
+                c_in,
+                spec,
+            };
+            let size = batch * c_in * height * width;
+            let x = Planes {
+                re: values(size, seed + 4),
+                im: values(size, seed + 5),
+                dims: [batch, c_in, height, width],
+            };
+            let got = kernel
+                .forward(&x)
+                .expect("the input is larger than the kernel");
+            let (re, im) = direct(&kernel, &x, got.dims);
+            assert_eq!(got.re.len(), re.len(), "{spec:?}");
+            let out = (height + 2 * spec.padding[0] - spec.kernel[0]) / spec.stride[0] + 1;
+            assert_eq!(got.dims[2], out, "{spec:?}");
+            for (got, want) in [(&got.re, &re), (&got.im, &im)] {
+                for (g, w) in got.iter().zip(want) {
+                    assert!(
+                        (f64::from(*g) - w).abs() < 1e-4,
+                        "{spec:?}: {g} against {w}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_compute() {
+        let spec = BLOCKS[0];
+        let k = spec.channels * spec.kernel[0] * spec.kernel[1];
+        let w = vec![0.0; k];
+        let kernel = ComplexKernel {
+            wr: &w,
+            wi: &w,
+            bias_re: vec![0.0; spec.channels],
+            bias_im: vec![0.0; spec.channels],
+            c_in: 1,
+            spec,
+        };
+        // No columns: narrower than the kernel even with its padding.
+        let small = Planes {
+            re: Vec::new(),
+            im: Vec::new(),
+            dims: [1, 1, 8, 0],
+        };
+        assert!(kernel.forward(&small).is_none());
+        // Two input channels where the weights have one.
+        let wrong = Planes {
+            re: vec![0.0; 2 * 64],
+            im: vec![0.0; 2 * 64],
+            dims: [1, 2, 8, 8],
+        };
+        assert!(kernel.forward(&wrong).is_none());
+    }
+}
