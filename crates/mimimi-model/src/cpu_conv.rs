@@ -11,9 +11,10 @@
 //! page, one after the other. docs/speed.md has the measurements.
 
 use crate::config::BlockSpec;
+use std::ops::Range;
 
-/// Output positions per tile (rounded to whole output rows): the patch matrices of the widest
-/// layer (1,575 rows) stay a few MB.
+/// Output positions per tile, a multiple of gemm's 16-wide microkernel (a tile's positions can
+/// span several output rows); the widest layer's patch matrices (1,575 rows) stay a few MB.
 const TILE: usize = 512;
 
 /// A complex convolution's weights and geometry, read from its two real convolutions.
@@ -130,36 +131,41 @@ impl ComplexKernel<'_> {
             spec,
         };
         let ws: Vec<f32> = self.wr.iter().zip(self.wi).map(|(r, i)| r + i).collect();
-        let rows_per_tile = (TILE / out_w).max(1);
-        let tiles_per_item = out_h.div_ceil(rows_per_tile);
-        let out_plane = c_out * out_h * out_w;
-        let tile = |item: usize| {
+        let positions = out_h * out_w;
+        let tiles_per_item = positions.div_ceil(TILE);
+        let tile = |scratch: &mut Scratch, item: usize| {
             let (b, t) = (item / tiles_per_item, item % tiles_per_item);
-            let rows = t * rows_per_tile..((t + 1) * rows_per_tile).min(out_h);
+            let span = t * TILE..((t + 1) * TILE).min(positions);
             let input = (
                 &x.re[b * plane..(b + 1) * plane],
                 &x.im[b * plane..(b + 1) * plane],
             );
-            self.tile(&shape, &ws, input, rows)
+            self.tile(&shape, &ws, input, span, scratch)
         };
         let items = batch * tiles_per_item;
         #[cfg(not(target_arch = "wasm32"))]
         let tiles: Vec<(Vec<f32>, Vec<f32>)> = {
             use rayon::prelude::*;
-            (0..items).into_par_iter().map(tile).collect()
+            (0..items)
+                .into_par_iter()
+                .map_init(Scratch::default, tile)
+                .collect()
         };
         #[cfg(target_arch = "wasm32")]
-        let tiles: Vec<(Vec<f32>, Vec<f32>)> = (0..items).map(tile).collect();
+        let tiles: Vec<(Vec<f32>, Vec<f32>)> = {
+            let mut scratch = Scratch::default();
+            (0..items).map(|item| tile(&mut scratch, item)).collect()
+        };
 
         // Each tile holds `c_out` rows of its positions; put them in place.
+        let out_plane = c_out * positions;
         let mut re = vec![0.0; batch * out_plane];
         let mut im = vec![0.0; batch * out_plane];
         for (item, (tile_re, tile_im)) in tiles.iter().enumerate() {
             let (b, t) = (item / tiles_per_item, item % tiles_per_item);
-            let first = t * rows_per_tile * out_w;
             let n = tile_re.len() / c_out;
             for c in 0..c_out {
-                let at = b * out_plane + c * out_h * out_w + first;
+                let at = b * out_plane + c * positions + t * TILE;
                 re[at..at + n].copy_from_slice(&tile_re[c * n..(c + 1) * n]);
                 im[at..at + n].copy_from_slice(&tile_im[c * n..(c + 1) * n]);
             }
@@ -171,31 +177,40 @@ impl ComplexKernel<'_> {
         })
     }
 
-    /// Output rows `rows` of one example: `(re, im)`, each `[c_out, rows · out_w]`.
+    /// Output positions `span` (row-major over `out_h × out_w`) of one example: `(re, im)`,
+    /// each `[c_out, span.len()]`.
     fn tile(
         &self,
         shape: &Shape,
         ws: &[f32],
         (x_re, x_im): (&[f32], &[f32]),
-        rows: std::ops::Range<usize>,
+        span: Range<usize>,
+        scratch: &mut Scratch,
     ) -> (Vec<f32>, Vec<f32>) {
-        let n = rows.len() * shape.out_w;
+        let n = span.len();
         let (m, k) = (shape.c_out, shape.k);
-        let mut patches_re = vec![0.0; k * n];
-        let mut patches_im = vec![0.0; k * n];
-        im2col(shape, x_re, rows.clone(), &mut patches_re);
-        im2col(shape, x_im, rows, &mut patches_im);
+        let Scratch {
+            patches_re,
+            patches_im,
+            t2,
+        } = scratch;
+        // Reused from tile to tile: im2col and gemm overwrite every value they hand on.
+        for buffer in [&mut *patches_re, &mut *patches_im] {
+            buffer.resize(k * n, 0.0);
+        }
+        t2.resize(m * n, 0.0);
+        im2col(shape, x_re, span.clone(), patches_re);
+        im2col(shape, x_im, span, patches_im);
 
         let mut t1 = vec![0.0; m * n];
-        let mut t2 = vec![0.0; m * n];
         let mut t3 = vec![0.0; m * n];
-        matmul(self.wr, &patches_re, &mut t1, m, k, n);
-        matmul(self.wi, &patches_im, &mut t2, m, k, n);
+        matmul(self.wr, patches_re, &mut t1, m, k, n);
+        matmul(self.wi, patches_im, t2, m, k, n);
         // The third patch matrix is the sum of the two (im2col is linear).
-        for (s, i) in patches_re.iter_mut().zip(&patches_im) {
+        for (s, i) in patches_re.iter_mut().zip(patches_im.iter()) {
             *s += i;
         }
-        matmul(ws, &patches_re, &mut t3, m, k, n);
+        matmul(ws, patches_re, &mut t3, m, k, n);
 
         for c in 0..m {
             let (bias_re, bias_im) = (self.bias_re[c], self.bias_im[c]);
@@ -213,14 +228,22 @@ impl ComplexKernel<'_> {
     }
 }
 
-/// Fills `patches` (`[c_in · kh · kw, rows · out_w]`, row-major) with the input values each
-/// output position of `rows` reads, zero where the kernel reaches into the padding.
-fn im2col(shape: &Shape, x: &[f32], rows: std::ops::Range<usize>, patches: &mut [f32]) {
+/// One thread's buffers, reused from tile to tile (fresh ones cost zeroing and page faults).
+#[derive(Default)]
+struct Scratch {
+    patches_re: Vec<f32>,
+    patches_im: Vec<f32>,
+    t2: Vec<f32>,
+}
+
+/// Fills `patches` (`[c_in · kh · kw, span.len()]`, row-major) with the input values each
+/// output position of `span` reads, zero where the kernel reaches into the padding.
+fn im2col(shape: &Shape, x: &[f32], span: Range<usize>, patches: &mut [f32]) {
     let [kh, kw] = shape.spec.kernel;
     let [sh, sw] = shape.spec.stride;
     let [ph, pw] = shape.spec.padding;
     let (height, width, out_w) = (shape.height, shape.width, shape.out_w);
-    let n = rows.len() * out_w;
+    let n = span.len();
     for c in 0..shape.c_in {
         let channel = &x[c * height * width..(c + 1) * height * width];
         for i in 0..kh {
@@ -232,23 +255,29 @@ fn im2col(shape: &Shape, x: &[f32], rows: std::ops::Range<usize>, patches: &mut 
                     .checked_sub(j)
                     .map_or(0, |span| span.div_ceil(sw))
                     .min(out_w);
-                for (r, oh) in rows.clone().enumerate() {
-                    let dst = &mut patch_row[r * out_w..(r + 1) * out_w];
+                // The span, one output row's part at a time.
+                let mut p = span.start;
+                while p < span.end {
+                    let (oh, from) = (p / out_w, p % out_w);
+                    let to = out_w.min(from + span.end - p);
+                    let dst = &mut patch_row[p - span.start..][..to - from];
+                    p += to - from;
+                    let (lo, hi) = (first.max(from), end.min(to));
                     let ih = (oh * sh + i).checked_sub(ph).filter(|&ih| ih < height);
-                    let Some(ih) = ih.filter(|_| first < end) else {
+                    let Some(ih) = ih.filter(|_| lo < hi) else {
                         dst.fill(0.0);
                         continue;
                     };
-                    let src = &channel[ih * width..(ih + 1) * width];
-                    dst[..first].fill(0.0);
-                    dst[end..].fill(0.0);
-                    let start = first * sw + j - pw;
-                    let src = &src[start..=start + (end - first - 1) * sw];
+                    dst[..lo - from].fill(0.0);
+                    dst[hi - from..].fill(0.0);
+                    let start = ih * width + lo * sw + j - pw;
+                    let src = &channel[start..=start + (hi - lo - 1) * sw];
+                    let dst = &mut dst[lo - from..hi - from];
                     match sw {
-                        1 => dst[first..end].copy_from_slice(src),
-                        2 => every_other(&mut dst[first..end], src),
+                        1 => dst.copy_from_slice(src),
+                        2 => every_other(dst, src),
                         _ => {
-                            for (d, s) in dst[first..end].iter_mut().zip(src.iter().step_by(sw)) {
+                            for (d, s) in dst.iter_mut().zip(src.iter().step_by(sw)) {
                                 *d = *s;
                             }
                         }
@@ -285,11 +314,12 @@ fn transpose(x: &[f32], planes: usize, rows: usize, cols: usize) -> Option<Vec<f
     }
     for (src, dst) in x.chunks_exact(size).zip(out.chunks_exact_mut(size)) {
         for r0 in (0..rows).step_by(BLOCK) {
+            let r1 = (r0 + BLOCK).min(rows);
             for c0 in (0..cols).step_by(BLOCK) {
-                for r in r0..(r0 + BLOCK).min(rows) {
-                    let row = &src[r * cols..(r + 1) * cols];
-                    for c in c0..(c0 + BLOCK).min(cols) {
-                        dst[c * rows + r] = row[c];
+                for c in c0..(c0 + BLOCK).min(cols) {
+                    let column = src[r0 * cols + c..].iter().step_by(cols);
+                    for (d, v) in dst[c * rows + r0..c * rows + r1].iter_mut().zip(column) {
+                        *d = *v;
                     }
                 }
             }
