@@ -16,10 +16,11 @@ Times the same network (random weights, 513 x 64 windows; a 10 s clip is 9 of th
   cross-entropies, backward, Adam) in PyTorch and in flex (`cargo bench -p mimimi-model
   --bench train_step`), on 1 thread and on all.
 
-Prints a Markdown table with each time's ratio to native flex on one thread (absolute times
-drift on a shared machine; ratios from one run hold better).
+Prints a Markdown table with each time's ratio to native on one thread (absolute times drift
+on a shared machine; ratios from one run hold better, and with --rounds N every measure is
+taken N times, round after round, and its median reported).
 
-Usage: tests/bench.py [--dist dist] [--runs N] [--no-page] [--train-batch B]
+Usage: tests/bench.py [--dist dist] [--runs N] [--rounds N] [--no-page] [--train-batch B]
 """
 import argparse
 import gzip
@@ -27,6 +28,7 @@ import json
 import os
 import pathlib
 import re
+import statistics
 import subprocess
 import sys
 
@@ -34,6 +36,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 # Criterion's names for the two inputs (crates/mimimi-model/benches/forward.rs).
 NATIVE = {"window_ms": "one 64-frame example", "clip_ms": "10 s clip as 9 windows"}
+# Natively, burn's flex backend with Mimimi's own complex convolution (src/cpu_conv.rs).
+NATIVE_LABEL = "native, burn flex + Mimimi's convolution"
 
 
 def run(command, **kwargs):
@@ -100,46 +104,63 @@ def main():
     parser.add_argument("--dist", default="dist", help="the built site (dist, or dist-release)")
     parser.add_argument("--runs", type=int, default=3, help="timed runs per measure in the page")
     parser.add_argument("--no-page", action="store_true", help="skip the browser")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure everything this many times, round after round; medians")
     parser.add_argument("--train-batch", type=int, default=0,
                         help="also time a training step of this many windows")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     cores = os.cpu_count() or 1
     threads = sorted({1, cores})
 
-    rows = []  # (where, parallelism, window ms, clip ms)
-    torch = pytorch(10, args.train_batch)
-    if "skipped" in torch:
-        print(f"PyTorch skipped: {torch['skipped']}", file=sys.stderr)
-    else:
+    # Each measure once per round, the rounds one after the other, so that a slow minute on a
+    # shared machine lands in one sample of every measure, not in all of one; medians reported.
+    samples = {}  # (where, parallelism) -> [(window ms, clip ms) per round], in first-seen order
+    torch, result = None, None
+    for _ in range(args.rounds):
+        torch = pytorch(10, args.train_batch)
+        if "skipped" in torch:
+            print(f"PyTorch skipped: {torch['skipped']}", file=sys.stderr)
+        else:
+            for t in threads:
+                times = torch["threads"][str(t)]
+                samples.setdefault((f"PyTorch {torch['torch']} (reference)", f"{t} thread(s)"),
+                                   []).append((times["window_ms"], times["clip_ms"]))
         for t in threads:
-            times = torch["threads"][str(t)]
-            rows.append((f"PyTorch {torch['torch']} (reference)", f"{t} thread(s)",
-                         times["window_ms"], times["clip_ms"]))
-    flex = {t: native(t) for t in threads}
-    for t in threads:
-        rows.append(("native, burn flex", f"{t} thread(s)", flex[t]["window_ms"], flex[t]["clip_ms"]))
-    result = None
-    if not args.no_page:
-        result = page(args.dist, args.runs)
-        seen = set()
-        for n in result["network"]:
-            key = (n["backend"], n["workers"])
-            if key in seen:
-                continue
-            seen.add(key)
-            rows.append((f"page ({args.dist}), {n['backend']}", f"{n['workers']} worker(s)",
-                         n["window_ms"], n["clip_ms"]))
+            times = native(t)
+            samples.setdefault((NATIVE_LABEL, f"{t} thread(s)"), []).append(
+                (times["window_ms"], times["clip_ms"]))
+        if not args.no_page:
+            result = page(args.dist, args.runs)
+            seen = set()
+            for n in result["network"]:
+                key = (f"page ({args.dist}), {n['backend']}", f"{n['workers']} worker(s)")
+                if key in seen:
+                    continue
+                seen.add(key)
+                samples.setdefault(key, []).append((n["window_ms"], n["clip_ms"]))
 
-    base = flex[1]["clip_ms"]
-    print(f"| network, random weights ({cores} cores) | parallelism | per window (ms) "
-          "| per 10 s clip, 9 windows (ms) | clip ÷ native flex, 1 thread |")
-    print("|---|---|---:|---:|---:|")
-    for where, parallel, window, clip in rows:
-        print(f"| {where} | {parallel} | {window:.1f} | {clip:.1f} | {clip / base:.2f} |")
+    def median_clip(key):
+        return statistics.median(clip for _, clip in samples[key])
+
+    base = median_clip((NATIVE_LABEL, "1 thread(s)"))
+    rounds = f", median of {args.rounds} rounds" if args.rounds > 1 else ""
+    print(f"| network, random weights ({cores} cores) | parallelism | per window (ms{rounds}) "
+          f"| per 10 s clip, 9 windows (ms{rounds}) | clip ÷ native, 1 thread |"
+          + (" clip per round (ms) |" if args.rounds > 1 else ""))
+    print("|---|---|---:|---:|---:|" + ("---|" if args.rounds > 1 else ""))
+    for (where, parallel), values in samples.items():
+        window = statistics.median(w for w, _ in values)
+        clip = median_clip((where, parallel))
+        each = ", ".join(f"{c:.1f}" for _, c in values)
+        print(f"| {where} | {parallel} | {window:.1f} | {clip:.1f} | {clip / base:.2f} |"
+              + (f" {each} |" if args.rounds > 1 else ""))
     if "skipped" not in torch:
         for t in threads:
-            ratio = torch["threads"][str(t)]["clip_ms"] / flex[t]["clip_ms"]
-            print(f"\nPyTorch ÷ native flex on {t} thread(s), per clip: {ratio:.2f}")
+            ratio = (median_clip((f"PyTorch {torch['torch']} (reference)", f"{t} thread(s)"))
+                     / median_clip((NATIVE_LABEL, f"{t} thread(s)")))
+            print(f"\nPyTorch ÷ native on {t} thread(s), per clip: {ratio:.2f}")
     if args.train_batch:
         b = args.train_batch
         print(f"\n| training step, batch {b} | parallelism | ms per step | examples/s "
@@ -147,7 +168,7 @@ def main():
         print("|---|---|---:|---:|---:|")
         for t in threads:
             step = native_train_step(t, b)
-            steps = [("native, burn flex", step)]
+            steps = [(NATIVE_LABEL, step)]
             if "skipped" not in torch:
                 steps.insert(0, (f"PyTorch {torch['torch']} (reference)",
                                  torch["threads"][str(t)]["train_step_ms"]))
