@@ -52,6 +52,11 @@ def pytorch(runs, train_batch):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def torch_label(torch):
+    """The table's name for PyTorch's rows."""
+    return f"PyTorch {torch['torch']} (reference)"
+
+
 def criterion(bench, group, names, threads, env=None):
     """Criterion's median of each named function of `group`, in ms, on `threads` threads."""
     baseline = f"threads-{threads}"
@@ -125,7 +130,7 @@ def main():
         else:
             for t in threads:
                 times = torch["threads"][str(t)]
-                samples.setdefault((f"PyTorch {torch['torch']} (reference)", f"{t} thread(s)"),
+                samples.setdefault((torch_label(torch), f"{t} thread(s)"),
                                    []).append((times["window_ms"], times["clip_ms"]))
         for t in threads:
             times = native(t)
@@ -158,7 +163,7 @@ def main():
               + (f" {each} |" if args.rounds > 1 else ""))
     if "skipped" not in torch:
         for t in threads:
-            ratio = (median_clip((f"PyTorch {torch['torch']} (reference)", f"{t} thread(s)"))
+            ratio = (median_clip((torch_label(torch), f"{t} thread(s)"))
                      / median_clip((NATIVE_LABEL, f"{t} thread(s)")))
             print(f"\nPyTorch ÷ native on {t} thread(s), per clip: {ratio:.2f}")
     if args.train_batch:
@@ -170,7 +175,7 @@ def main():
             step = native_train_step(t, b)
             steps = [(NATIVE_LABEL, step)]
             if "skipped" not in torch:
-                steps.insert(0, (f"PyTorch {torch['torch']} (reference)",
+                steps.insert(0, (torch_label(torch),
                                  torch["threads"][str(t)]["train_step_ms"]))
             for where, ms in steps:
                 print(f"| {where} | {t} thread(s) | {ms:.1f} | {b / ms * 1e3:.2f} "

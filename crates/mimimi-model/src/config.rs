@@ -41,6 +41,18 @@ pub struct BlockSpec {
     pub padding: [usize; 2],
 }
 
+impl BlockSpec {
+    /// Outputs along `axis` (0 frequency, 1 time) for an input of `size`: `(size + 2·padding −
+    /// kernel) / stride + 1`. `None` when the input is narrower than the kernel even with its
+    /// padding, or the stride is 0.
+    pub fn output_size(&self, size: usize, axis: usize) -> Option<usize> {
+        (size + 2 * self.padding[axis])
+            .checked_sub(self.kernel[axis])?
+            .checked_div(self.stride[axis])
+            .map(|n| n + 1)
+    }
+}
+
 /// The five complex blocks of the paper and the reference, in order.
 pub const BLOCKS: [BlockSpec; 5] = [
     BlockSpec {
@@ -129,10 +141,6 @@ impl NetworkConfig {
     /// Frames of the maps after block 5 for an input of `frames` frames (the width of Fm, Fc
     /// and T). None when the input is too narrow for the network.
     pub fn output_frames(frames: usize) -> Option<usize> {
-        BLOCKS.iter().try_fold(frames, |w, b| {
-            (w + 2 * b.padding[1])
-                .checked_sub(b.kernel[1])
-                .map(|n| n / b.stride[1] + 1)
-        })
+        BLOCKS.iter().try_fold(frames, |w, b| b.output_size(w, 1))
     }
 }

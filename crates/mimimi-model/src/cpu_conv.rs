@@ -105,19 +105,13 @@ impl ComplexKernel<'_> {
         let [kh, kw] = spec.kernel;
         let c_out = spec.channels;
         let k = c_in * kh * kw;
-        let out = |size: usize, axis: usize| {
-            (size + 2 * spec.padding[axis])
-                .checked_sub(spec.kernel[axis])
-                .map(|span| span / spec.stride[axis].max(1) + 1)
-        };
-        let (out_h, out_w) = (out(height, 0)?, out(width, 1)?);
+        let (out_h, out_w) = (spec.output_size(height, 0)?, spec.output_size(width, 1)?);
         let plane = c_in * height * width;
         if c_in != self.c_in
             || self.wr.len() != c_out * k
             || self.wi.len() != c_out * k
             || x.re.len() != batch * plane
             || x.im.len() != batch * plane
-            || spec.stride.contains(&0)
         {
             return None;
         }
@@ -508,5 +502,21 @@ mod tests {
             dims: [1, 2, 8, 8],
         };
         assert!(kernel.forward(&wrong).is_none());
+        // A stride of 0 (no layer here has one) is refused, not divided by.
+        let still = ComplexKernel {
+            spec: BlockSpec {
+                stride: [0, 2],
+                ..spec
+            },
+            bias_re: vec![0.0; spec.channels],
+            bias_im: vec![0.0; spec.channels],
+            ..kernel
+        };
+        let input = Planes {
+            re: vec![0.0; 64],
+            im: vec![0.0; 64],
+            dims: [1, 1, 8, 8],
+        };
+        assert!(still.forward(&input).is_none());
     }
 }
