@@ -7,6 +7,8 @@
 //! - [`SplitPRelu`]: one PReLU on the real part, another on the imaginary part.
 
 use crate::config::{BlockSpec, BnVariance, NetworkConfig};
+#[cfg(feature = "flex")]
+use crate::cpu_conv::Layout;
 use burn::module::{Module, Param, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, PaddingConfig2d};
@@ -21,6 +23,16 @@ pub struct Complex {
     pub re: Tensor<4>,
     /// Imaginary part.
     pub im: Tensor<4>,
+}
+
+impl Complex {
+    /// Both parts with their last two dimensions swapped (a view on flex, no copy).
+    pub fn transposed(self) -> Self {
+        Self {
+            re: self.re.swap_dims(2, 3),
+            im: self.im.swap_dims(2, 3),
+        }
+    }
 }
 
 /// Kaiming-normal initialisation with fan-out and the ReLU gain, as the reference uses on every
@@ -104,10 +116,12 @@ impl ComplexConv2d {
         let (br, bi) = (bias(&self.real), bias(&self.imag));
         match form {
             #[cfg(feature = "flex")]
-            ConvForm::GaussTiled => match self.forward_tiled(&x, options.clone()) {
-                Some(y) => y,
-                None => self.forward_as(x, ConvForm::Gauss),
-            },
+            ConvForm::GaussTiled => {
+                match self.forward_tiled(&x, options.clone(), Layout::FreqMajor) {
+                    Some(y) => y,
+                    None => self.forward_as(x, ConvForm::Gauss),
+                }
+            }
             #[cfg(not(feature = "flex"))]
             ConvForm::GaussTiled => self.forward_as(x, ConvForm::Gauss),
             ConvForm::FourReal => {
@@ -155,10 +169,23 @@ impl ComplexConv2d {
         }
     }
 
-    /// [`ConvForm::GaussTiled`] through `crate::cpu_conv`: `None` unless the tensors are f32
-    /// on flex without autodiff and the layer is one this crate builds (no dilation, no groups).
+    /// This layer on time-major planes (`[b, c, time, freq]`, the CPU kernel's own order):
+    /// `None` where [`ConvForm::GaussTiled`] falls back to burn's convolutions.
     #[cfg(feature = "flex")]
-    fn forward_tiled(&self, x: &Complex, options: ConvOptions<2>) -> Option<Complex> {
+    pub(crate) fn forward_time_major(&self, x: &Complex) -> Option<Complex> {
+        self.forward_tiled(x, self.options()?, Layout::TimeMajor)
+    }
+
+    /// [`ConvForm::GaussTiled`] through `crate::cpu_conv`, on planes stored as `layout` says:
+    /// `None` unless the tensors are f32 on flex without autodiff and the layer is one this
+    /// crate builds (no dilation, no groups).
+    #[cfg(feature = "flex")]
+    fn forward_tiled(
+        &self,
+        x: &Complex,
+        options: ConvOptions<2>,
+        layout: Layout,
+    ) -> Option<Complex> {
         let device = x.re.device();
         if device.is_autodiff()
             || device != Device::flex()
@@ -201,7 +228,7 @@ impl ComplexConv2d {
             im: values(x.im.clone())?,
             dims: x.re.dims(),
         };
-        let out = kernel.forward(&input)?;
+        let out = kernel.forward(&input, layout)?;
         let tensor = |v: Vec<f32>| Tensor::from_data(TensorData::new(v, out.dims), &device);
         Some(Complex {
             re: tensor(out.re),
@@ -475,6 +502,15 @@ impl ComplexBlock {
             .forward(self.bn.forward(self.conv.forward(x)))
     }
 
+    /// [`Self::forward`] on time-major planes (`[b, c, time, freq]`), in inference on the CPU
+    /// kernel (`None` elsewhere). Normalisation and activation act per channel, so the trunk
+    /// keeps this order from block to block instead of transposing around every convolution.
+    #[cfg(feature = "flex")]
+    pub(crate) fn forward_time_major(&self, x: &Complex) -> Option<Complex> {
+        let y = self.conv.forward_time_major(x)?;
+        Some(self.activation.forward(self.bn.forward_eval(y)))
+    }
+
     /// Train-mode output and the batch statistics of its normalisation.
     pub fn forward_train(&self, x: Complex) -> (Complex, BatchStats) {
         let (y, stats) = self.bn.forward_train(self.conv.forward(x));
@@ -518,18 +554,28 @@ mod tests {
             };
             let want = layer.forward_as(x.clone(), ConvForm::FourReal);
             let scale: f32 = want.re.clone().abs().max().into_scalar();
-            // The tiled form really ran this crate's kernel here (flex, no autodiff).
+            // The tiled form really ran this crate's kernel here (flex, no autodiff), and it
+            // gives the same numbers on time-major planes (no fallback there).
             assert!(
                 layer
-                    .forward_tiled(&x, layer.options().expect("explicit"))
+                    .forward_tiled(&x, layer.options().expect("explicit"), Layout::FreqMajor)
                     .is_some()
             );
-            for form in [ConvForm::Gauss, ConvForm::Stacked, ConvForm::GaussTiled] {
-                let got = layer.forward_as(x.clone(), form);
+            let time_major = layer
+                .forward_time_major(&x.clone().transposed())
+                .expect("the kernel applies")
+                .transposed();
+            let forms = [ConvForm::Gauss, ConvForm::Stacked, ConvForm::GaussTiled];
+            let mut results: Vec<(String, Complex)> = forms
+                .iter()
+                .map(|&form| (format!("{form:?}"), layer.forward_as(x.clone(), form)))
+                .collect();
+            results.push(("GaussTiled, time-major".into(), time_major));
+            for (form, got) in &results {
                 for (a, b) in [(&got.re, &want.re), (&got.im, &want.im)] {
-                    assert_eq!(a.dims(), b.dims(), "{form:?}");
+                    assert_eq!(a.dims(), b.dims(), "{form}");
                     let err: f32 = (a.clone() - b.clone()).abs().max().into_scalar();
-                    assert!(err <= 1e-5 * scale, "{form:?}: {err} of {scale}");
+                    assert!(err <= 1e-5 * scale, "{form}: {err} of {scale}");
                 }
             }
             x = want;

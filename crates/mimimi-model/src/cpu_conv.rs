@@ -33,13 +33,23 @@ pub(crate) struct ComplexKernel<'a> {
     pub spec: BlockSpec,
 }
 
-/// One complex feature map, channels first: `[batch, channels, height, width]`.
+/// How a feature map's two spatial axes are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// `[batch, channels, freq, time]`, as burn's convolutions take it.
+    FreqMajor,
+    /// `[batch, channels, time, freq]`: the kernel's own order.
+    TimeMajor,
+}
+
+/// One complex feature map, channels first: `[batch, channels, height, width]` in the order
+/// its [`Layout`] says.
 pub(crate) struct Planes {
     /// Real part.
     pub re: Vec<f32>,
     /// Imaginary part.
     pub im: Vec<f32>,
-    /// `[batch, channels, height, width]`.
+    /// The four dimensions, in storage order.
     pub dims: [usize; 4],
 }
 
@@ -57,22 +67,24 @@ struct Shape {
 }
 
 impl ComplexKernel<'_> {
-    /// The convolution of `x` (`[b, c_in, h, w]`): `re' = W_r∗re − W_i∗im + (b_r − b_i)`,
-    /// `im' = W_r∗im + W_i∗re + (b_r + b_i)`. `None` when the input is too small for the kernel
-    /// or the shapes disagree (the caller then uses burn's own convolution).
+    /// The convolution of `x` (`[b, c_in, h, w]` when `layout` is [`Layout::FreqMajor`],
+    /// `[b, c_in, w, h]` when [`Layout::TimeMajor`]), in the same layout: `re' = W_r∗re −
+    /// W_i∗im + (b_r − b_i)`, `im' = W_r∗im + W_i∗re + (b_r + b_i)`. `None` when the input is too
+    /// small for the kernel or the shapes disagree (the caller then uses burn's own
+    /// convolution).
     ///
-    /// Computed on the transposed planes (`[b, c, w, h]`, weights likewise), so that the long
-    /// axis, frequency (257–33 outputs in this network), is the one each patch row copies
-    /// along, not time (32–4): a tenth of the short copies.
-    pub fn forward(&self, x: &Planes) -> Option<Planes> {
-        let [batch, c_in, height, width] = x.dims;
-        let [kh, kw] = self.spec.kernel;
+    /// Computed time-major, so that the long axis, frequency (257–33 outputs in this network),
+    /// is the one each patch row copies along, not time (32–4): a tenth of the short copies.
+    /// Freq-major planes are transposed in and out; the network's trunk keeps its planes
+    /// time-major from block to block instead.
+    pub fn forward(&self, x: &Planes, layout: Layout) -> Option<Planes> {
         let c_out = self.spec.channels;
+        let [kh, kw] = self.spec.kernel;
         let (wr, wi) = (
-            transpose(self.wr, c_out * c_in, kh, kw)?,
-            transpose(self.wi, c_out * c_in, kh, kw)?,
+            transpose(self.wr, c_out * self.c_in, kh, kw)?,
+            transpose(self.wi, c_out * self.c_in, kh, kw)?,
         );
-        let flipped = ComplexKernel {
+        let time_major = ComplexKernel {
             wr: &wr,
             wi: &wi,
             bias_re: self.bias_re.clone(),
@@ -85,17 +97,23 @@ impl ComplexKernel<'_> {
                 padding: [self.spec.padding[1], self.spec.padding[0]],
             },
         };
-        let y = flipped.forward_rows(&Planes {
-            re: transpose(&x.re, batch * c_in, height, width)?,
-            im: transpose(&x.im, batch * c_in, height, width)?,
-            dims: [batch, c_in, width, height],
-        })?;
-        let [_, _, out_w, out_h] = y.dims;
-        Some(Planes {
-            re: transpose(&y.re, batch * c_out, out_w, out_h)?,
-            im: transpose(&y.im, batch * c_out, out_w, out_h)?,
-            dims: [batch, c_out, out_h, out_w],
-        })
+        match layout {
+            Layout::TimeMajor => time_major.forward_rows(x),
+            Layout::FreqMajor => {
+                let [batch, c_in, height, width] = x.dims;
+                let y = time_major.forward_rows(&Planes {
+                    re: transpose(&x.re, batch * c_in, height, width)?,
+                    im: transpose(&x.im, batch * c_in, height, width)?,
+                    dims: [batch, c_in, width, height],
+                })?;
+                let [_, _, out_w, out_h] = y.dims;
+                Some(Planes {
+                    re: transpose(&y.re, batch * c_out, out_w, out_h)?,
+                    im: transpose(&y.im, batch * c_out, out_w, out_h)?,
+                    dims: [batch, c_out, out_h, out_w],
+                })
+            }
+        }
     }
 
     /// [`Self::forward`] without the transposes: patch rows along `w`.
@@ -458,8 +476,20 @@ mod tests {
                 dims: [batch, c_in, height, width],
             };
             let got = kernel
-                .forward(&x)
+                .forward(&x, Layout::FreqMajor)
                 .expect("the input is larger than the kernel");
+            // Time-major in, time-major out: the same numbers, transposed.
+            let time_major = Planes {
+                re: transpose(&x.re, batch * c_in, height, width).unwrap(),
+                im: transpose(&x.im, batch * c_in, height, width).unwrap(),
+                dims: [batch, c_in, width, height],
+            };
+            let got_t = kernel.forward(&time_major, Layout::TimeMajor).unwrap();
+            let [_, c_out, out_h, out_w] = got.dims;
+            assert_eq!(got_t.dims, [batch, c_out, out_w, out_h]);
+            for (t, f) in [(&got_t.re, &got.re), (&got_t.im, &got.im)] {
+                assert_eq!(&transpose(t, batch * c_out, out_w, out_h).unwrap(), f);
+            }
             let (re, im) = direct(&kernel, &x, got.dims);
             assert_eq!(got.re.len(), re.len(), "{spec:?}");
             let out = (height + 2 * spec.padding[0] - spec.kernel[0]) / spec.stride[0] + 1;
@@ -494,14 +524,14 @@ mod tests {
             im: Vec::new(),
             dims: [1, 1, 8, 0],
         };
-        assert!(kernel.forward(&small).is_none());
+        assert!(kernel.forward(&small, Layout::FreqMajor).is_none());
         // Two input channels where the weights have one.
         let wrong = Planes {
             re: vec![0.0; 2 * 64],
             im: vec![0.0; 2 * 64],
             dims: [1, 2, 8, 8],
         };
-        assert!(kernel.forward(&wrong).is_none());
+        assert!(kernel.forward(&wrong, Layout::TimeMajor).is_none());
         // A stride of 0 (no layer here has one) is refused, not divided by.
         let still = ComplexKernel {
             spec: BlockSpec {
@@ -517,6 +547,6 @@ mod tests {
             im: vec![0.0; 64],
             dims: [1, 1, 8, 8],
         };
-        assert!(still.forward(&input).is_none());
+        assert!(still.forward(&input, Layout::FreqMajor).is_none());
     }
 }
