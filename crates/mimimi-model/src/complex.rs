@@ -8,7 +8,7 @@
 
 use crate::config::{BlockSpec, BnVariance, NetworkConfig};
 #[cfg(feature = "flex")]
-use crate::cpu_conv::Layout;
+use crate::cpu_conv::{ComplexKernel, Epilogue, Layout, Part, Planes};
 use burn::module::{Module, Param, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, PaddingConfig2d};
@@ -116,12 +116,10 @@ impl ComplexConv2d {
         let (br, bi) = (bias(&self.real), bias(&self.imag));
         match form {
             #[cfg(feature = "flex")]
-            ConvForm::GaussTiled => {
-                match self.forward_tiled(&x, options.clone(), Layout::FreqMajor) {
-                    Some(y) => y,
-                    None => self.forward_as(x, ConvForm::Gauss),
-                }
-            }
+            ConvForm::GaussTiled => match self.forward_tiled(&x) {
+                Some(y) => y,
+                None => self.forward_as(x, ConvForm::Gauss),
+            },
             #[cfg(not(feature = "flex"))]
             ConvForm::GaussTiled => self.forward_as(x, ConvForm::Gauss),
             ConvForm::FourReal => {
@@ -169,26 +167,15 @@ impl ComplexConv2d {
         }
     }
 
-    /// This layer on time-major planes (`[b, c, time, freq]`, the CPU kernel's own order):
-    /// `None` where [`ConvForm::GaussTiled`] falls back to burn's convolutions.
+    /// This layer as the CPU kernel computes it (`crate::cpu_conv`), `epilogue` applied to each
+    /// output: `None` unless the weights are f32 on flex without autodiff and the layer is one
+    /// this crate builds (explicit symmetric padding, no dilation, no groups). Checked before
+    /// any tensor is read, so that elsewhere (WebGPU) nothing is copied.
     #[cfg(feature = "flex")]
-    pub(crate) fn forward_time_major(&self, x: &Complex) -> Option<Complex> {
-        self.forward_tiled(x, self.options()?, Layout::TimeMajor)
-    }
-
-    /// [`ConvForm::GaussTiled`] through `crate::cpu_conv`, on planes stored as `layout` says:
-    /// `None` unless the tensors are f32 on flex without autodiff and the layer is one this
-    /// crate builds (no dilation, no groups).
-    #[cfg(feature = "flex")]
-    fn forward_tiled(
-        &self,
-        x: &Complex,
-        options: ConvOptions<2>,
-        layout: Layout,
-    ) -> Option<Complex> {
-        let device = x.re.device();
+    fn cpu_kernel(&self, device: &Device, epilogue: Option<Epilogue>) -> Option<ComplexKernel> {
+        let options = self.options()?;
         if device.is_autodiff()
-            || device != Device::flex()
+            || *device != Device::flex()
             || options.dilation != [1, 1]
             || options.groups != 1
             || options.padding.iter().any(|(begin, end)| begin != end)
@@ -196,10 +183,6 @@ impl ComplexConv2d {
             return None;
         }
         let [c_out, c_in, kh, kw] = self.real.weight.dims();
-        let (wr, wi) = (
-            values(self.real.weight.val())?,
-            values(self.imag.weight.val())?,
-        );
         let (bias_re, bias_im) = match (&self.real.bias, &self.imag.bias) {
             (Some(br), Some(bi)) => {
                 let (br, bi) = (values(br.val())?, values(bi.val())?);
@@ -210,9 +193,9 @@ impl ComplexConv2d {
             (None, None) => (vec![0.0; c_out], vec![0.0; c_out]),
             _ => return None,
         };
-        let kernel = crate::cpu_conv::ComplexKernel {
-            wr: &wr,
-            wi: &wi,
+        Some(ComplexKernel {
+            wr: values(self.real.weight.val())?,
+            wi: values(self.imag.weight.val())?,
             bias_re,
             bias_im,
             c_in,
@@ -222,18 +205,26 @@ impl ComplexConv2d {
                 stride: options.stride,
                 padding: options.padding.map(|(begin, _)| begin),
             },
-        };
-        let input = crate::cpu_conv::Planes {
+            epilogue,
+        })
+    }
+
+    /// [`ConvForm::GaussTiled`] through the CPU kernel, on freq-major planes: `None` where
+    /// [`Self::cpu_kernel`] is.
+    #[cfg(feature = "flex")]
+    fn forward_tiled(&self, x: &Complex) -> Option<Complex> {
+        let device = x.re.device();
+        let kernel = self.cpu_kernel(&device, None)?;
+        let input = Planes {
             re: values(x.re.clone())?,
             im: values(x.im.clone())?,
             dims: x.re.dims(),
         };
-        let out = kernel.forward(&input, layout)?;
-        let tensor = |v: Vec<f32>| Tensor::from_data(TensorData::new(v, out.dims), &device);
-        Some(Complex {
-            re: tensor(out.re),
-            im: tensor(out.im),
-        })
+        Some(
+            kernel
+                .forward(&input, Layout::FreqMajor)?
+                .into_complex(&device),
+        )
     }
 
     /// The convolution's options, for the explicit padding every layer here is built with.
@@ -381,26 +372,35 @@ impl ComplexBatchNorm {
         Complex { re, im }
     }
 
-    /// Eval mode: the running statistics.
-    pub fn forward_eval(&self, x: Complex) -> Complex {
-        let device = x.re.device();
-        let mean_re = self.running_mean_re.value().to_device(&device);
-        let mean_im = self.running_mean_im.value().to_device(&device);
-        let var_re = self.running_var.value().to_device(&device);
+    /// Eval mode, a per-channel affine map of each part, `(scale, shift)` of the real and of
+    /// the imaginary part (each `[C]`): `scale = γ / √(running var + ε)`, `shift = β − running
+    /// mean · scale`. Both the layer and the CPU kernel's epilogue apply it.
+    pub fn eval_affine(&self, device: &Device) -> [(Tensor<1>, Tensor<1>); 2] {
+        let var_re = self.running_var.value().to_device(device);
         let var_im = if self.separate_variance {
-            self.running_var_im.value().to_device(&device)
+            self.running_var_im.value().to_device(device)
         } else {
             var_re.clone()
         };
-        self.normalise(
-            x,
-            &BatchStats {
-                mean_re,
-                mean_im,
-                var_re,
-                var_im,
-            },
-        )
+        let part = |mean: &RunningState<Tensor<1>>, var: Tensor<1>, beta: &Param<Tensor<1>>| {
+            let scale = self.gamma.val().to_device(device) / (var + self.epsilon).sqrt();
+            let shift =
+                beta.val().to_device(device) - mean.value().to_device(device) * scale.clone();
+            (scale, shift)
+        };
+        [
+            part(&self.running_mean_re, var_re, &self.beta_re),
+            part(&self.running_mean_im, var_im, &self.beta_im),
+        ]
+    }
+
+    /// Eval mode: the running statistics, as [`Self::eval_affine`].
+    pub fn forward_eval(&self, x: Complex) -> Complex {
+        let [(scale_re, shift_re), (scale_im, shift_im)] = self.eval_affine(&x.re.device());
+        Complex {
+            re: x.re * per_channel(scale_re) + per_channel(shift_re),
+            im: x.im * per_channel(scale_im) + per_channel(shift_im),
+        }
     }
 
     /// Train mode: batch statistics, running statistics updated. Returns the output and the
@@ -502,19 +502,83 @@ impl ComplexBlock {
             .forward(self.bn.forward(self.conv.forward(x)))
     }
 
-    /// [`Self::forward`] on time-major planes (`[b, c, time, freq]`), in inference on the CPU
-    /// kernel (`None` elsewhere). Normalisation and activation act per channel, so the trunk
-    /// keeps this order from block to block instead of transposing around every convolution.
+    /// The block in inference as one call of the CPU kernel: the convolution, with the
+    /// normalisation ([`ComplexBatchNorm::eval_affine`]) and the activation applied as each
+    /// tile is written. `None` where [`ComplexConv2d::cpu_kernel`] is.
     #[cfg(feature = "flex")]
-    pub(crate) fn forward_time_major(&self, x: &Complex) -> Option<Complex> {
-        let y = self.conv.forward_time_major(x)?;
-        Some(self.activation.forward(self.bn.forward_eval(y)))
+    pub(crate) fn cpu_kernel(&self, device: &Device) -> Option<ComplexKernel> {
+        let [(scale_re, shift_re), (scale_im, shift_im)] = self.bn.eval_affine(device);
+        let part = |scale, shift, slope: &Param<Tensor<1>>| -> Option<Part> {
+            Some(Part {
+                scale: values(scale)?,
+                shift: values(shift)?,
+                slope: values(slope.val())?,
+            })
+        };
+        let epilogue = Epilogue {
+            re: part(scale_re, shift_re, &self.activation.alpha_re)?,
+            im: part(scale_im, shift_im, &self.activation.alpha_im)?,
+        };
+        self.conv.cpu_kernel(device, Some(epilogue))
     }
 
     /// Train-mode output and the batch statistics of its normalisation.
     pub fn forward_train(&self, x: Complex) -> (Complex, BatchStats) {
         let (y, stats) = self.bn.forward_train(self.conv.forward(x));
         (self.activation.forward(y), stats)
+    }
+}
+
+/// The blocks' outputs in inference on the CPU kernel, each block one kernel call
+/// ([`ComplexBlock::cpu_kernel`]). The planes stay time-major in the kernel's own buffers from
+/// block to block (one transpose of the input; no tensor read back between blocks); each
+/// output is handed on as a freq-major view. Stops before the first block the kernel does not
+/// apply to (the first, off flex or with gradients), so the caller runs the rest as usual.
+#[cfg(feature = "flex")]
+pub(crate) fn trunk_on_cpu(blocks: &[ComplexBlock], x: &Complex) -> Vec<Complex> {
+    let device = x.re.device();
+    let mut outputs = Vec::new();
+    // The latest block's output, still in the kernel's buffers.
+    let mut latest: Option<Planes> = None;
+    for block in blocks {
+        let Some(kernel) = block.cpu_kernel(&device) else {
+            break;
+        };
+        let first;
+        let input = match &latest {
+            Some(planes) => planes,
+            None => {
+                let t = x.clone().transposed();
+                let dims = t.re.dims();
+                let (Some(re), Some(im)) = (values(t.re), values(t.im)) else {
+                    break;
+                };
+                first = Planes { re, im, dims };
+                &first
+            }
+        };
+        let Some(out) = kernel.forward(input, Layout::TimeMajor) else {
+            break;
+        };
+        if let Some(done) = latest.replace(out) {
+            outputs.push(done.into_complex(&device).transposed());
+        }
+    }
+    if let Some(done) = latest {
+        outputs.push(done.into_complex(&device).transposed());
+    }
+    outputs
+}
+
+#[cfg(feature = "flex")]
+impl Planes {
+    /// The planes as tensors on `device`, dimensions in storage order (no copy).
+    fn into_complex(self, device: &Device) -> Complex {
+        let tensor = |v: Vec<f32>| Tensor::from_data(TensorData::new(v, self.dims), device);
+        Complex {
+            re: tensor(self.re),
+            im: tensor(self.im),
+        }
     }
 }
 
@@ -554,32 +618,64 @@ mod tests {
             };
             let want = layer.forward_as(x.clone(), ConvForm::FourReal);
             let scale: f32 = want.re.clone().abs().max().into_scalar();
-            // The tiled form really ran this crate's kernel here (flex, no autodiff), and it
-            // gives the same numbers on time-major planes (no fallback there).
-            assert!(
-                layer
-                    .forward_tiled(&x, layer.options().expect("explicit"), Layout::FreqMajor)
-                    .is_some()
-            );
-            let time_major = layer
-                .forward_time_major(&x.clone().transposed())
-                .expect("the kernel applies")
-                .transposed();
-            let forms = [ConvForm::Gauss, ConvForm::Stacked, ConvForm::GaussTiled];
-            let mut results: Vec<(String, Complex)> = forms
-                .iter()
-                .map(|&form| (format!("{form:?}"), layer.forward_as(x.clone(), form)))
-                .collect();
-            results.push(("GaussTiled, time-major".into(), time_major));
-            for (form, got) in &results {
+            // The tiled form really ran this crate's kernel here (flex, no autodiff).
+            assert!(layer.forward_tiled(&x).is_some());
+            for form in [ConvForm::Gauss, ConvForm::Stacked, ConvForm::GaussTiled] {
+                let got = layer.forward_as(x.clone(), form);
                 for (a, b) in [(&got.re, &want.re), (&got.im, &want.im)] {
-                    assert_eq!(a.dims(), b.dims(), "{form}");
+                    assert_eq!(a.dims(), b.dims(), "{form:?}");
                     let err: f32 = (a.clone() - b.clone()).abs().max().into_scalar();
-                    assert!(err <= 1e-5 * scale, "{form}: {err} of {scale}");
+                    assert!(err <= 1e-5 * scale, "{form:?}: {err} of {scale}");
                 }
             }
             x = want;
             c_in = spec.channels;
+        }
+    }
+
+    /// The trunk on the CPU kernel (normalisation and activation applied by the kernel, planes
+    /// kept time-major between blocks) gives every block's output as the blocks do one by one.
+    #[test]
+    fn the_trunk_on_the_cpu_kernel_matches_the_blocks() {
+        let device = Device::flex();
+        let config = NetworkConfig::new(4);
+        let random = |c: usize, low: f64, high: f64| {
+            Tensor::<1>::random([c], Distribution::Uniform(low, high), &device)
+        };
+        let mut c_in = 1;
+        let blocks: Vec<ComplexBlock> = BLOCKS
+            .iter()
+            .map(|spec| {
+                let mut block = ComplexBlock::new(c_in, spec, &config, &device);
+                c_in = spec.channels;
+                // Statistics and slopes away from their initial values, so each map counts.
+                let c = spec.channels;
+                block.bn.gamma = Param::from_tensor(random(c, 0.5, 2.0));
+                block.bn.beta_re = Param::from_tensor(random(c, -1.0, 1.0));
+                block.bn.beta_im = Param::from_tensor(random(c, -1.0, 1.0));
+                block.bn.running_mean_re = RunningState::new(random(c, -1.0, 1.0));
+                block.bn.running_mean_im = RunningState::new(random(c, -1.0, 1.0));
+                block.bn.running_var = RunningState::new(random(c, 0.5, 2.0));
+                block.activation.alpha_re = Param::from_tensor(random(c, -0.5, 0.5));
+                block.activation.alpha_im = Param::from_tensor(random(c, -0.5, 0.5));
+                block
+            })
+            .collect();
+        let x = Complex {
+            re: Tensor::random([2, 1, 65, 24], Distribution::Normal(0.0, 1.0), &device),
+            im: Tensor::random([2, 1, 65, 24], Distribution::Normal(0.0, 1.0), &device),
+        };
+        let got = trunk_on_cpu(&blocks, &x);
+        assert_eq!(got.len(), blocks.len());
+        let mut want = x;
+        for (n, (block, got)) in blocks.iter().zip(&got).enumerate() {
+            want = block.forward(want);
+            let scale: f32 = want.re.clone().abs().max().into_scalar();
+            for (a, b) in [(&got.re, &want.re), (&got.im, &want.im)] {
+                assert_eq!(a.dims(), b.dims(), "block {n}");
+                let err: f32 = (a.clone() - b.clone()).abs().max().into_scalar();
+                assert!(err <= 1e-5 * scale, "block {n}: {err} of {scale}");
+            }
         }
     }
 }

@@ -18,11 +18,11 @@ use std::ops::Range;
 const TILE: usize = 512;
 
 /// A complex convolution's weights and geometry, read from its two real convolutions.
-pub(crate) struct ComplexKernel<'a> {
+pub(crate) struct ComplexKernel {
     /// `W_r`, `[c_out, c_in, kh, kw]`.
-    pub wr: &'a [f32],
+    pub wr: Vec<f32>,
     /// `W_i`, the same shape.
-    pub wi: &'a [f32],
+    pub wi: Vec<f32>,
     /// `b_r − b_i` and `b_r + b_i`, one per output channel (zeros without biases).
     pub bias_re: Vec<f32>,
     /// See `bias_re`.
@@ -31,6 +31,41 @@ pub(crate) struct ComplexKernel<'a> {
     pub c_in: usize,
     /// Kernel, stride and padding (freq, time).
     pub spec: BlockSpec,
+    /// Applied to every output value (a block's normalisation and activation), if any.
+    pub epilogue: Option<Epilogue>,
+}
+
+/// What follows the convolution in a block, per output channel and part: `y ↦ scale·y + shift`
+/// (eval-mode normalisation), then PReLU with `slope`. Applied as each tile is written, while
+/// it is in cache.
+#[derive(Clone)]
+pub(crate) struct Epilogue {
+    /// The real part's maps.
+    pub re: Part,
+    /// The imaginary part's maps.
+    pub im: Part,
+}
+
+/// One part's per-channel maps in an [`Epilogue`], one value per output channel each.
+#[derive(Clone)]
+pub(crate) struct Part {
+    /// Normalisation gain.
+    pub scale: Vec<f32>,
+    /// Normalisation offset.
+    pub shift: Vec<f32>,
+    /// PReLU slope for negative values.
+    pub slope: Vec<f32>,
+}
+
+impl Part {
+    /// Channel `c`'s map.
+    fn at(&self, c: usize) -> impl Fn(f32) -> f32 {
+        let (scale, shift, slope) = (self.scale[c], self.shift[c], self.slope[c]);
+        move |y| {
+            let y = y * scale + shift;
+            if y >= 0.0 { y } else { slope * y }
+        }
+    }
 }
 
 /// How a feature map's two spatial axes are stored.
@@ -66,7 +101,7 @@ struct Shape {
     spec: BlockSpec,
 }
 
-impl ComplexKernel<'_> {
+impl ComplexKernel {
     /// The convolution of `x` (`[b, c_in, h, w]` when `layout` is [`Layout::FreqMajor`],
     /// `[b, c_in, w, h]` when [`Layout::TimeMajor`]), in the same layout: `re' = W_r∗re −
     /// W_i∗im + (b_r − b_i)`, `im' = W_r∗im + W_i∗re + (b_r + b_i)`. `None` when the input is too
@@ -81,14 +116,15 @@ impl ComplexKernel<'_> {
         let c_out = self.spec.channels;
         let [kh, kw] = self.spec.kernel;
         let (wr, wi) = (
-            transpose(self.wr, c_out * self.c_in, kh, kw)?,
-            transpose(self.wi, c_out * self.c_in, kh, kw)?,
+            transpose(&self.wr, c_out * self.c_in, kh, kw)?,
+            transpose(&self.wi, c_out * self.c_in, kh, kw)?,
         );
         let time_major = ComplexKernel {
-            wr: &wr,
-            wi: &wi,
+            wr,
+            wi,
             bias_re: self.bias_re.clone(),
             bias_im: self.bias_im.clone(),
+            epilogue: self.epilogue.clone(),
             c_in: self.c_in,
             spec: BlockSpec {
                 channels: c_out,
@@ -142,7 +178,7 @@ impl ComplexKernel<'_> {
             k,
             spec,
         };
-        let ws: Vec<f32> = self.wr.iter().zip(self.wi).map(|(r, i)| r + i).collect();
+        let ws: Vec<f32> = self.wr.iter().zip(&self.wi).map(|(r, i)| r + i).collect();
         let positions = out_h * out_w;
         let tiles_per_item = positions.div_ceil(TILE);
         let tile = |scratch: &mut Scratch, item: usize| {
@@ -216,8 +252,8 @@ impl ComplexKernel<'_> {
 
         let mut t1 = vec![0.0; m * n];
         let mut t3 = vec![0.0; m * n];
-        matmul(self.wr, patches_re, &mut t1, m, k, n);
-        matmul(self.wi, patches_im, t2, m, k, n);
+        matmul(&self.wr, patches_re, &mut t1, m, k, n);
+        matmul(&self.wi, patches_im, t2, m, k, n);
         // The third patch matrix is the sum of the two (im2col is linear).
         for (s, i) in patches_re.iter_mut().zip(patches_im.iter()) {
             *s += i;
@@ -227,13 +263,24 @@ impl ComplexKernel<'_> {
         for c in 0..m {
             let (bias_re, bias_im) = (self.bias_re[c], self.bias_im[c]);
             let row = c * n..(c + 1) * n;
-            for ((a, b), s) in t1[row.clone()]
+            let values = t1[row.clone()]
                 .iter_mut()
                 .zip(&t2[row.clone()])
-                .zip(&mut t3[row])
-            {
-                *s = *s - *a - b + bias_im;
-                *a = *a - b + bias_re;
+                .zip(&mut t3[row]);
+            match &self.epilogue {
+                None => {
+                    for ((a, b), s) in values {
+                        *s = *s - *a - b + bias_im;
+                        *a = *a - b + bias_re;
+                    }
+                }
+                Some(epilogue) => {
+                    let (re, im) = (epilogue.re.at(c), epilogue.im.at(c));
+                    for ((a, b), s) in values {
+                        *s = im(*s - *a - b + bias_im);
+                        *a = re(*a - b + bias_re);
+                    }
+                }
             }
         }
         (t1, t3)
@@ -460,14 +507,14 @@ mod tests {
             let (batch, c_in, height, width) = (2, 3, 71, 37);
             let k = spec.channels * c_in * spec.kernel[0] * spec.kernel[1];
             let seed = 10 * n as u64;
-            let (wr, wi) = (values(k, seed), values(k, seed + 1));
             let kernel = ComplexKernel {
-                wr: &wr,
-                wi: &wi,
+                wr: values(k, seed),
+                wi: values(k, seed + 1),
                 bias_re: values(spec.channels, seed + 2),
                 bias_im: values(spec.channels, seed + 3),
                 c_in,
                 spec,
+                epilogue: None,
             };
             let size = batch * c_in * height * width;
             let x = Planes {
@@ -502,6 +549,42 @@ mod tests {
                     );
                 }
             }
+
+            // With an epilogue: each channel's affine map, then PReLU, on each part.
+            let channels = spec.channels;
+            let part = |seed| Part {
+                scale: values(channels, seed),
+                shift: values(channels, seed + 1),
+                slope: values(channels, seed + 2),
+            };
+            let epilogue = Epilogue {
+                re: part(seed + 6),
+                im: part(seed + 9),
+            };
+            let with = ComplexKernel {
+                epilogue: Some(epilogue.clone()),
+                ..kernel
+            };
+            let mapped = with.forward(&x, Layout::FreqMajor).unwrap();
+            let plane = out_h * out_w;
+            for (got, want, part) in [
+                (&mapped.re, &re, &epilogue.re),
+                (&mapped.im, &im, &epilogue.im),
+            ] {
+                for (at, (g, w)) in got.iter().zip(want).enumerate() {
+                    let c = at / plane % c_out;
+                    let y = w * f64::from(part.scale[c]) + f64::from(part.shift[c]);
+                    let y = if y >= 0.0 {
+                        y
+                    } else {
+                        y * f64::from(part.slope[c])
+                    };
+                    assert!(
+                        (f64::from(*g) - y).abs() < 1e-4,
+                        "{spec:?}: {g} against {y}"
+                    );
+                }
+            }
         }
     }
 
@@ -511,12 +594,13 @@ mod tests {
         let k = spec.channels * spec.kernel[0] * spec.kernel[1];
         let w = vec![0.0; k];
         let kernel = ComplexKernel {
-            wr: &w,
-            wi: &w,
+            wr: w.clone(),
+            wi: w,
             bias_re: vec![0.0; spec.channels],
             bias_im: vec![0.0; spec.channels],
             c_in: 1,
             spec,
+            epilogue: None,
         };
         // No columns: narrower than the kernel even with its padding.
         let small = Planes {

@@ -201,19 +201,12 @@ impl Network {
         let mut x = Complex { re, im };
         let mut blocks = Vec::with_capacity(self.blocks.len());
         let mut batch_stats = Vec::new();
-        // In inference on the CPU kernel the trunk's planes stay time-major from block to
-        // block (one transpose in; the outputs kept are views in the usual order). Where the
-        // kernel does not apply, the first block refuses and every block runs as usual.
+        // In inference on the CPU kernel, each block is one kernel call and the planes stay in
+        // its buffers between blocks (`trunk_on_cpu`); elsewhere the first block refuses and
+        // every block runs as usual.
         #[cfg(feature = "flex")]
         if !train {
-            let mut planes = x.clone().transposed();
-            for block in &self.blocks {
-                let Some(y) = block.forward_time_major(&planes) else {
-                    break;
-                };
-                blocks.push(y.clone().transposed());
-                planes = y;
-            }
+            blocks = crate::complex::trunk_on_cpu(&self.blocks, &x);
             if let Some(last) = blocks.last() {
                 x = last.clone();
             }
