@@ -167,21 +167,25 @@ impl ComplexConv2d {
         }
     }
 
-    /// This layer as the CPU kernel computes it (`crate::cpu_conv`), `epilogue` applied to each
-    /// output: `None` unless the weights are f32 on flex without autodiff and the layer is one
-    /// this crate builds (explicit symmetric padding, no dilation, no groups). Checked before
-    /// any tensor is read, so that elsewhere (WebGPU) nothing is copied.
+    /// The layer's options if the CPU kernel (`crate::cpu_conv`) can compute it on `device`:
+    /// flex without autodiff, and a layer this crate builds (explicit symmetric padding, no
+    /// dilation, no groups). Reads no tensor, so that elsewhere (WebGPU) nothing is copied.
+    #[cfg(feature = "flex")]
+    fn cpu_kernel_options(&self, device: &Device) -> Option<ConvOptions<2>> {
+        let options = self.options()?;
+        let fits = !device.is_autodiff()
+            && *device == Device::flex()
+            && options.dilation == [1, 1]
+            && options.groups == 1
+            && options.padding.iter().all(|(begin, end)| begin == end);
+        fits.then_some(options)
+    }
+
+    /// This layer as the CPU kernel computes it, `epilogue` applied to each output: `None`
+    /// where [`Self::cpu_kernel_options`] is, or where the weights are not f32.
     #[cfg(feature = "flex")]
     fn cpu_kernel(&self, device: &Device, epilogue: Option<Epilogue>) -> Option<ComplexKernel> {
-        let options = self.options()?;
-        if device.is_autodiff()
-            || *device != Device::flex()
-            || options.dilation != [1, 1]
-            || options.groups != 1
-            || options.padding.iter().any(|(begin, end)| begin != end)
-        {
-            return None;
-        }
+        let options = self.cpu_kernel_options(device)?;
         let [c_out, c_in, kh, kw] = self.real.weight.dims();
         let (bias_re, bias_im) = match (&self.real.bias, &self.imag.bias) {
             (Some(br), Some(bi)) => {
@@ -507,6 +511,8 @@ impl ComplexBlock {
     /// tile is written. `None` where [`ComplexConv2d::cpu_kernel`] is.
     #[cfg(feature = "flex")]
     pub(crate) fn cpu_kernel(&self, device: &Device) -> Option<ComplexKernel> {
+        // Before any tensor is read.
+        self.conv.cpu_kernel_options(device)?;
         let [(scale_re, shift_re), (scale_im, shift_im)] = self.bn.eval_affine(device);
         let part = |scale, shift, slope: &Param<Tensor<1>>| -> Option<Part> {
             Some(Part {
